@@ -1,0 +1,60 @@
+-- Call records and the files they came from.
+
+CREATE TABLE cdr_files (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    key         text NOT NULL UNIQUE,          -- S3 key in the inbox
+    format      text NOT NULL CHECK (format IN ('canonical', 'asterisk', 'freeswitch')),
+    checksum    text NOT NULL DEFAULT '',      -- content the CDRs were taken from
+    status      text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'ingesting', 'ingested', 'failed')),
+    cdrs        bigint NOT NULL DEFAULT 0,
+    rejected    bigint NOT NULL DEFAULT 0,
+    error       text NOT NULL DEFAULT '',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    ingested_at timestamptz
+);
+
+CREATE TABLE rejected_lines (
+    file_id bigint NOT NULL REFERENCES cdr_files (id) ON DELETE CASCADE,
+    line    bigint NOT NULL,
+    reason  text NOT NULL,
+    raw     text NOT NULL,
+    PRIMARY KEY (file_id, line)
+);
+
+-- Every CDR is stored, rated or not (billing-rules §2). Partitioned by month
+-- of connect_time: a month is billed, rerated and eventually archived as one.
+CREATE TABLE cdrs (
+    file_id        bigint NOT NULL,
+    line           bigint NOT NULL,
+    call_id        text NOT NULL,
+    connect_time   timestamptz NOT NULL,
+    duration       numeric(12, 3) NOT NULL,
+    orig_ip        text NOT NULL DEFAULT '',
+    orig_account   text NOT NULL DEFAULT '',
+    src_number     text NOT NULL DEFAULT '',
+    dst_number     text NOT NULL DEFAULT '',
+    disposition    text NOT NULL DEFAULT '',
+    status         text NOT NULL,              -- rated, or the mismatch category
+    client         text,
+    account_id     bigint,
+    rate_table     text,
+    rate_id        bigint,
+    code           text,
+    billed_seconds bigint NOT NULL DEFAULT 0,
+    cost           numeric(20, 6) NOT NULL DEFAULT 0,
+    currency       char(3)
+) PARTITION BY RANGE (connect_time);
+
+-- ensure_cdr_partition creates the month partition holding ts, if missing.
+CREATE FUNCTION ensure_cdr_partition(ts timestamptz) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    m    timestamptz := date_trunc('month', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    name text := 'cdrs_' || to_char(m AT TIME ZONE 'UTC', 'YYYY_MM');
+BEGIN
+    IF to_regclass(name) IS NULL THEN
+        EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF cdrs FOR VALUES FROM (%L) TO (%L)',
+                       name, m, m + interval '1 month');
+    END IF;
+    RETURN name;
+END $$;
