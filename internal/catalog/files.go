@@ -97,7 +97,7 @@ type Client struct {
 	BillingEmail string
 	Address      string
 	Autoinvoice  bool
-	Status       string
+	Status       string // active or archived; "" leaves it as it is (new clients are active)
 }
 
 // ReadClients reads the clients file of interfaces.md, plus an optional status.
@@ -112,7 +112,7 @@ func ReadClients(file string, in io.Reader) ([]Client, error) {
 			InvoiceDay: r.integer("invoice_day", 1, 1, 28), GraceDays: r.integer("grace_days", 0, 0, 365),
 			Template: r.oneOf("template", "default", "default", "extended"), BillingEmail: r.email("billing_email"),
 			Address: r.get("address"), Autoinvoice: r.boolean("autoinvoice", false),
-			Status: r.oneOf("status", "active", "active", "archived")}
+			Status: r.oneOf("status", "", "active", "archived")}
 		seen.once(r, "id", c.ID)
 		out = append(out, c)
 	})

@@ -100,7 +100,7 @@ func TestDefaultsApplyToEmptyOptionalFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := cs[0]
-	if c.Timezone != "UTC" || c.InvoiceDay != 1 || c.GraceDays != 0 || c.Template != "default" || c.Autoinvoice || c.Status != "active" {
+	if c.Timezone != "UTC" || c.InvoiceDay != 1 || c.GraceDays != 0 || c.Template != "default" || c.Autoinvoice || c.Status != "" {
 		t.Fatalf("%+v", c)
 	}
 	as, err := ReadAccounts("a.csv", strings.NewReader("enabled,value,kind,client,tech_prefix,rate_table\n,alice,username,acme,,\n"))

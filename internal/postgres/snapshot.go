@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/billrun/billrun/internal/rating"
+)
+
+// Catalog reads the master data the rating engine needs, in one repeatable-read
+// transaction so that the snapshot is consistent. Deleted rates are left out.
+func (s *Store) Catalog(ctx context.Context) (rating.Catalog, error) {
+	var c rating.Catalog
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT id, coalesce(rate_table, '') FROM clients`)
+		var cl rating.Client
+		if _, err := pgx.ForEachRow(rows, []any{&cl.ID, &cl.RateTable}, func() error {
+			c.Clients = append(c.Clients, cl)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read clients: %w", err)
+		}
+
+		rows, _ = tx.Query(ctx, `SELECT id, client, kind, value, tech_prefix, coalesce(rate_table, ''), enabled FROM accounts`)
+		var a rating.Account
+		var kind string
+		if _, err := pgx.ForEachRow(rows, []any{&a.ID, &a.Client, &kind, &a.Value, &a.TechPrefix, &a.RateTable, &a.Enabled}, func() error {
+			k, ok := rating.ParseAccountKind(kind)
+			if !ok {
+				return fmt.Errorf("account %d has kind %q", a.ID, kind)
+			}
+			a.Kind = k
+			c.Accounts = append(c.Accounts, a)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read accounts: %w", err)
+		}
+
+		rows, _ = tx.Query(ctx, `SELECT name, currency, coalesce(parent, '') FROM rate_tables`)
+		var t rating.Table
+		if _, err := pgx.ForEachRow(rows, []any{&t.Name, &t.Currency, &t.Parent}, func() error {
+			c.Tables = append(c.Tables, t)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read rate tables: %w", err)
+		}
+
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM rates WHERE deleted_at IS NULL`).Scan(&n); err != nil {
+			return err
+		}
+		c.Rates = make([]rating.Rate, 0, n)
+		rows, _ = tx.Query(ctx, `SELECT id, rate_table, code, rate, effective_from, end_at, min_seconds, interval_seconds,
+			grace_seconds, setup_fee FROM rates WHERE deleted_at IS NULL`)
+		var r rating.Rate
+		var end *time.Time
+		if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.Table, &r.Code, &r.PerMinute, &r.EffectiveFrom, &end,
+			&r.MinSeconds, &r.IntervalSeconds, &r.GraceSeconds, &r.SetupFee}, func() error {
+			r.End = time.Time{}
+			if end != nil {
+				r.End = *end
+			}
+			c.Rates = append(c.Rates, r)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read rates: %w", err)
+		}
+		return nil
+	})
+	return c, err
+}
+
+// Engine builds a rating engine from the current master data.
+func (s *Store) Engine(ctx context.Context) (*rating.Engine, error) {
+	c, err := s.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return rating.NewEngine(c)
+}
