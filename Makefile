@@ -1,0 +1,47 @@
+# billrun: `make demo` runs the main job on the local stack, `make test` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV := . .local/env.sh &&
+BILLCTL := bin/billctl
+DEMO := testdata/demo
+
+.PHONY: all build up down migrate demo test unit bench fuzz clean
+
+all: build
+
+build:
+	go build -o $(BILLCTL) ./starter
+	go build -o bin/billrun-worker ./worker
+
+up:
+	deploy/local/up.sh
+
+down:
+	deploy/local/down.sh
+
+migrate: up build
+	$(ENV) $(BILLCTL) migrate
+
+# The main job on the local stack: master data in, a month of calls rated.
+demo: migrate
+	$(ENV) deploy/local/demo.sh
+
+# Unit and integration tests against the real PostgreSQL, Temporal and S3
+# that `make up` starts. Under CI=true a test whose service is missing fails.
+test: up
+	$(ENV) go vet ./...
+	$(ENV) go test -count=1 -timeout 20m ./...
+
+unit:
+	go test -short ./...
+
+bench: up
+	$(ENV) go test -run '^$$' -bench . -benchtime 2s -cpu 1 ./internal/rating/
+	$(ENV) go test -run '^$$' -bench . -benchtime 1x ./internal/postgres/
+
+fuzz:
+	go test -run '^$$' -fuzz FuzzReadRates -fuzztime 30s ./internal/catalog/
+	go test -run '^$$' -fuzz FuzzReader -fuzztime 30s ./internal/cdr/
+
+clean:
+	rm -rf bin

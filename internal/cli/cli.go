@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/billrun/billrun/internal/config"
+	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/internal/s3store"
+	"github.com/billrun/billrun/internal/temporalclient"
+)
+
+// app holds the connections a command opens, lazily, and closes at exit.
+type app struct {
+	cfg      config.Config
+	out, err io.Writer
+	format   string // table, json or csv
+
+	store    *postgres.Store
+	s3       *s3store.Store
+	temporal client.Client
+}
+
+// Main runs billctl with args and returns the exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{cfg: config.FromEnv(), out: stdout, err: stderr}
+	defer a.close()
+	root := a.root()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	var ex exitError
+	switch {
+	case errors.As(err, &ex):
+		return int(ex)
+	case err != nil:
+		fmt.Fprintf(stderr, "billctl: %s\n", oneLine(err.Error()))
+		return 2
+	}
+	return 0
+}
+
+// exitError ends billctl with a status after the command printed its report
+// (billctl check exits 1 when it finds an error).
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "billctl",
+		Short:         "billrun: batch billing for telecom carriers and VoIP providers",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			switch a.format {
+			case "table", "json", "csv":
+				return nil
+			}
+			if f := cmd.Flags().Lookup("format"); f != nil && f.Changed && cmd.Flags().Lookup("format") != cmd.Root().PersistentFlags().Lookup("format") {
+				return nil // a command's own --format (cdr upload: the CDR format)
+			}
+			return fmt.Errorf("--format %q: want table, json or csv", a.format)
+		},
+	}
+	root.PersistentFlags().StringVar(&a.format, "format", "table", "output: table, json or csv")
+	root.AddCommand(a.migrateCmd(), a.importCmd(), a.cdrCmd())
+	return root
+}
+
+func (a *app) close() {
+	if a.store != nil {
+		a.store.Close()
+	}
+	if a.temporal != nil {
+		a.temporal.Close()
+	}
+}
+
+func (a *app) db(ctx context.Context) (*postgres.Store, error) {
+	if a.store == nil {
+		s, err := postgres.Open(ctx, a.cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		a.store = s
+	}
+	return a.store, nil
+}
+
+func (a *app) bucket(ctx context.Context) (*s3store.Store, error) {
+	if a.s3 == nil {
+		s, err := s3store.New(ctx, a.cfg.S3Endpoint, a.cfg.S3Bucket)
+		if err != nil {
+			return nil, err
+		}
+		a.s3 = s
+	}
+	return a.s3, nil
+}
+
+func (a *app) temporalClient(ctx context.Context) (client.Client, error) {
+	if a.temporal == nil {
+		c, err := temporalclient.Dial(ctx, a.cfg.TemporalAddress, a.cfg.TemporalNamespace, nil)
+		if err != nil {
+			return nil, err
+		}
+		a.temporal = c
+	}
+	return a.temporal, nil
+}
+
+// table is a report printed in the chosen --format.
+type table struct {
+	header []string
+	rows   [][]string
+	json   any // the JSON document; nil prints rows as objects
+}
+
+func (a *app) print(t table) error {
+	switch a.format {
+	case "json":
+		doc := t.json
+		if doc == nil {
+			objs := make([]map[string]string, len(t.rows))
+			for i, r := range t.rows {
+				objs[i] = map[string]string{}
+				for j, h := range t.header {
+					objs[i][h] = r[j]
+				}
+			}
+			doc = objs
+		}
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	case "csv":
+		w := csv.NewWriter(a.out)
+		_ = w.Write(t.header)
+		for _, r := range t.rows {
+			_ = w.Write(r)
+		}
+		w.Flush()
+		return w.Error()
+	}
+	w := tabwriter.NewWriter(a.out, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(w, strings.ToUpper(strings.Join(t.header, "\t")))
+	for _, r := range t.rows {
+		fmt.Fprintln(w, strings.Join(r, "\t"))
+	}
+	return w.Flush()
+}
+
+func openFile(name string) (*os.File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, errors.Unwrap(err))
+	}
+	return f, nil
+}

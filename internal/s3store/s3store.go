@@ -1,0 +1,125 @@
+// Package s3store keeps billrun's files in an S3 bucket: the CDR inbox and
+// the invoice documents. It works with AWS S3 and with S3-compatible servers
+// (MinIO, the Versity gateway) through S3_ENDPOINT and path-style addressing.
+package s3store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// Store is one bucket.
+type Store struct {
+	client *s3.Client
+	bucket string
+}
+
+// Object describes a stored object.
+type Object struct {
+	Key      string
+	ETag     string
+	Size     int64
+	Modified time.Time
+	Metadata map[string]string
+}
+
+// New connects to bucket; endpoint "" means AWS's own.
+func New(ctx context.Context, endpoint, bucket string) (*Store, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.UsePathStyle = true
+		}
+	})
+	return &Store{client: client, bucket: bucket}, nil
+}
+
+// Bucket is the bucket's name.
+func (s *Store) Bucket() string { return s.bucket }
+
+// URI is the s3:// address of key.
+func (s *Store) URI(key string) string { return "s3://" + s.bucket + "/" + key }
+
+// EnsureBucket creates the bucket if it does not exist.
+func (s *Store) EnsureBucket(ctx context.Context) error {
+	if _, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket}); err == nil {
+		return nil
+	}
+	_, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &s.bucket})
+	var owned *types.BucketAlreadyOwnedByYou
+	var exists *types.BucketAlreadyExists
+	if err != nil && !errors.As(err, &owned) && !errors.As(err, &exists) {
+		return fmt.Errorf("create bucket %s: %w", s.bucket, err)
+	}
+	return nil
+}
+
+// Put stores body under key. body must be seekable when size is unknown to
+// the SDK (a file or a bytes.Reader).
+func (s *Store) Put(ctx context.Context, key string, body io.Reader, contentType string, meta map[string]string) (string, error) {
+	out, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: body,
+		ContentType: aws.String(contentType), Metadata: meta})
+	if err != nil {
+		return "", fmt.Errorf("put %s: %w", s.URI(key), err)
+	}
+	return strings.Trim(aws.ToString(out.ETag), `"`), nil
+}
+
+// Open streams the object at key.
+func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, Object, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return nil, Object{}, fmt.Errorf("get %s: %w", s.URI(key), err)
+	}
+	return out.Body, Object{Key: key, ETag: strings.Trim(aws.ToString(out.ETag), `"`), Size: aws.ToInt64(out.ContentLength),
+		Metadata: out.Metadata}, nil
+}
+
+// Head describes the object at key.
+func (s *Store) Head(ctx context.Context, key string) (Object, error) {
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return Object{}, fmt.Errorf("head %s: %w", s.URI(key), err)
+	}
+	return Object{Key: key, ETag: strings.Trim(aws.ToString(out.ETag), `"`), Size: aws.ToInt64(out.ContentLength),
+		Modified: aws.ToTime(out.LastModified), Metadata: out.Metadata}, nil
+}
+
+// List returns every object under prefix, in key order.
+func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
+	var out []Object
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", s.URI(prefix), err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, Object{Key: aws.ToString(o.Key), ETag: strings.Trim(aws.ToString(o.ETag), `"`),
+				Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified)})
+		}
+	}
+	return out, nil
+}
+
+// Delete removes the object at key.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key})
+	return err
+}
