@@ -11,13 +11,16 @@ var (
 	PeriodAttr = temporal.NewSearchAttributeKeyKeyword("BillrunPeriod")
 	ClientAttr = temporal.NewSearchAttributeKeyKeyword("BillrunClient")
 	KindAttr   = temporal.NewSearchAttributeKeyKeyword("BillrunKind")
+	// PeriodsAttr lists the months (YYYY-MM) whose calls a run touched.
+	PeriodsAttr = temporal.NewSearchAttributeKeyKeywordList("BillrunPeriods")
 )
 
 // SearchAttributes lists billrun's custom search attributes, for billctl migrate.
 func SearchAttributes() map[string]enums.IndexedValueType {
 	return map[string]enums.IndexedValueType{
-		PeriodAttr.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
-		ClientAttr.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
-		KindAttr.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
+		PeriodAttr.GetName():  enums.INDEXED_VALUE_TYPE_KEYWORD,
+		ClientAttr.GetName():  enums.INDEXED_VALUE_TYPE_KEYWORD,
+		KindAttr.GetName():    enums.INDEXED_VALUE_TYPE_KEYWORD,
+		PeriodsAttr.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 	}
 }

@@ -85,6 +85,9 @@ func NewReader(in io.Reader, f Format, opt Options) *Reader {
 	return &Reader{in: bufio.NewReaderSize(in, 256<<10), format: f, loc: loc}
 }
 
+// Format is the reader's format.
+func (r *Reader) Format() Format { return r.format }
+
 // Line is the number of the last line read.
 func (r *Reader) Line() int64 { return r.line }
 

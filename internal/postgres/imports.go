@@ -76,7 +76,7 @@ func nullTime(t time.Time) any {
 // ImportCodeDeck upserts the entries of deck, creating the deck if needed.
 func (s *Store) ImportCodeDeck(ctx context.Context, file, deck string, entries []catalog.DeckEntry) (ImportResult, error) {
 	var res ImportResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO code_decks (name) VALUES ($1) ON CONFLICT DO NOTHING`, deck); err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ func (s *Store) ImportCodeDeck(ctx context.Context, file, deck string, entries [
 // already exist; cycles and parents in another currency are refused.
 func (s *Store) ImportRateTables(ctx context.Context, file string, tables []catalog.RateTable) (ImportResult, error) {
 	var res ImportResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
 		// Two imports checking cycles at once could each pass and together
 		// make one: serialise them.
 		if _, err := tx.Exec(ctx, `LOCK TABLE rate_tables IN SHARE ROW EXCLUSIVE MODE`); err != nil {
@@ -197,7 +197,7 @@ func cycle(name string, parent func(string) string) string {
 // file's earliest effective_from, and their later versions are withdrawn.
 func (s *Store) ImportRates(ctx context.Context, file, table string, rates []catalog.Rate, az bool) (ImportResult, error) {
 	var res ImportResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rate_tables WHERE name = $1)`, table).Scan(&exists); err != nil {
 			return err
@@ -254,7 +254,7 @@ func (s *Store) ImportRates(ctx context.Context, file, table string, rates []cat
 // ImportClients upserts clients by id.
 func (s *Store) ImportClients(ctx context.Context, file string, clients []catalog.Client) (ImportResult, error) {
 	var res ImportResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
 		tables, err := names(ctx, tx, `SELECT name FROM rate_tables`)
 		if err != nil {
 			return err
@@ -299,7 +299,7 @@ func (s *Store) ImportClients(ctx context.Context, file string, clients []catalo
 // ImportAccounts upserts accounts by (kind, value, tech_prefix).
 func (s *Store) ImportAccounts(ctx context.Context, file string, accounts []catalog.Account) (ImportResult, error) {
 	var res ImportResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
 		clients, err := names(ctx, tx, `SELECT id FROM clients`)
 		if err != nil {
 			return err
@@ -335,7 +335,7 @@ func (s *Store) ImportAccounts(ctx context.Context, file string, accounts []cata
 // ImportTaxes upserts taxes, creating their profiles as needed.
 func (s *Store) ImportTaxes(ctx context.Context, file string, taxes []catalog.Tax) (ImportResult, error) {
 	var res ImportResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
 		rows := make([][]any, len(taxes))
 		for i, t := range taxes {
 			rows[i] = []any{t.Profile, t.Name, t.Percent}
@@ -357,7 +357,7 @@ func (s *Store) ImportTaxes(ctx context.Context, file string, taxes []catalog.Ta
 // ImportPackages upserts packages by name.
 func (s *Store) ImportPackages(ctx context.Context, file string, packages []catalog.Package) (ImportResult, error) {
 	var res ImportResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
 		rows := make([][]any, len(packages))
 		for i, p := range packages {
 			rows[i] = []any{p.Name, p.Currency, p.MonthlyFee, p.ActivationFee, p.FeesIncludeTaxes}
@@ -379,7 +379,7 @@ func (s *Store) ImportPackages(ctx context.Context, file string, packages []cata
 // ImportSubscriptions upserts subscriptions by (client, package, start).
 func (s *Store) ImportSubscriptions(ctx context.Context, file string, subs []catalog.Subscription) (ImportResult, error) {
 	var res ImportResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
 		clients, err := names(ctx, tx, `SELECT id FROM clients`)
 		if err != nil {
 			return err

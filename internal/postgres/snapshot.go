@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,8 +14,17 @@ import (
 // Catalog reads the master data the rating engine needs, in one repeatable-read
 // transaction so that the snapshot is consistent. Deleted rates are left out.
 func (s *Store) Catalog(ctx context.Context) (rating.Catalog, error) {
+	c, _, err := s.catalog(ctx)
+	return c, err
+}
+
+func (s *Store) catalog(ctx context.Context) (rating.Catalog, int64, error) {
 	var c rating.Catalog
+	var version int64
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT version FROM catalog_version`).Scan(&version); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `SELECT id, coalesce(rate_table, '') FROM clients`)
 		var cl rating.Client
 		if _, err := pgx.ForEachRow(rows, []any{&cl.ID, &cl.RateTable}, func() error {
@@ -70,14 +80,51 @@ func (s *Store) Catalog(ctx context.Context) (rating.Catalog, error) {
 		}
 		return nil
 	})
-	return c, err
+	return c, version, err
 }
 
 // Engine builds a rating engine from the current master data.
 func (s *Store) Engine(ctx context.Context) (*rating.Engine, error) {
-	c, err := s.Catalog(ctx)
+	e, _, err := s.engine(ctx)
+	return e, err
+}
+
+func (s *Store) engine(ctx context.Context) (*rating.Engine, int64, error) {
+	c, v, err := s.catalog(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return rating.NewEngine(c)
+	e, err := rating.NewEngine(c)
+	return e, v, err
+}
+
+// EngineCache keeps one engine per catalog version: building a snapshot
+// costs a fraction of a second, checking the version one query.
+type EngineCache struct {
+	store   *Store
+	mu      sync.Mutex
+	version int64
+	engine  *rating.Engine
+}
+
+// NewEngineCache returns an empty cache over s.
+func NewEngineCache(s *Store) *EngineCache { return &EngineCache{store: s} }
+
+// Engine returns the engine for the current master data and its version.
+func (c *EngineCache) Engine(ctx context.Context) (*rating.Engine, int64, error) {
+	v, err := c.store.CatalogVersion(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.engine != nil && c.version == v {
+		return c.engine, v, nil
+	}
+	e, v, err := c.store.engine(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.engine, c.version = e, v
+	return e, v, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 
 	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
 	"github.com/jackc/pgx/v5"
@@ -19,6 +20,9 @@ var migrations embed.FS
 // Store is billrun's PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
+	// Months whose CDR partition is known to exist (month start, unix
+	// seconds): the copy path checks this map instead of the catalog.
+	partitions sync.Map
 }
 
 // Open connects to the database at url (a libpq URL or key=value string).
@@ -79,4 +83,23 @@ func (s *Store) Migrate(ctx context.Context) error {
 // inTx runs fn in a transaction, committed only when fn succeeds.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// changeCatalog runs fn in a transaction that also advances the catalog
+// version, so that cached rating snapshots are rebuilt.
+func (s *Store) changeCatalog(ctx context.Context, fn func(pgx.Tx) error) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE catalog_version SET version = version + 1`)
+		return err
+	})
+}
+
+// CatalogVersion is the current master-data version.
+func (s *Store) CatalogVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.pool.QueryRow(ctx, `SELECT version FROM catalog_version`).Scan(&v)
+	return v, err
 }

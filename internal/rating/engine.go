@@ -274,6 +274,13 @@ func (e *Engine) Rate(c *CDR) Result {
 	return res
 }
 
+// RateInto rates c into res, which it overwrites; it saves Rate's copy of
+// the result on bulk paths.
+func (e *Engine) RateInto(c *CDR, res *Result) {
+	*res = Result{}
+	e.rate(c, res)
+}
+
 // RateAll rates cdrs into out, which must be at least as long.
 func (e *Engine) RateAll(cdrs []CDR, out []Result) {
 	out = out[:len(cdrs)]

@@ -9,6 +9,8 @@ CREATE TABLE cdr_files (
     cdrs        bigint NOT NULL DEFAULT 0,
     rejected    bigint NOT NULL DEFAULT 0,
     error       text NOT NULL DEFAULT '',
+    first_call  timestamptz,                   -- connect_time range of its CDRs, so that
+    last_call   timestamptz,                   -- replacing them touches only their partitions
     created_at  timestamptz NOT NULL DEFAULT now(),
     ingested_at timestamptz
 );
@@ -28,7 +30,7 @@ CREATE TABLE cdrs (
     line           bigint NOT NULL,
     call_id        text NOT NULL,
     connect_time   timestamptz NOT NULL,
-    duration       numeric(12, 3) NOT NULL,
+    duration       numeric(16, 6) NOT NULL,   -- seconds, rounded up to the microsecond
     orig_ip        text NOT NULL DEFAULT '',
     orig_account   text NOT NULL DEFAULT '',
     src_number     text NOT NULL DEFAULT '',
@@ -45,16 +47,24 @@ CREATE TABLE cdrs (
     currency       char(3)
 ) PARTITION BY RANGE (connect_time);
 
--- ensure_cdr_partition creates the month partition holding ts, if missing.
+-- ensure_cdr_partition creates and attaches the month partition holding ts.
+-- It creates the table apart and attaches it, which locks cdrs only in SHARE
+-- UPDATE EXCLUSIVE mode: ingestions copying into cdrs meanwhile are not
+-- blocked. Run it in its own transaction.
 CREATE FUNCTION ensure_cdr_partition(ts timestamptz) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     m    timestamptz := date_trunc('month', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
     name text := 'cdrs_' || to_char(m AT TIME ZONE 'UTC', 'YYYY_MM');
 BEGIN
-    IF to_regclass(name) IS NULL THEN
-        EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF cdrs FOR VALUES FROM (%L) TO (%L)',
-                       name, m, m + interval '1 month');
+    PERFORM pg_advisory_xact_lock(hashtext(name));
+    IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(name)) THEN
+        RETURN name;
     END IF;
+    EXECUTE format('CREATE TABLE IF NOT EXISTS %I (LIKE cdrs INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+    EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (connect_time >= %L AND connect_time < %L)',
+                   name, name || '_range', m, m + interval '1 month');
+    EXECUTE format('ALTER TABLE cdrs ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                   name, m, m + interval '1 month');
     RETURN name;
 END $$;

@@ -1,0 +1,18 @@
+package activities
+
+import (
+	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/internal/s3store"
+)
+
+// Activities are billrun's activities and what they need.
+type Activities struct {
+	Store   *postgres.Store
+	S3      *s3store.Store
+	Engines *postgres.EngineCache
+}
+
+// New wires the activities.
+func New(store *postgres.Store, s3 *s3store.Store) *Activities {
+	return &Activities{Store: store, S3: s3, Engines: postgres.NewEngineCache(store)}
+}

@@ -1,0 +1,356 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/rating"
+)
+
+// InboxFile is one CDR file of the S3 inbox.
+type InboxFile struct {
+	Key      string
+	Checksum string // the object's ETag: same key and checksum, same content
+	Format   cdr.Format
+}
+
+// FileStats is what ingesting a file produced.
+type FileStats struct {
+	FileID   int64
+	Skipped  bool // ingested before with the same content
+	CDRs     int64
+	Rejected int64
+	First    time.Time // connect_time range of the file's CDRs
+	Last     time.Time
+}
+
+// Source yields a file's rated calls in order. Next returns io.EOF at the end;
+// any other error aborts the load, which then leaves nothing behind.
+type Source interface {
+	Next() (*cdr.Record, *rating.Result, error)
+	// Rejects returns the rejected lines to keep, after Next returned io.EOF,
+	// and how many lines were rejected in all.
+	Rejects() ([]*cdr.LineError, int64)
+}
+
+// cdrColumns is the order CDR rows are copied in.
+const cdrColumns = `file_id, line, call_id, connect_time, duration, orig_ip, orig_account, src_number, dst_number,
+	disposition, status, client, account_id, rate_table, rate_id, code, billed_seconds, cost, currency`
+
+// StartFile registers an inbox file as being ingested. It reports skip when
+// the same content was ingested before.
+func (s *Store) StartFile(ctx context.Context, f InboxFile) (id int64, skip bool, err error) {
+	var status, checksum string
+	err = s.pool.QueryRow(ctx, `INSERT INTO cdr_files (key, format, checksum, status) VALUES ($1, $2, $3, 'ingesting')
+		ON CONFLICT (key) DO UPDATE SET format = excluded.format,
+			status = CASE WHEN cdr_files.status = 'ingested' AND cdr_files.checksum = excluded.checksum THEN 'ingested' ELSE 'ingesting' END,
+			error = CASE WHEN cdr_files.status = 'ingested' AND cdr_files.checksum = excluded.checksum THEN cdr_files.error ELSE '' END
+		RETURNING id, status, checksum`, f.Key, string(f.Format), f.Checksum).Scan(&id, &status, &checksum)
+	return id, status == "ingested" && checksum == f.Checksum, err
+}
+
+// FailFile records why a file could not be ingested.
+func (s *Store) FailFile(ctx context.Context, key, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE cdr_files SET status = 'failed', error = $2 WHERE key = $1`, key, reason)
+	return err
+}
+
+// LoadFile stores the calls of src as the CDRs of file id, in one
+// transaction: they appear all at once or not at all, and they replace the
+// CDRs an earlier content of the same key left. Rows go through COPY in text
+// format, written straight from the records with no per-value boxing.
+func (s *Store) LoadFile(ctx context.Context, id int64, f InboxFile, src Source) (FileStats, error) {
+	st := FileStats{FileID: id}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Lock the file's row: two loads of one key run one after the other.
+		var first, last *time.Time
+		if err := tx.QueryRow(ctx, `SELECT first_call, last_call FROM cdr_files WHERE id = $1 FOR UPDATE`, id).Scan(&first, &last); err != nil {
+			return err
+		}
+		if first != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM cdrs WHERE file_id = $1 AND connect_time BETWEEN $2 AND $3`, id, *first, *last); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM rejected_lines WHERE file_id = $1`, id); err != nil {
+			return err
+		}
+		w := &copyWriter{store: s, ctx: ctx, src: src, fileID: strconv.AppendInt(nil, id, 10)}
+		for !w.done {
+			w.stopped = false
+			if _, err := tx.Conn().PgConn().CopyFrom(ctx, w, `COPY cdrs (`+cdrColumns+`) FROM STDIN`); err != nil {
+				if w.err != nil {
+					return w.err
+				}
+				return fmt.Errorf("copy CDRs: %w", err)
+			}
+			if w.err != nil {
+				return w.err
+			}
+			if w.pending != nil { // a month with no partition yet
+				if err := s.ensurePartition(ctx, w.pending.ConnectTime); err != nil {
+					return err
+				}
+			}
+		}
+		st.CDRs, st.First, st.Last = w.rows, w.first, w.last
+		rejects, total := src.Rejects()
+		st.Rejected = total
+		if len(rejects) > 0 {
+			rows := make([][]any, len(rejects))
+			for i, r := range rejects {
+				rows[i] = []any{id, r.Line, r.Reason, r.Raw}
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rejected_lines"}, []string{"file_id", "line", "reason", "raw"}, pgx.CopyFromRows(rows)); err != nil {
+				return fmt.Errorf("store rejected lines: %w", err)
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE cdr_files SET status = 'ingested', checksum = $2, format = $3, cdrs = $4, rejected = $5,
+			error = '', first_call = $6, last_call = $7, ingested_at = now() WHERE id = $1`,
+			id, f.Checksum, string(f.Format), st.CDRs, st.Rejected, nullTime(st.First), nullTime(st.Last))
+		return err
+	})
+	return st, err
+}
+
+func monthKey(t time.Time) int64 {
+	y, m, _ := t.Date()
+	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).Unix()
+}
+
+func (s *Store) ensurePartition(ctx context.Context, t time.Time) error {
+	if _, err := s.pool.Exec(ctx, `SELECT ensure_cdr_partition($1)`, t); err != nil {
+		return fmt.Errorf("create the CDR partition for %s: %w", t.Format("2006-01"), err)
+	}
+	s.partitions.Store(monthKey(t), struct{}{})
+	return nil
+}
+
+// copyWriter renders a Source as COPY text. It ends a COPY early (io.EOF)
+// at a call whose month has no partition yet, keeping that call pending.
+type copyWriter struct {
+	store       *Store
+	ctx         context.Context
+	src         Source
+	fileID      []byte
+	buf         []byte
+	off         int
+	pending     *cdr.Record
+	pendingRes  *rating.Result
+	rows        int64
+	first, last time.Time
+	done        bool
+	stopped     bool // ended a COPY at a month without partition
+	err         error
+	month       int64 // the month last checked
+}
+
+func (w *copyWriter) Read(p []byte) (int, error) {
+	for w.off == len(w.buf) {
+		if w.done || w.err != nil || w.stopped {
+			return 0, io.EOF
+		}
+		w.buf, w.off = w.buf[:0], 0
+		if w.pending != nil { // its partition exists now
+			w.append(w.pending, w.pendingRes)
+			w.pending, w.pendingRes = nil, nil
+		}
+		for len(w.buf) < 64<<10 {
+			rec, res, err := w.src.Next()
+			if errors.Is(err, io.EOF) {
+				w.done = true
+				break
+			}
+			if err != nil {
+				w.err = err
+				return 0, io.EOF
+			}
+			if !w.hasPartition(rec.ConnectTime) {
+				// End this COPY; LoadFile creates the partition and resumes.
+				r, s := *rec, *res
+				w.pending, w.pendingRes, w.stopped = &r, &s, true
+				break
+			}
+			w.append(rec, res)
+		}
+	}
+	n := copy(p, w.buf[w.off:])
+	w.off += n
+	return n, nil
+}
+
+func (w *copyWriter) hasPartition(t time.Time) bool {
+	k := monthKey(t)
+	if k == w.month {
+		return true
+	}
+	if _, ok := w.store.partitions.Load(k); ok {
+		w.month = k
+		return true
+	}
+	return false
+}
+
+// append renders one row in COPY text format.
+func (w *copyWriter) append(rec *cdr.Record, res *rating.Result) {
+	if w.rows == 0 || rec.ConnectTime.Before(w.first) {
+		w.first = rec.ConnectTime
+	}
+	if w.rows == 0 || rec.ConnectTime.After(w.last) {
+		w.last = rec.ConnectTime
+	}
+	w.rows++
+	b := w.buf
+	b = append(b, w.fileID...)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, rec.Line, 10)
+	b = append(b, '\t')
+	b = appendText(b, rec.CallID)
+	b = append(b, '\t')
+	b = appendTime(b, rec.ConnectTime)
+	b = append(b, '\t')
+	b = appendSeconds(b, rec.Duration)
+	for _, f := range [...]string{rec.OrigIP, rec.OrigAccount, rec.SrcNumber, rec.DstNumber, rec.Disposition, res.Status.String()} {
+		b = append(b, '\t')
+		b = appendText(b, f)
+	}
+	b = append(b, '\t')
+	b = appendNullText(b, res.Client)
+	b = append(b, '\t')
+	if res.AccountID != 0 {
+		b = strconv.AppendInt(b, res.AccountID, 10)
+	} else {
+		b = append(b, `\N`...)
+	}
+	b = append(b, '\t')
+	b = appendNullText(b, res.RateTable)
+	b = append(b, '\t')
+	if res.Status == rating.Rated {
+		b = strconv.AppendInt(b, res.RateID, 10)
+		b = append(b, '\t')
+		b = appendText(b, res.Code)
+	} else {
+		b = append(b, "\\N\t\\N"...)
+	}
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, res.BilledSeconds, 10)
+	b = append(b, '\t')
+	b = res.Cost.Append(b)
+	b = append(b, '\t')
+	b = appendNullText(b, res.Currency)
+	b = append(b, '\n')
+	w.buf = b
+}
+
+// appendText escapes s for COPY text format.
+func appendText(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case 0:
+			// NUL cannot be stored in text; drop it.
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+func appendNullText(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, `\N`...)
+	}
+	return appendText(b, s)
+}
+
+// appendTime renders t (UTC) as "2006-01-02 15:04:05.999999+00".
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = appendPad(b, y, 4)
+	b = append(b, '-')
+	b = appendPad(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendPad(b, d, 2)
+	b = append(b, ' ')
+	b = appendPad(b, h, 2)
+	b = append(b, ':')
+	b = appendPad(b, mi, 2)
+	b = append(b, ':')
+	b = appendPad(b, s, 2)
+	if us := t.Nanosecond() / 1000; us != 0 {
+		b = append(b, '.')
+		b = appendPad(b, us, 6)
+	}
+	return append(b, "+00"...)
+}
+
+// appendSeconds renders d in seconds, rounded up to the microsecond, so that
+// rerating's rounding up to whole seconds sees what rating saw.
+func appendSeconds(b []byte, d time.Duration) []byte {
+	us := (d + time.Microsecond - 1) / time.Microsecond
+	b = strconv.AppendInt(b, int64(us/1e6), 10)
+	if frac := int(us % 1e6); frac != 0 {
+		b = append(b, '.')
+		b = appendPad(b, frac, 6)
+	}
+	return b
+}
+
+func appendPad(b []byte, v, width int) []byte {
+	var tmp [8]byte
+	for i := width - 1; i >= 0; i-- {
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, tmp[:width]...)
+}
+
+// IngestedChecksums maps the key of every ingested file to its checksum.
+func (s *Store) IngestedChecksums(ctx context.Context) (map[string]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT key, checksum FROM cdr_files WHERE status = 'ingested'`)
+	m := map[string]string{}
+	var k, c string
+	_, err := pgx.ForEachRow(rows, []any{&k, &c}, func() error {
+		m[k] = c
+		return nil
+	})
+	return m, err
+}
+
+// FileStatus is an inbox file's state, for billctl cdr files.
+type FileStatus struct {
+	Key        string
+	Format     string
+	Status     string
+	Checksum   string
+	CDRs       int64
+	Rejected   int64
+	Error      string
+	IngestedAt *time.Time
+}
+
+// Files lists every file ingestion has seen, by key.
+func (s *Store) Files(ctx context.Context) ([]FileStatus, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT key, format, status, checksum, cdrs, rejected, error, ingested_at FROM cdr_files ORDER BY key`)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (FileStatus, error) {
+		var f FileStatus
+		err := r.Scan(&f.Key, &f.Format, &f.Status, &f.Checksum, &f.CDRs, &f.Rejected, &f.Error, &f.IngestedAt)
+		return f, err
+	})
+}

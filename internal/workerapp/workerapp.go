@@ -1,0 +1,68 @@
+// Package workerapp wires billrun's worker: stores, Temporal client,
+// registrations. Tests start the same worker in-process.
+package workerapp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/config"
+	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/internal/s3store"
+	"github.com/billrun/billrun/internal/temporalclient"
+	"github.com/billrun/billrun/workflows"
+)
+
+// Register registers every workflow and activity on w.
+func Register(w worker.Registry, a *activities.Activities) {
+	w.RegisterWorkflow(workflows.Ingest)
+	w.RegisterActivity(a)
+}
+
+// Run runs a worker until ctx ends.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	store, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	s3, err := s3store.New(ctx, cfg.S3Endpoint, cfg.S3Bucket)
+	if err != nil {
+		return err
+	}
+	c, err := temporalclient.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w := New(c, cfg.TaskQueue, activities.New(store, s3))
+	log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
+	stop := make(chan any)
+	go func() {
+		<-ctx.Done()
+		close(stop)
+	}()
+	if err := w.Run(stop); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	return nil
+}
+
+// New returns a worker on taskQueue with everything registered.
+func New(c client.Client, taskQueue string, a *activities.Activities) worker.Worker {
+	w := worker.New(c, taskQueue, worker.Options{
+		// Each file activity holds one PostgreSQL connection and one
+		// rating pass; two cores keep two busy, a third overlaps I/O.
+		MaxConcurrentActivityExecutionSize: 3,
+	})
+	Register(w, a)
+	return w
+}

@@ -1,0 +1,163 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/billrun/billrun/activities"
+)
+
+// Ingest workflow contract.
+const (
+	// IngestProgressQuery returns an IngestProgress.
+	IngestProgressQuery = "progress"
+	// DefaultIngestConcurrency is how many files one run ingests at once.
+	DefaultIngestConcurrency = 4
+	ingestPageSize           = 500
+	maxFailuresKept          = 100
+)
+
+// IngestInput starts an ingestion of every inbox file not yet ingested.
+type IngestInput struct {
+	Concurrency int    // files at once; 0 is DefaultIngestConcurrency
+	TimeZone    string // of naive timestamps in asterisk and freeswitch files
+	// Carried across continue-as-new.
+	After    string
+	Progress IngestProgress
+}
+
+// IngestProgress is the run's progress, and its result.
+type IngestProgress struct {
+	FilesDone    int // ingested now
+	FilesSkipped int // ingested before with the same content
+	FilesFailed  int
+	FilesPending int // listed and not finished yet
+	CDRs         int64
+	Rejected     int64
+	Months       []string // YYYY-MM of the calls ingested
+	Failures     []FileFailure
+}
+
+// FileFailure is a file that could not be ingested.
+type FileFailure struct {
+	Key    string
+	Reason string
+}
+
+// IngestWorkflowID is the ID of the run that ingests a given inbox listing:
+// starting it twice for the same listing is the same run, not a duplicate.
+func IngestWorkflowID(pending []activities.FileRef) string {
+	keys := make([]string, len(pending))
+	for i, f := range pending {
+		keys[i] = f.Key + "\x00" + f.ETag
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k + "\n"))
+	}
+	return "ingest-" + hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// Ingest lists the inbox page by page and ingests each file in an activity,
+// a bounded number at once, continuing as new after each page so that the
+// history stays small however large the inbox.
+func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
+	if in.Concurrency <= 0 {
+		in.Concurrency = DefaultIngestConcurrency
+	}
+	p := in.Progress
+	if err := workflow.SetQueryHandler(ctx, IngestProgressQuery, func() (IngestProgress, error) { return p, nil }); err != nil {
+		return p, err
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet("ingest"))
+
+	var a *activities.Activities
+	listCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute})
+	var page activities.ListInboxResult
+	if err := workflow.ExecuteActivity(listCtx, a.ListInbox, activities.ListInboxInput{After: in.After, Limit: ingestPageSize}).Get(ctx, &page); err != nil {
+		return p, err
+	}
+	p.FilesPending = len(page.Pending)
+
+	fileCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 4 * time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10,
+			NonRetryableErrorTypes: []string{activities.ErrBadFile}},
+	})
+	sel := workflow.NewSelector(ctx)
+	running := 0
+	done := func(key string) func(workflow.Future) {
+		return func(f workflow.Future) {
+			running--
+			p.FilesPending--
+			var r activities.IngestFileResult
+			if err := f.Get(ctx, &r); err != nil {
+				p.FilesFailed++
+				if len(p.Failures) < maxFailuresKept {
+					p.Failures = append(p.Failures, FileFailure{Key: key, Reason: reason(err)})
+				}
+				return
+			}
+			if r.Skipped {
+				p.FilesSkipped++
+				return
+			}
+			p.FilesDone++
+			p.CDRs += r.CDRs
+			p.Rejected += r.Rejected
+			if months := union(p.Months, r.Months); len(months) != len(p.Months) {
+				p.Months = months
+				_ = workflow.UpsertTypedSearchAttributes(ctx, PeriodsAttr.ValueSet(months))
+			}
+		}
+	}
+	for _, f := range page.Pending {
+		for running >= in.Concurrency {
+			sel.Select(ctx)
+		}
+		fut := workflow.ExecuteActivity(fileCtx, a.IngestFile, activities.IngestFileInput{File: f, TimeZone: in.TimeZone})
+		running++
+		sel.AddFuture(fut, done(f.Key))
+	}
+	for running > 0 {
+		sel.Select(ctx)
+	}
+	if page.Next != "" {
+		return p, workflow.NewContinueAsNewError(ctx, Ingest, IngestInput{Concurrency: in.Concurrency, TimeZone: in.TimeZone,
+			After: page.Next, Progress: p})
+	}
+	return p, nil
+}
+
+// reason is the message of an activity's failure without the SDK's wrapping.
+func reason(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
+}
+
+func union(a, b []string) []string {
+	set := map[string]bool{}
+	for _, s := range a {
+		set[s] = true
+	}
+	out := append([]string(nil), a...)
+	for _, s := range b {
+		if !set[s] {
+			set[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
