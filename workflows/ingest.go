@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -21,6 +22,8 @@ const (
 	DefaultIngestConcurrency = 4
 	ingestPageSize           = 500
 	maxFailuresKept          = 100
+	// ErrFilesFailed ends a run in which files failed for transient reasons.
+	ErrFilesFailed = "IngestFilesFailed"
 )
 
 // IngestInput starts an ingestion of every inbox file not yet ingested.
@@ -37,11 +40,13 @@ type IngestProgress struct {
 	FilesDone    int // ingested now
 	FilesSkipped int // ingested before with the same content
 	FilesFailed  int
-	FilesPending int // listed and not finished yet
-	CDRs         int64
-	Rejected     int64
-	Months       []string // YYYY-MM of the calls ingested
-	Failures     []FileFailure
+	// FilesRetryable counts failures not due to the file's content.
+	FilesRetryable int
+	FilesPending   int // listed and not finished yet
+	CDRs           int64
+	Rejected       int64
+	Months         []string // YYYY-MM of the calls ingested
+	Failures       []FileFailure
 }
 
 // FileFailure is a file that could not be ingested.
@@ -50,15 +55,17 @@ type FileFailure struct {
 	Reason string
 }
 
-// IngestWorkflowID is the ID of the run that ingests a given inbox listing:
-// starting it twice for the same listing is the same run, not a duplicate.
-func IngestWorkflowID(pending []activities.FileRef) string {
+// IngestWorkflowID is the ID of the run that ingests a given inbox listing
+// of one installation (database and bucket): starting it twice for the same
+// listing is the same run, not a duplicate.
+func IngestWorkflowID(installation, bucket string, pending []activities.FileRef) string {
 	keys := make([]string, len(pending))
 	for i, f := range pending {
 		keys[i] = f.Key + "\x00" + f.ETag
 	}
 	sort.Strings(keys)
 	h := sha256.New()
+	h.Write([]byte(installation + "\x00" + bucket + "\n"))
 	for _, k := range keys {
 		h.Write([]byte(k + "\n"))
 	}
@@ -101,6 +108,10 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 			var r activities.IngestFileResult
 			if err := f.Get(ctx, &r); err != nil {
 				p.FilesFailed++
+				var app *temporal.ApplicationError
+				if !errors.As(err, &app) || app.Type() != activities.ErrBadFile {
+					p.FilesRetryable++
+				}
 				if len(p.Failures) < maxFailuresKept {
 					p.Failures = append(p.Failures, FileFailure{Key: key, Reason: reason(err)})
 				}
@@ -133,6 +144,11 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 	if page.Next != "" {
 		return p, workflow.NewContinueAsNewError(ctx, Ingest, IngestInput{Concurrency: in.Concurrency, TimeZone: in.TimeZone,
 			After: page.Next, Progress: p})
+	}
+	if p.FilesRetryable > 0 {
+		// Fail the run, so that the next ingest of the same listing may
+		// start again (a bad file, by contrast, waits to be replaced).
+		return p, temporal.NewApplicationError(fmt.Sprintf("%d files failed for reasons other than their content; the next ingest retries them", p.FilesRetryable), ErrFilesFailed, p)
 	}
 	return p, nil
 }

@@ -65,13 +65,10 @@ func (a *app) root() *cobra.Command {
 		Short:         "billrun: batch billing for telecom carriers and VoIP providers",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+		PersistentPreRunE: func(*cobra.Command, []string) error {
 			switch a.format {
 			case "table", "json", "csv":
 				return nil
-			}
-			if f := cmd.Flags().Lookup("format"); f != nil && f.Changed && cmd.Flags().Lookup("format") != cmd.Root().PersistentFlags().Lookup("format") {
-				return nil // a command's own --format (cdr upload: the CDR format)
 			}
 			return fmt.Errorf("--format %q: want table, json or csv", a.format)
 		},

@@ -103,3 +103,10 @@ func (s *Store) CatalogVersion(ctx context.Context) (int64, error) {
 	err := s.pool.QueryRow(ctx, `SELECT version FROM catalog_version`).Scan(&v)
 	return v, err
 }
+
+// InstallationID is this database's random identity.
+func (s *Store) InstallationID(ctx context.Context) (string, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT id::text FROM installation`).Scan(&id)
+	return id, err
+}

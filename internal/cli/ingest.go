@@ -1,0 +1,268 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/workflows"
+)
+
+func (a *app) cdrUploadCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "upload [--format canonical|asterisk|freeswitch] FILE...",
+		Short: "Put CDR files (plain or .gz) into the S3 inbox",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			f, err := cdr.ParseFormat(format)
+			if err != nil {
+				return err
+			}
+			b, err := a.bucket(ctx)
+			if err != nil {
+				return err
+			}
+			t := table{header: []string{"file", "key", "etag"}}
+			for _, name := range args {
+				file, err := openFile(name)
+				if err != nil {
+					return err
+				}
+				key := activities.InboxKey(f, filepath.Base(name))
+				etag, err := b.Put(ctx, key, file, "text/csv", nil)
+				file.Close()
+				if err != nil {
+					return err
+				}
+				t.rows = append(t.rows, []string{name, key, etag})
+			}
+			return a.print(t)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "canonical", "CDR format: canonical, asterisk or freeswitch")
+	return cmd
+}
+
+func (a *app) activities(ctx context.Context) (*activities.Activities, error) {
+	db, err := a.db(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := a.bucket(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return activities.New(db, b), nil
+}
+
+func (a *app) cdrIngestCmd() *cobra.Command {
+	var wait bool
+	var concurrency int
+	var tz string
+	cmd := &cobra.Command{
+		Use:   "ingest [--wait]",
+		Short: "Start ingestion of every inbox file not yet ingested",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			acts, err := a.activities(ctx)
+			if err != nil {
+				return err
+			}
+			list, err := acts.ListInbox(ctx, activities.ListInboxInput{})
+			if err != nil {
+				return err
+			}
+			if len(list.Pending) == 0 {
+				fmt.Fprintln(a.err, "nothing to ingest: every inbox file is ingested")
+				return a.printIngest(workflows.IngestProgress{}, "")
+			}
+			c, err := a.temporalClient(ctx)
+			if err != nil {
+				return err
+			}
+			inst, err := acts.Store.InstallationID(ctx)
+			if err != nil {
+				return err
+			}
+			id := workflows.IngestWorkflowID(inst, acts.S3.Bucket(), list.Pending)
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID:                       id,
+				TaskQueue:                a.cfg.TaskQueue,
+				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+				TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("ingest")),
+			}, workflows.Ingest, workflows.IngestInput{Concurrency: concurrency, TimeZone: tz})
+			var started *serviceerror.WorkflowExecutionAlreadyStarted
+			if errors.As(err, &started) {
+				// The same listing was ingested by an earlier run: a no-op.
+				fmt.Fprintf(a.err, "this inbox listing was ingested by run %s\n", id)
+				run = c.GetWorkflow(ctx, id, "")
+			} else if err != nil {
+				return fmt.Errorf("start ingestion: %w", err)
+			}
+			fmt.Fprintf(a.err, "ingestion %s: %d files (Temporal UI: workflow %s)\n", run.GetID(), len(list.Pending), run.GetID())
+			if !wait {
+				return a.printIngest(workflows.IngestProgress{FilesPending: len(list.Pending)}, run.GetID())
+			}
+			p, err := a.follow(ctx, c, run, len(list.Pending))
+			if err != nil {
+				return err
+			}
+			if err := a.printIngest(p, run.GetID()); err != nil {
+				return err
+			}
+			if p.FilesFailed > 0 {
+				return fmt.Errorf("%d of %d files failed; see billctl cdr files --status failed", p.FilesFailed, len(list.Pending))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run and show its progress")
+	cmd.Flags().IntVar(&concurrency, "concurrency", workflows.DefaultIngestConcurrency, "files ingested at once")
+	cmd.Flags().StringVar(&tz, "tz", "", "time zone of naive timestamps in asterisk and freeswitch files (default UTC)")
+	return cmd
+}
+
+// follow shows the run's progress until it ends and returns its result.
+func (a *app) follow(ctx context.Context, c client.Client, run client.WorkflowRun, files int) (workflows.IngestProgress, error) {
+	bar := progressbar.NewOptions(files, progressbar.OptionSetWriter(a.err), progressbar.OptionSetDescription("ingesting"),
+		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(), progressbar.OptionSetVisibility(isTerminal(a.err)))
+	result := make(chan error, 1)
+	var p workflows.IngestProgress
+	go func() { result <- run.Get(ctx, &p) }()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-result:
+			_ = bar.Finish()
+			return p, err
+		case <-tick.C:
+			q, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.IngestProgressQuery)
+			if err != nil {
+				continue // between runs of continue-as-new
+			}
+			var cur workflows.IngestProgress
+			if q.Get(&cur) == nil {
+				bar.Describe(fmt.Sprintf("ingesting: %d CDRs, %d rejected lines", cur.CDRs, cur.Rejected))
+				_ = bar.Set(cur.FilesDone + cur.FilesSkipped + cur.FilesFailed)
+			}
+		}
+	}
+}
+
+func (a *app) printIngest(p workflows.IngestProgress, id string) error {
+	t := table{
+		header: []string{"run", "files_done", "files_skipped", "files_failed", "files_pending", "cdrs", "rejected", "months"},
+		rows: [][]string{{id, strconv.Itoa(p.FilesDone), strconv.Itoa(p.FilesSkipped), strconv.Itoa(p.FilesFailed),
+			strconv.Itoa(p.FilesPending), itoa(p.CDRs), itoa(p.Rejected), strings.Join(p.Months, " ")}},
+		json: map[string]any{"run": id, "files_done": p.FilesDone, "files_skipped": p.FilesSkipped, "files_failed": p.FilesFailed,
+			"files_pending": p.FilesPending, "cdrs": p.CDRs, "rejected": p.Rejected, "months": p.Months, "failures": p.Failures},
+	}
+	if err := a.print(t); err != nil {
+		return err
+	}
+	if a.format == "table" {
+		for _, f := range p.Failures {
+			fmt.Fprintf(a.out, "failed: %s: %s\n", f.Key, f.Reason)
+		}
+	}
+	return nil
+}
+
+func (a *app) cdrFilesCmd() *cobra.Command {
+	var status string
+	cmd := &cobra.Command{
+		Use:   "files [--status pending|ingesting|ingested|failed]",
+		Short: "Every inbox file: status, CDRs, rejected lines, failure reason",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			acts, err := a.activities(ctx)
+			if err != nil {
+				return err
+			}
+			objs, err := acts.S3.List(ctx, activities.InboxPrefix)
+			if err != nil {
+				return err
+			}
+			files, err := acts.Store.Files(ctx)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				key, status, cdrs, rejected, reason string
+			}
+			byKey := map[string]row{}
+			for _, f := range files {
+				byKey[f.Key] = row{f.Key, f.Status, itoa(f.CDRs), itoa(f.Rejected), f.Error}
+			}
+			for _, o := range objs {
+				r, ok := byKey[o.Key]
+				switch {
+				case !ok:
+					byKey[o.Key] = row{o.Key, "pending", "0", "0", ""}
+				case r.status == "ingested" && filesChecksum(files, o.Key) != o.ETag:
+					r.status, r.reason = "pending", "content changed since ingested"
+					byKey[o.Key] = r
+				}
+			}
+			keys := make([]string, 0, len(byKey))
+			for k := range byKey {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			t := table{header: []string{"key", "status", "cdrs", "rejected", "reason"}}
+			for _, k := range keys {
+				r := byKey[k]
+				if status != "" && r.status != status {
+					continue
+				}
+				t.rows = append(t.rows, []string{r.key, r.status, r.cdrs, r.rejected, r.reason})
+			}
+			return a.print(t)
+		},
+	}
+	cmd.Flags().StringVar(&status, "status", "", "only files in this status")
+	return cmd
+}
+
+func filesChecksum(files []postgres.FileStatus, key string) string {
+	for _, f := range files {
+		if f.Key == key {
+			return f.Checksum
+		}
+	}
+	return ""
+}
+
+// isTerminal reports whether w is a terminal: a progress bar is drawn only there.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
