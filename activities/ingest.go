@@ -143,8 +143,10 @@ func (a *Activities) IngestFile(ctx context.Context, in IngestFileInput) (Ingest
 			}
 		}
 	}
-	// A short read of the object is the network's fault, not the file's.
-	if err != nil && errors.Is(err, ingest.ErrBadFile) && counted.n == obj.Size {
+	// A compressed stream cut short while the object was not read whole is
+	// the network's fault, not the file's: retry.
+	truncatedInTransit := errors.Is(err, ingest.ErrCorruptStream) && counted.n < obj.Size
+	if errors.Is(err, ingest.ErrBadFile) && !truncatedInTransit {
 		_ = a.Store.FailFile(context.WithoutCancel(ctx), in.File.Key, err.Error())
 		return res, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadFile, err)
 	}

@@ -22,6 +22,11 @@ import (
 // not help; the file must be replaced.
 var ErrBadFile = errors.New("bad CDR file")
 
+// ErrCorruptStream (with ErrBadFile) marks a compressed stream that ended
+// early or failed its checksum. The caller tells a truncated object from a
+// connection cut short by the bytes it received.
+var ErrCorruptStream = errors.New("compressed stream is corrupt or truncated")
+
 // MaxKeptRejects bounds the rejected lines kept per file (all are counted),
 // so that a large bad file cannot exhaust memory.
 const MaxKeptRejects = 10_000
@@ -60,7 +65,7 @@ func NewSource(name string, in io.Reader, f cdr.Format, loc *time.Location, e *r
 		head = nil
 	}
 	if bytes.IndexByte(head, 0) >= 0 {
-		return nil, fmt.Errorf("%w: %s is binary, not a %s CDR file", ErrBadFile, name, f)
+		return nil, fmt.Errorf("%w: %s is binary, not a CDR file in %s format", ErrBadFile, name, f)
 	}
 	return &Source{r: cdr.NewReader(body, f, cdr.Options{Location: loc}), engine: e, name: name, ProgressEvery: 100_000}, nil
 }
@@ -89,7 +94,7 @@ func (s *Source) Next() (*cdr.Record, *rating.Result, error) {
 			}
 			return nil, nil, io.EOF
 		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader):
-			return nil, nil, fmt.Errorf("%w: %s: compressed stream is corrupt or truncated near line %d: %v", ErrBadFile, s.name, s.r.Line(), err)
+			return nil, nil, fmt.Errorf("%w: %s: %w near line %d: %v", ErrBadFile, s.name, ErrCorruptStream, s.r.Line(), err)
 		default:
 			if s.r.Line() == 0 || s.lines == 0 {
 				return nil, nil, fmt.Errorf("%w: %s: %v", ErrBadFile, s.name, err)
@@ -111,7 +116,7 @@ func (s *Source) notInFormat() error {
 	if len(s.rejects) > 0 {
 		first = "; first: " + s.rejects[0].Error()
 	}
-	return fmt.Errorf("%w: %s is not a %s CDR file: %d of %d lines rejected%s", ErrBadFile, s.name, s.r.Format(), s.rejected, s.lines, first)
+	return fmt.Errorf("%w: %s is not a CDR file in %s format: %d of %d lines rejected%s", ErrBadFile, s.name, s.r.Format(), s.rejected, s.lines, first)
 }
 
 // Rejects returns the kept rejected lines and how many there were.

@@ -3,8 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,53 +14,6 @@ import (
 )
 
 var ctx = context.Background()
-
-// demo imports the sample catalogue of testdata/demo.
-func demo(t *testing.T, s *postgres.Store) {
-	t.Helper()
-	dir := filepath.Join("..", "..", "testdata", "demo")
-	open := func(name string) *os.File {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.Close() })
-		return f
-	}
-	must := func(_ postgres.ImportResult, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	deck, err := catalog.ReadCodeDeck("codedeck.csv", open("codedeck.csv"))
-	must(postgres.ImportResult{}, err)
-	must(s.ImportCodeDeck(ctx, "codedeck.csv", "world", deck))
-	tables, err := catalog.ReadRateTables("ratetables.csv", open("ratetables.csv"))
-	must(postgres.ImportResult{}, err)
-	must(s.ImportRateTables(ctx, "ratetables.csv", tables))
-	for _, tb := range []string{"retail-eur", "acme-special", "wholesale-usd"} {
-		name := "rates-" + tb + ".csv"
-		rs, err := catalog.ReadRates(name, open(name))
-		must(postgres.ImportResult{}, err)
-		must(s.ImportRates(ctx, name, tb, rs, false))
-	}
-	taxes, err := catalog.ReadTaxes("taxes.csv", open("taxes.csv"))
-	must(postgres.ImportResult{}, err)
-	must(s.ImportTaxes(ctx, "taxes.csv", taxes))
-	pkgs, err := catalog.ReadPackages("packages.csv", open("packages.csv"))
-	must(postgres.ImportResult{}, err)
-	must(s.ImportPackages(ctx, "packages.csv", pkgs))
-	clients, err := catalog.ReadClients("clients.csv", open("clients.csv"))
-	must(postgres.ImportResult{}, err)
-	must(s.ImportClients(ctx, "clients.csv", clients))
-	accs, err := catalog.ReadAccounts("accounts.csv", open("accounts.csv"))
-	must(postgres.ImportResult{}, err)
-	must(s.ImportAccounts(ctx, "accounts.csv", accs))
-	subs, err := catalog.ReadSubscriptions("subscriptions.csv", open("subscriptions.csv"))
-	must(postgres.ImportResult{}, err)
-	must(s.ImportSubscriptions(ctx, "subscriptions.csv", subs))
-}
 
 func at(s string) time.Time {
 	t, err := time.Parse(time.DateTime, s)
@@ -76,7 +27,7 @@ func at(s string) time.Time {
 // import, snapshot, engine.
 func TestDemoCatalogueRatesCallsAsComputedByHand(t *testing.T) {
 	s := pgtest.New(t)
-	demo(t, s)
+	pgtest.ImportDemo(t, s)
 	e, err := s.Engine(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +67,7 @@ func count(t *testing.T, s *postgres.Store, table string) int {
 
 func TestABadFileIsRefusedWithItsLineAndChangesNothing(t *testing.T) {
 	s := pgtest.New(t)
-	demo(t, s)
+	pgtest.ImportDemo(t, s)
 	before := map[string]int{}
 	tables := []string{"rate_tables", "rates", "clients", "accounts", "subscriptions"}
 	for _, tb := range tables {
@@ -202,7 +153,7 @@ func TestABadFileIsRefusedWithItsLineAndChangesNothing(t *testing.T) {
 
 func TestReimportUpdatesByNaturalKey(t *testing.T) {
 	s := pgtest.New(t)
-	demo(t, s)
+	pgtest.ImportDemo(t, s)
 	rs, _ := catalog.ReadRates("r.csv", strings.NewReader("code,rate,effective_from,end,increment,setup_fee\n49,0.0200,2026-01-01,,60/60,\n4999,0.5,2026-01-01,,1/1,\n"))
 	res, err := s.ImportRates(ctx, "r.csv", "retail-eur", rs, false)
 	if err != nil {
@@ -219,7 +170,7 @@ func TestReimportUpdatesByNaturalKey(t *testing.T) {
 
 func TestAZImportEndsAbsentCodesAtTheEarliestEffectiveFrom(t *testing.T) {
 	s := pgtest.New(t)
-	demo(t, s)
+	pgtest.ImportDemo(t, s)
 	rs, _ := catalog.ReadRates("az.csv", strings.NewReader("code,rate,effective_from,end,increment,setup_fee\n49,0.0200,2026-11-01,,60/60,\n4915,0.1,2026-11-01,,30/6,\n"))
 	res, err := s.ImportRates(ctx, "az.csv", "retail-eur", rs, true)
 	if err != nil {
@@ -253,7 +204,7 @@ func TestAZImportEndsAbsentCodesAtTheEarliestEffectiveFrom(t *testing.T) {
 
 func TestClientReimportWithoutStatusKeepsItArchived(t *testing.T) {
 	s := pgtest.New(t)
-	demo(t, s)
+	pgtest.ImportDemo(t, s)
 	const header = "id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice"
 	cs, _ := catalog.ReadClients("c.csv", strings.NewReader(header+",status\nacme,Acme,EUR,UTC,,,1,0,default,,,false,archived\n"))
 	if _, err := s.ImportClients(ctx, "c.csv", cs); err != nil {

@@ -123,3 +123,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key})
 	return err
 }
+
+// DeleteBucket removes the (empty) bucket.
+func (s *Store) DeleteBucket(ctx context.Context) error {
+	_, err := s.client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &s.bucket})
+	return err
+}

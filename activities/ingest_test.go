@@ -1,0 +1,241 @@
+package activities_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/s3store/s3test"
+)
+
+var ctx = context.Background()
+
+type fixture struct {
+	t    *testing.T
+	acts *activities.Activities
+	env  *testsuite.TestActivityEnvironment
+}
+
+func newFixture(t *testing.T) *fixture {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	acts := activities.New(store, s3test.New(t))
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	return &fixture{t: t, acts: acts, env: env}
+}
+
+func (f *fixture) upload(format cdr.Format, name string, body []byte) activities.FileRef {
+	f.t.Helper()
+	key := activities.InboxKey(format, name)
+	etag, err := f.acts.S3.Put(ctx, key, bytes.NewReader(body), "text/csv", nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return activities.FileRef{Key: key, ETag: etag, Size: int64(len(body))}
+}
+
+func (f *fixture) ingest(ref activities.FileRef) (activities.IngestFileResult, error) {
+	var res activities.IngestFileResult
+	v, err := f.env.ExecuteActivity(f.acts.IngestFile, activities.IngestFileInput{File: ref})
+	if err != nil {
+		return res, err
+	}
+	return res, v.Get(&res)
+}
+
+func (f *fixture) query(sql string, args ...any) int64 {
+	f.t.Helper()
+	var n int64
+	if err := f.acts.Store.Pool().QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+func testdata(t *testing.T, parts ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{"..", "testdata"}, parts...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+func TestIngestRatesFilesOfEveryFormat(t *testing.T) {
+	cases := []struct {
+		format             cdr.Format
+		name               string
+		body               []byte
+		cdrs, rejected     int64
+		callID, cost, code string
+	}{
+		{cdr.Canonical, "october.csv", testdata(t, "demo", "cdrs-2026-10.csv"), 11, 1, "demo-0002", "0.025200", "4930"},
+		{cdr.Canonical, "october.csv.gz", gz(testdata(t, "demo", "cdrs-2026-10.csv")), 11, 1, "demo-0003", "0.072000", "447"},
+		{cdr.Asterisk, "Master.csv", testdata(t, "cdr", "asterisk-Master.csv"), 3, 0, "1791370802.43", "0.025200", "4930"},
+		{cdr.FreeSWITCH, "Master.csv", testdata(t, "cdr", "freeswitch-Master.csv"), 2, 0, "5f0c6a4e-2d1b-4c8e-9a0f-000000000002", "0.350000", "336"},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.format)+"/"+tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			res, err := f.ingest(f.upload(tc.format, tc.name, tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.CDRs != tc.cdrs || res.Rejected != tc.rejected || strings.Join(res.Months, ",") != "2026-10" {
+				t.Fatalf("%+v", res)
+			}
+			if n := f.query(`SELECT count(*) FROM cdrs`); n != tc.cdrs {
+				t.Fatalf("%d CDRs stored", n)
+			}
+			var cost, code string
+			if err := f.acts.Store.Pool().QueryRow(ctx, `SELECT cost::text, code FROM cdrs WHERE call_id = $1`, tc.callID).Scan(&cost, &code); err != nil {
+				t.Fatal(err)
+			}
+			if cost != tc.cost || code != tc.code {
+				t.Fatalf("call %s: cost %s code %s", tc.callID, cost, code)
+			}
+		})
+	}
+}
+
+func TestRejectedLinesAreKeptWithLineReasonAndText(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.ingest(f.upload(cdr.Canonical, "october.csv", testdata(t, "demo", "cdrs-2026-10.csv"))); err != nil {
+		t.Fatal(err)
+	}
+	var line int64
+	var reason, raw string
+	if err := f.acts.Store.Pool().QueryRow(ctx, `SELECT line, reason, raw FROM rejected_lines`).Scan(&line, &reason, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if line != 12 || !strings.Contains(reason, `duration "not-a-number"`) || !strings.HasPrefix(raw, "demo-0011,") {
+		t.Fatalf("line %d reason %q raw %q", line, reason, raw)
+	}
+}
+
+func TestABadFileFailsWholeAndLeavesNoCDRs(t *testing.T) {
+	good := testdata(t, "demo", "cdrs-2026-10.csv")
+	truncated := gz(good)
+	truncated = truncated[:len(truncated)-20]
+	var mostlyWrong strings.Builder
+	mostlyWrong.WriteString("call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n")
+	for range 150 {
+		mostlyWrong.WriteString("x,2026-10-01 00:00:00,1\n")
+	}
+	cases := []struct {
+		name   string
+		format cdr.Format
+		body   []byte
+		reason string
+	}{
+		{"a truncated gzip stream", cdr.Canonical, truncated, "compressed stream is corrupt or truncated"},
+		{"a binary file", cdr.Canonical, append([]byte{0x50, 0x4b, 0x03, 0x04, 0, 0, 0}, good...), "is binary"},
+		{"a FreeSWITCH file uploaded as canonical", cdr.Canonical, testdata(t, "cdr", "freeswitch-Master.csv"), "not a canonical CDR file"},
+		{"a canonical file uploaded as Asterisk", cdr.Asterisk, good, "is not a CDR file in asterisk format: 13 of 13 lines rejected"},
+		{"a file whose lines mostly have the wrong column count", cdr.Canonical, []byte(mostlyWrong.String()), "100 of 100 lines rejected"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ref := f.upload(tc.format, "bad.csv", tc.body)
+			_, err := f.ingest(ref)
+			var app *temporal.ApplicationError
+			if !errors.As(err, &app) || app.Type() != activities.ErrBadFile || !app.NonRetryable() || !strings.Contains(app.Message(), tc.reason) {
+				t.Fatalf("err = %v, want a non-retryable %s containing %q", err, activities.ErrBadFile, tc.reason)
+			}
+			if n := f.query(`SELECT count(*) FROM cdrs`); n != 0 {
+				t.Fatalf("%d CDRs stored", n)
+			}
+			files, err := f.acts.Store.Files(ctx)
+			if err != nil || len(files) != 1 || files[0].Status != "failed" || !strings.Contains(files[0].Error, tc.reason) {
+				t.Fatalf("files %+v, %v", files, err)
+			}
+		})
+	}
+}
+
+func TestReingestingTheSameFileChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	ref := f.upload(cdr.Canonical, "october.csv", testdata(t, "demo", "cdrs-2026-10.csv"))
+	if _, err := f.ingest(ref); err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.ingest(ref)
+	if err != nil || !again.Skipped {
+		t.Fatalf("%+v %v", again, err)
+	}
+	list, err := f.acts.ListInbox(ctx, activities.ListInboxInput{})
+	if err != nil || len(list.Pending) != 0 {
+		t.Fatalf("pending %+v %v", list, err)
+	}
+	if n := f.query(`SELECT count(*) FROM cdrs`); n != 11 {
+		t.Fatalf("%d CDRs", n)
+	}
+}
+
+func TestAChangedFileReplacesItsCDRs(t *testing.T) {
+	f := newFixture(t)
+	header := "call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n"
+	v1 := header + "a,2026-10-01 10:00:00,60,192.0.2.10,,,4930111,ANSWERED\nb,2026-10-02 10:00:00,60,192.0.2.10,,,4930111,ANSWERED\nc,2026-11-03 10:00:00,60,192.0.2.10,,,4930111,ANSWERED\n"
+	v2 := header + "d,2026-10-05 10:00:00,120,192.0.2.10,,,4930111,ANSWERED\n"
+	if _, err := f.ingest(f.upload(cdr.Canonical, "day.csv", []byte(v1))); err != nil {
+		t.Fatal(err)
+	}
+	ref := f.upload(cdr.Canonical, "day.csv", []byte(v2))
+	list, _ := f.acts.ListInbox(ctx, activities.ListInboxInput{})
+	if len(list.Pending) != 1 {
+		t.Fatalf("a changed file is not pending: %+v", list)
+	}
+	res, err := f.ingest(ref)
+	if err != nil || res.CDRs != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if n := f.query(`SELECT count(*) FROM cdrs`); n != 1 {
+		t.Fatalf("%d CDRs after replacement", n)
+	}
+	if n := f.query(`SELECT count(*) FROM cdrs WHERE call_id = 'd' AND billed_seconds = 120`); n != 1 {
+		t.Fatal("the new content is not stored")
+	}
+}
+
+func TestCallsOfNewMonthsGetTheirPartitions(t *testing.T) {
+	f := newFixture(t)
+	header := "call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n"
+	body := header + "a,2026-09-30 23:59:59,60,192.0.2.10,,,4930111,ANSWERED\nb,2026-10-01 00:00:00,60,192.0.2.10,,,4930111,ANSWERED\n" +
+		"c,2025-01-15 10:00:00,60,192.0.2.10,,,4930111,ANSWERED\nd,2026-09-01 00:00:00,60,192.0.2.10,,,4930111,ANSWERED\n"
+	res, err := f.ingest(f.upload(cdr.Canonical, "months.csv", []byte(body)))
+	if err != nil || res.CDRs != 4 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if want := "2025-01,2025-02"; !strings.HasPrefix(strings.Join(res.Months, ","), want) || res.Months[len(res.Months)-1] != "2026-10" {
+		t.Fatalf("months %v", res.Months)
+	}
+	if n := f.query(`SELECT count(DISTINCT tableoid) FROM cdrs`); n != 3 {
+		t.Fatalf("%d partitions hold the calls", n)
+	}
+}
