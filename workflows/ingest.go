@@ -30,6 +30,9 @@ const (
 type IngestInput struct {
 	Concurrency int    // files at once; 0 is DefaultIngestConcurrency
 	TimeZone    string // of naive timestamps in asterisk and freeswitch files
+	// HeartbeatTimeout is how soon a file whose worker died is retried
+	// elsewhere; 0 is two minutes.
+	HeartbeatTimeout time.Duration
 	// Carried across continue-as-new.
 	After    string
 	Progress IngestProgress
@@ -93,9 +96,12 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 	}
 	p.FilesPending = len(page.Pending)
 
+	if in.HeartbeatTimeout <= 0 {
+		in.HeartbeatTimeout = 2 * time.Minute
+	}
 	fileCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 4 * time.Hour,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    in.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10,
 			NonRetryableErrorTypes: []string{activities.ErrBadFile}},
 	})
@@ -142,8 +148,9 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 		sel.Select(ctx)
 	}
 	if page.Next != "" {
-		return p, workflow.NewContinueAsNewError(ctx, Ingest, IngestInput{Concurrency: in.Concurrency, TimeZone: in.TimeZone,
-			After: page.Next, Progress: p})
+		next := in
+		next.After, next.Progress = page.Next, p
+		return p, workflow.NewContinueAsNewError(ctx, Ingest, next)
 	}
 	if p.FilesRetryable > 0 {
 		// Fail the run, so that the next ingest of the same listing may

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -112,12 +110,7 @@ func (a *app) cdrIngestCmd() *cobra.Command {
 				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 				TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("ingest")),
 			}, workflows.Ingest, workflows.IngestInput{Concurrency: concurrency, TimeZone: tz})
-			var started *serviceerror.WorkflowExecutionAlreadyStarted
-			if errors.As(err, &started) {
-				// The same listing was ingested by an earlier run: a no-op.
-				fmt.Fprintf(a.err, "this inbox listing was ingested by run %s\n", id)
-				run = c.GetWorkflow(ctx, id, "")
-			} else if err != nil {
+			if err != nil { // a listing already run returns that run: no duplicate
 				return fmt.Errorf("start ingestion: %w", err)
 			}
 			fmt.Fprintf(a.err, "ingestion %s: %d files (Temporal UI: workflow %s)\n", run.GetID(), len(list.Pending), run.GetID())

@@ -67,7 +67,7 @@ func NewSource(name string, in io.Reader, f cdr.Format, loc *time.Location, e *r
 	if bytes.IndexByte(head, 0) >= 0 {
 		return nil, fmt.Errorf("%w: %s is binary, not a CDR file in %s format", ErrBadFile, name, f)
 	}
-	return &Source{r: cdr.NewReader(body, f, cdr.Options{Location: loc}), engine: e, name: name, ProgressEvery: 100_000}, nil
+	return &Source{r: cdr.NewReader(body, f, cdr.Options{Location: loc}), engine: e, name: name, ProgressEvery: 10_000}, nil
 }
 
 // Next returns the next rated call, io.EOF at the end, or an error that

@@ -1,0 +1,216 @@
+package workerapp_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/s3store"
+	"github.com/billrun/billrun/internal/s3store/s3test"
+	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
+	"github.com/billrun/billrun/internal/workerapp"
+	"github.com/billrun/billrun/workflows"
+)
+
+var ctx = context.Background()
+
+func upload(t *testing.T, s3 *s3store.Store, f cdr.Format, name string, body []byte) {
+	t.Helper()
+	if _, err := s3.Put(ctx, activities.InboxKey(f, name), bytes.NewReader(body), "text/csv", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read(t *testing.T, parts ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{"..", "..", "testdata"}, parts...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// start starts an ingestion the way billctl does: ID from the listing.
+func start(t *testing.T, c client.Client, queue string, acts *activities.Activities, in workflows.IngestInput) (client.WorkflowRun, error) {
+	t.Helper()
+	list, err := acts.ListInbox(ctx, activities.ListInboxInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := acts.Store.InstallationID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.IngestWorkflowID(inst, acts.S3.Bucket(), list.Pending),
+		TaskQueue:                queue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.Ingest, in)
+}
+
+func TestIngestWorkflowRatesTheInboxOnTheRealServices(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	s3 := s3test.New(t)
+	c, queue := temporaltest.New(t)
+	acts := activities.New(store, s3)
+	w := workerapp.New(c, queue, acts)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	upload(t, s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
+	upload(t, s3, cdr.Asterisk, "Master.csv", read(t, "cdr", "asterisk-Master.csv"))
+	upload(t, s3, cdr.FreeSWITCH, "Master.csv", read(t, "cdr", "freeswitch-Master.csv"))
+	upload(t, s3, cdr.Canonical, "garbage.csv", []byte("\x00\x01\x02 not a CDR file"))
+	run, err := start(t, c, queue, acts, workflows.IngestInput{Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p workflows.IngestProgress
+	if err := run.Get(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.FilesDone != 3 || p.FilesFailed != 1 || p.CDRs != 16 || p.Rejected != 1 || len(p.Failures) != 1 ||
+		!strings.Contains(p.Failures[0].Reason, "is binary") || strings.Join(p.Months, ",") != "2026-10" {
+		t.Fatalf("%+v", p)
+	}
+	var n int64
+	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM cdrs`).Scan(&n); err != nil || n != 16 {
+		t.Fatalf("%d CDRs, %v", n, err)
+	}
+
+	// What is left is the bad file: a run for that listing fails it again,
+	// and once that run is done, the same listing starts nothing new.
+	second, err := start(t, c, queue, acts, workflows.IngestInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup, err := start(t, c, queue, acts, workflows.IngestInput{})
+	if err != nil || dup.GetRunID() != second.GetRunID() {
+		t.Fatalf("a start while the same listing runs: %v, run %s want %s", err, dup.GetRunID(), second.GetRunID())
+	}
+	if err := second.Get(ctx, &p); err != nil || p.FilesFailed != 1 || p.FilesDone != 0 {
+		t.Fatalf("%+v %v", p, err)
+	}
+	third, err := start(t, c, queue, acts, workflows.IngestInput{})
+	if err != nil || third.GetRunID() != second.GetRunID() {
+		t.Fatalf("a start after the same listing completed: %v, run %s want %s", err, third.GetRunID(), second.GetRunID())
+	}
+}
+
+// TestAWorkerKilledMidFileLosesAndDoublesNothing kills a real worker process
+// while it copies a large file, starts another, and counts the calls.
+func TestAWorkerKilledMidFileLosesAndDoublesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills a worker process")
+	}
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	s3 := s3test.New(t)
+	c, queue := temporaltest.New(t)
+	acts := activities.New(store, s3)
+
+	const calls = 600_000
+	var body bytes.Buffer
+	body.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range calls {
+		fmt.Fprintf(&body, "k%d,2026-10-%02d %02d:%02d:%02d,%d,192.0.2.10,,4930111111,49301%06d,ANSWERED\n",
+			i, 1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60), rng.IntN(600), rng.IntN(1_000_000))
+	}
+	upload(t, s3, cdr.Canonical, "big.csv", body.Bytes())
+
+	bin := filepath.Join(t.TempDir(), "billrun-worker")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/billrun/billrun/worker").CombinedOutput(); err != nil {
+		t.Fatalf("build worker: %v\n%s", err, out)
+	}
+	env := append(os.Environ(), "DATABASE_URL="+pgtest.URL(t, store), "S3_BUCKET="+s3.Bucket(), "TEMPORAL_TASK_QUEUE="+queue)
+	worker := func() *exec.Cmd {
+		cmd := exec.Command(bin)
+		cmd.Env = env
+		var log bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+
+	first := worker()
+	run, err := start(t, c, queue, acts, workflows.IngestInput{HeartbeatTimeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once the file is being copied.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var status string
+		_ = store.Pool().QueryRow(ctx, `SELECT status FROM cdr_files`).Scan(&status)
+		if status == "ingesting" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first worker never started the file")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	var mid int64
+	_ = store.Pool().QueryRow(ctx, `SELECT count(*) FROM cdrs`).Scan(&mid)
+	if mid != 0 {
+		t.Fatalf("%d CDRs visible after the crash: a half file", mid)
+	}
+
+	worker()
+	var p workflows.IngestProgress
+	if err := run.Get(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	var n, lines int64
+	if err := store.Pool().QueryRow(ctx, `SELECT count(*), count(DISTINCT line) FROM cdrs`).Scan(&n, &lines); err != nil {
+		t.Fatal(err)
+	}
+	if p.CDRs != calls || n != calls || lines != calls {
+		t.Fatalf("workflow says %d CDRs; stored %d rows, %d distinct lines; want %d", p.CDRs, n, lines, calls)
+	}
+	if attempts := attempts(t, c, run); attempts < 2 {
+		t.Fatalf("the file activity ran %d times: the kill came too late to test anything", attempts)
+	}
+}
+
+// attempts is the highest attempt of the run's file activity.
+func attempts(t *testing.T, c client.Client, run client.WorkflowRun) int32 {
+	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var max int32
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := e.GetActivityTaskStartedEventAttributes(); a != nil && a.Attempt > max {
+			max = a.Attempt
+		}
+	}
+	return max
+}
