@@ -5,7 +5,7 @@ ENV := . .local/env.sh &&
 BILLCTL := bin/billctl
 DEMO := testdata/demo
 
-.PHONY: all build up down migrate demo test unit bench fuzz clean
+.PHONY: all build up down migrate demo test unit bench bench-memory fuzz clean
 
 all: build
 
@@ -35,9 +35,16 @@ test: up
 unit:
 	go test -short ./...
 
+# The figures of docs/benchmarks.md. IngestMillion prints the plain-COPY
+# floor, billrun's end-to-end ingestion time and their ratio.
 bench: up
 	$(ENV) go test -run '^$$' -bench . -benchtime 2s -cpu 1 ./internal/rating/
-	$(ENV) go test -run '^$$' -bench . -benchtime 1x ./internal/postgres/
+	$(ENV) go test -run '^$$' -bench . -benchtime 3x ./internal/postgres/
+	$(ENV) go test -run '^$$' -bench IngestMillion -benchtime 1x ./activities/
+
+# Peak memory while ingesting a generated 5 GB stream (a few minutes, ~10 GB of disk).
+bench-memory: up
+	$(ENV) BILLRUN_STREAM_GB=5 go test -run '^$$' -bench IngestStream -benchtime 1x -timeout 60m ./activities/
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzReadRates -fuzztime 30s ./internal/catalog/

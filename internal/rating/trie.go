@@ -105,16 +105,18 @@ func newTrie(codes []string) (trie, error) {
 // jumpDigits is how many leading digits a jump table resolves at once.
 const jumpDigits = 3
 
+// jumpSize is 10^jumpDigits.
+const jumpSize = 1_000
+
 // jumps returns, for every string of jumpDigits digits, the state it leads to
 // when no code ends along the way, or -1. A walk starts there and skips the
 // first steps, which are the same for every call.
 func (t *trie) jumps() []int32 {
-	j := make([]int32, 1000)
+	j := make([]int32, jumpSize)
 	for k := range j {
-		j[k] = -1
 		s := int32(0)
-		for _, d := range [jumpDigits]int32{int32(k / 100), int32(k / 10 % 10), int32(k % 10)} {
-			n := t.cells[s].base + d
+		for div := jumpSize / 10; div > 0; div /= 10 {
+			n := t.cells[s].base + int32(k/div%10)
 			if uint(n) >= uint(len(t.cells)) || t.cells[n].check != s || t.cells[n].payload >= 0 {
 				s = -1
 				break
@@ -124,4 +126,13 @@ func (t *trie) jumps() []int32 {
 		j[k] = s
 	}
 	return j
+}
+
+// jumpIndex is the jump table index of num's first jumpDigits digits.
+func jumpIndex(num string) int {
+	k := 0
+	for i := 0; i < jumpDigits; i++ {
+		k = k*10 + int(num[i]-'0')
+	}
+	return k
 }
