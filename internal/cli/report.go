@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/billrun/billrun/internal/report"
+)
+
+// period reads --from, --to and --tz: a half-open range of days.
+type period struct {
+	from, to, tz string
+}
+
+func (p *period) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&p.from, "from", "", "first day, YYYY-MM-DD (required)")
+	cmd.Flags().StringVar(&p.to, "to", "", "day after the last, YYYY-MM-DD (required)")
+	cmd.Flags().StringVar(&p.tz, "tz", "UTC", "time zone of the days")
+	_ = cmd.MarkFlagRequired("from")
+	_ = cmd.MarkFlagRequired("to")
+}
+
+func (p *period) parse() (time.Time, time.Time, *time.Location, error) {
+	loc, err := time.LoadLocation(p.tz)
+	if err != nil {
+		return time.Time{}, time.Time{}, nil, fmt.Errorf("--tz: %w", err)
+	}
+	from, err := report.ParseDate(p.from, loc)
+	if err != nil {
+		return time.Time{}, time.Time{}, nil, fmt.Errorf("--from: %w", err)
+	}
+	to, err := report.ParseDate(p.to, loc)
+	if err != nil {
+		return time.Time{}, time.Time{}, nil, fmt.Errorf("--to: %w", err)
+	}
+	if !to.After(from) {
+		return time.Time{}, time.Time{}, nil, fmt.Errorf("--to %s is not after --from %s", p.to, p.from)
+	}
+	return from, to, loc, nil
+}
+
+func (a *app) reportCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "report", Short: "Statistics: summary and mismatches"}
+	cmd.AddCommand(a.summaryCmd(), a.mismatchesCmd())
+	return cmd
+}
+
+func (a *app) summaryCmd() *cobra.Command {
+	var p period
+	var groupBy string
+	cmd := &cobra.Command{
+		Use:   "summary --from DATE --to DATE [--group-by client,account,dst_code,dst_name,day,month,currency]",
+		Short: "Rated calls, billed seconds and amounts per group (mismatched calls are not in it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			from, to, loc, err := p.parse()
+			if err != nil {
+				return err
+			}
+			keys, err := report.ParseGroupBy(groupBy)
+			if err != nil {
+				return err
+			}
+			db, err := a.db(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows, err := db.Summary(cmd.Context(), report.Summary{From: from, To: to, GroupBy: keys, Location: loc})
+			if err != nil {
+				return err
+			}
+			t := table{}
+			for _, k := range keys {
+				t.header = append(t.header, string(k))
+			}
+			t.header = append(t.header, "calls", "billed_seconds", "amount", "currency")
+			doc := make([]map[string]any, 0, len(rows))
+			for _, r := range rows {
+				line := append(append([]string{}, r.Values...), itoa(r.Calls), itoa(r.BilledSeconds), r.Amount.StringFixed(6), r.Currency)
+				t.rows = append(t.rows, line)
+				obj := map[string]any{"calls": r.Calls, "billed_seconds": r.BilledSeconds, "amount": r.Amount.StringFixed(6), "currency": r.Currency}
+				for i, k := range keys {
+					obj[string(k)] = r.Values[i]
+				}
+				doc = append(doc, obj)
+			}
+			t.json = doc
+			return a.print(t)
+		},
+	}
+	p.flags(cmd)
+	cmd.Flags().StringVar(&groupBy, "group-by", "client", "comma-separated keys: client,account,dst_code,dst_name,day,month,currency")
+	return cmd
+}
+
+func (a *app) mismatchesCmd() *cobra.Command {
+	var p period
+	var details bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "mismatches --from DATE --to DATE [--details]",
+		Short: "Calls an invoice would miss: unknown_account, no_rate_table, unknown_destination, deleted_rate",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			from, to, _, err := p.parse()
+			if err != nil {
+				return err
+			}
+			db, err := a.db(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if details {
+				ds, total, err := db.MismatchDetails(cmd.Context(), from, to, limit)
+				if err != nil {
+					return err
+				}
+				t := table{header: []string{"category", "client", "connect_time", "orig_ip", "orig_account", "src", "dst", "file", "line"}}
+				for _, d := range ds {
+					t.rows = append(t.rows, []string{d.Category, d.Client, d.ConnectTime.UTC().Format(time.RFC3339), d.OrigIP, d.OrigAccount,
+						d.SrcNumber, d.DstNumber, d.File, strconv.FormatInt(d.Line, 10)})
+				}
+				t.json = map[string]any{"total": total, "shown": len(ds), "cdrs": ds}
+				if err := a.print(t); err != nil {
+					return err
+				}
+				if a.format == "table" && total > int64(len(ds)) {
+					fmt.Fprintf(a.out, "(%d of %d mismatched calls shown; --limit for more)\n", len(ds), total)
+				}
+				return nil
+			}
+			rows, err := db.Mismatches(cmd.Context(), from, to)
+			if err != nil {
+				return err
+			}
+			t := table{header: []string{"category", "client", "calls", "seconds"}}
+			for _, r := range rows {
+				t.rows = append(t.rows, []string{r.Category, r.Client, itoa(r.Calls), itoa(r.Seconds)})
+			}
+			return a.print(t)
+		},
+	}
+	p.flags(cmd)
+	cmd.Flags().BoolVar(&details, "details", false, "list the mismatched calls")
+	cmd.Flags().IntVar(&limit, "limit", 100, "with --details: at most this many calls")
+	return cmd
+}
