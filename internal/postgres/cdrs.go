@@ -151,6 +151,9 @@ type copyWriter struct {
 	stopped     bool // ended a COPY at a month without partition
 	err         error
 	month       int64 // the month last checked
+	// perRow, when set, gives each row's file (rerating copies calls of
+	// many files at once); else every row is fileID's.
+	perRow interface{ FileID() int64 }
 }
 
 func (w *copyWriter) Read(p []byte) (int, error) {
@@ -209,7 +212,11 @@ func (w *copyWriter) append(rec *cdr.Record, res *rating.Result) {
 	}
 	w.rows++
 	b := w.buf
-	b = append(b, w.fileID...)
+	if w.perRow != nil {
+		b = strconv.AppendInt(b, w.perRow.FileID(), 10)
+	} else {
+		b = append(b, w.fileID...)
+	}
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, rec.Line, 10)
 	b = append(b, '\t')

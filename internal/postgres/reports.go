@@ -138,14 +138,19 @@ func (s *Store) MismatchDetails(ctx context.Context, from, to time.Time, limit i
 	return out, total, err
 }
 
-// DeleteRate deletes a rate softly, so that calls it rated are reported as
-// deleted_rate until they are rerated.
-func (s *Store) DeleteRate(ctx context.Context, table, code string, from time.Time) error {
-	return s.changeCatalog(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE rates SET deleted_at = now() WHERE rate_table = $1 AND code = $2 AND effective_from = $3 AND deleted_at IS NULL`, table, code, from)
-		if err == nil && tag.RowsAffected() == 0 {
-			err = fmt.Errorf("no rate %s of table %s from %s", code, table, from.Format(time.RFC3339))
+// DeleteRate deletes a code's rates softly (only the version from from, when
+// from is not zero), so that calls they rated are reported as deleted_rate
+// until they are rerated. It returns how many rates it deleted.
+func (s *Store) DeleteRate(ctx context.Context, table, code string, from time.Time) (int64, error) {
+	var n int64
+	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE rates SET deleted_at = now() WHERE rate_table = $1 AND code = $2
+			AND ($3::timestamptz IS NULL OR effective_from = $3) AND deleted_at IS NULL`, table, code, nullTime(from))
+		n = tag.RowsAffected()
+		if err == nil && n == 0 {
+			err = fmt.Errorf("rate table %q has no rate for code %s to delete", table, code)
 		}
 		return err
 	})
+	return n, err
 }

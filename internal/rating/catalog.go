@@ -106,6 +106,16 @@ const (
 
 var statusNames = [...]string{"rated", "unknown_account", "no_rate_table", "unknown_destination"}
 
+// ParseStatus parses a status name as String writes it.
+func ParseStatus(name string) (Status, bool) {
+	for i, n := range statusNames {
+		if n == name {
+			return Status(i), true
+		}
+	}
+	return 0, false
+}
+
 func (s Status) String() string {
 	if int(s) < len(statusNames) {
 		return statusNames[s]

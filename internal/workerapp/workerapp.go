@@ -21,6 +21,7 @@ import (
 // Register registers every workflow and activity on w.
 func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(workflows.Ingest)
+	w.RegisterWorkflow(workflows.Rerate)
 	w.RegisterActivity(a)
 }
 

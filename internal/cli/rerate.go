@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/billrun/billrun/internal/rating"
+	"github.com/billrun/billrun/internal/rerate"
+	"github.com/billrun/billrun/workflows"
+)
+
+func (a *app) rerateCmd() *cobra.Command {
+	var p period
+	var clientID, match string
+	var wait bool
+	var concurrency int
+	cmd := &cobra.Command{
+		Use:   "rerate --from DATE --to DATE [--client ID] [--match all|matched|mismatched] [--wait]",
+		Short: "Recompute account match, rate and cost of the selected calls (billing-rules §4)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			from, to, _, err := p.parse()
+			if err != nil {
+				return err
+			}
+			m, ok := rerate.ParseMatch(match)
+			if !ok {
+				return fmt.Errorf("--match %q: want all, matched or mismatched", match)
+			}
+			c, err := a.temporalClient(ctx)
+			if err != nil {
+				return err
+			}
+			in := workflows.RerateInput{From: from, To: to, Client: clientID, Match: m, Concurrency: concurrency}
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID:                       workflows.RerateWorkflowID(in, time.Now()),
+				TaskQueue:                a.cfg.TaskQueue,
+				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+				TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("rerate")),
+			}, workflows.Rerate, in)
+			if err != nil {
+				return fmt.Errorf("start rerate: %w", err)
+			}
+			fmt.Fprintf(a.err, "rerate %s: %d days\n", run.GetID(), len(workflows.Slices(from.UTC(), to.UTC())))
+			if !wait {
+				return a.print(table{header: []string{"run"}, rows: [][]string{{run.GetID()}}, json: map[string]string{"run": run.GetID()}})
+			}
+			bar := progressbar.NewOptions(len(workflows.Slices(from.UTC(), to.UTC())), progressbar.OptionSetWriter(a.err),
+				progressbar.OptionSetDescription("rerating"), progressbar.OptionShowCount(), progressbar.OptionSetWidth(30),
+				progressbar.OptionClearOnFinish(), progressbar.OptionSetVisibility(isTerminal(a.err)))
+			result := make(chan error, 1)
+			var res workflows.RerateResult
+			go func() { result <- run.Get(ctx, &res) }()
+			tick := time.NewTicker(500 * time.Millisecond)
+			defer tick.Stop()
+		wait:
+			for {
+				select {
+				case err := <-result:
+					_ = bar.Finish()
+					if err != nil {
+						return fmt.Errorf("rerate %s: %w", run.GetID(), err)
+					}
+					break wait
+				case <-tick.C:
+					if q, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.RerateProgressQuery); err == nil {
+						var pr workflows.RerateProgress
+						if q.Get(&pr) == nil {
+							bar.Describe(fmt.Sprintf("rerating: %d calls examined, %d changed", pr.Examined, pr.Changed))
+							_ = bar.Set(pr.BatchesDone)
+						}
+					}
+				}
+			}
+			return a.printRerate(run.GetID(), res)
+		},
+	}
+	p.flags(cmd)
+	cmd.Flags().StringVar(&clientID, "client", "", "only this client's calls")
+	cmd.Flags().StringVar(&match, "match", "all", "calls to revisit: all, matched or mismatched")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run and print its figures")
+	cmd.Flags().IntVar(&concurrency, "concurrency", workflows.DefaultRerateConcurrency, "days rerated at once")
+	return cmd
+}
+
+func (a *app) printRerate(id string, r workflows.RerateResult) error {
+	money := func(m rating.Money) string { return m.String() }
+	diffs := make([]map[string]string, 0, len(r.Differences))
+	for _, d := range r.Differences {
+		diffs = append(diffs, map[string]string{"client": d.Client, "currency": d.Currency, "difference": money(d.Amount)})
+	}
+	adjs := make([]map[string]string, 0, len(r.Adjustments))
+	for _, ad := range r.Adjustments {
+		adjs = append(adjs, map[string]string{"invoice": ad.Invoice.ID, "number": ad.Invoice.Number, "client": ad.Invoice.Client,
+			"currency": ad.Invoice.Currency, "adjustment_due": money(ad.Amount)})
+	}
+	t := table{
+		header: []string{"run", "examined", "changed", "newly_matched", "newly_mismatched", "still_mismatched"},
+		rows:   [][]string{{id, itoa(r.Examined), itoa(r.Changed), itoa(r.NewlyMatched), itoa(r.NewlyMismatched), itoa(r.StillMismatched)}},
+		json: map[string]any{"run": id, "examined": r.Examined, "changed": r.Changed, "newly_matched": r.NewlyMatched,
+			"newly_mismatched": r.NewlyMismatched, "still_mismatched": r.StillMismatched, "differences": diffs, "adjustments_due": adjs},
+	}
+	if err := a.print(t); err != nil || a.format == "json" {
+		return err
+	}
+	d := table{header: []string{"client", "currency", "difference"}}
+	for _, x := range diffs {
+		d.rows = append(d.rows, []string{x["client"], x["currency"], x["difference"]})
+	}
+	if len(d.rows) > 0 {
+		fmt.Fprintln(a.out)
+		if err := a.print(d); err != nil {
+			return err
+		}
+	}
+	if len(adjs) > 0 {
+		j := table{header: []string{"invoice", "client", "currency", "adjustment_due"}}
+		for _, x := range adjs {
+			j.rows = append(j.rows, []string{x["number"], x["client"], x["currency"], x["adjustment_due"]})
+		}
+		fmt.Fprintln(a.out)
+		return a.print(j)
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+// Package rerate tallies what rerating changed (billing-rules §4): calls
+// examined, changed, newly matched, still mismatched, the cost difference
+// per client and currency, and the part of it that falls in issued invoices
+// (an adjustment due: issued invoices never change). It is pure.
+package rerate
+
+import (
+	"sort"
+	"time"
+
+	"github.com/billrun/billrun/internal/rating"
+)
+
+// Match selects calls by their state before rerating.
+type Match string
+
+// Match states.
+const (
+	All        Match = "all"
+	Matched    Match = "matched"
+	Mismatched Match = "mismatched"
+)
+
+// ParseMatch checks a match state.
+func ParseMatch(s string) (Match, bool) {
+	switch m := Match(s); m {
+	case All, Matched, Mismatched:
+		return m, true
+	}
+	return "", false
+}
+
+// Call is what rating decided for one CDR.
+type Call struct {
+	Status        rating.Status
+	Client        string
+	AccountID     int64
+	RateID        int64
+	Code          string
+	BilledSeconds int64
+	Cost          rating.Money
+	Currency      string
+}
+
+// Billed reports whether the call counts on an invoice.
+func (c Call) Billed() bool { return c.Status == rating.Rated }
+
+// Invoice is an issued invoice's reach: its client and period.
+type Invoice struct {
+	ID       string
+	Number   string
+	Client   string
+	Currency string
+	From, To time.Time
+}
+
+// Tally accumulates a rerate's figures.
+type Tally struct {
+	Examined        int64
+	Changed         int64
+	NewlyMatched    int64
+	NewlyMismatched int64
+	StillMismatched int64
+	diffs           map[ClientCurrency]rating.Money
+	adjust          map[string]rating.Money // invoice ID → difference
+	invoices        map[string]Invoice
+}
+
+// ClientCurrency keys cost differences.
+type ClientCurrency struct{ Client, Currency string }
+
+// Add counts one call rerated from old to new at connect time t; invoices are
+// the issued invoices that may cover it.
+func (t *Tally) Add(at time.Time, old, new Call, invoices []Invoice) {
+	t.Examined++
+	if old == new {
+		if !old.Billed() {
+			t.StillMismatched++
+		}
+		return
+	}
+	t.Changed++
+	switch {
+	case !old.Billed() && new.Billed():
+		t.NewlyMatched++
+	case old.Billed() && !new.Billed():
+		t.NewlyMismatched++
+	case !old.Billed() && !new.Billed():
+		t.StillMismatched++
+	}
+	if old.Billed() {
+		t.add(at, old.Client, old.Currency, -old.Cost, invoices)
+	}
+	if new.Billed() {
+		t.add(at, new.Client, new.Currency, new.Cost, invoices)
+	}
+}
+
+func (t *Tally) add(at time.Time, client, currency string, d rating.Money, invoices []Invoice) {
+	if d == 0 {
+		return
+	}
+	if t.diffs == nil {
+		t.diffs = map[ClientCurrency]rating.Money{}
+	}
+	t.diffs[ClientCurrency{client, currency}] += d
+	for _, inv := range invoices {
+		if inv.Client == client && !at.Before(inv.From) && at.Before(inv.To) {
+			if t.adjust == nil {
+				t.adjust, t.invoices = map[string]rating.Money{}, map[string]Invoice{}
+			}
+			t.adjust[inv.ID] += d
+			t.invoices[inv.ID] = inv
+		}
+	}
+}
+
+// Merge adds another tally (of another batch) to t.
+func (t *Tally) Merge(o Summary) {
+	t.Examined += o.Examined
+	t.Changed += o.Changed
+	t.NewlyMatched += o.NewlyMatched
+	t.NewlyMismatched += o.NewlyMismatched
+	t.StillMismatched += o.StillMismatched
+	for _, d := range o.Differences {
+		if t.diffs == nil {
+			t.diffs = map[ClientCurrency]rating.Money{}
+		}
+		t.diffs[ClientCurrency{d.Client, d.Currency}] += d.Amount
+	}
+	for _, a := range o.Adjustments {
+		if t.adjust == nil {
+			t.adjust, t.invoices = map[string]rating.Money{}, map[string]Invoice{}
+		}
+		t.adjust[a.Invoice.ID] += a.Amount
+		t.invoices[a.Invoice.ID] = a.Invoice
+	}
+}
+
+// Difference is the cost difference of one client in one currency.
+type Difference struct {
+	Client   string
+	Currency string
+	Amount   rating.Money
+}
+
+// Adjustment is a difference inside an issued invoice's period.
+type Adjustment struct {
+	Invoice Invoice
+	Amount  rating.Money
+}
+
+// Summary is a tally in a stable, serialisable form.
+type Summary struct {
+	Examined        int64
+	Changed         int64
+	NewlyMatched    int64
+	NewlyMismatched int64
+	StillMismatched int64
+	Differences     []Difference // by client, currency
+	Adjustments     []Adjustment // by invoice number
+}
+
+// Summary returns the figures, sorted.
+func (t *Tally) Summary() Summary {
+	s := Summary{Examined: t.Examined, Changed: t.Changed, NewlyMatched: t.NewlyMatched,
+		NewlyMismatched: t.NewlyMismatched, StillMismatched: t.StillMismatched}
+	for k, v := range t.diffs {
+		if v != 0 {
+			s.Differences = append(s.Differences, Difference{k.Client, k.Currency, v})
+		}
+	}
+	sort.Slice(s.Differences, func(i, j int) bool {
+		a, b := s.Differences[i], s.Differences[j]
+		return a.Client < b.Client || a.Client == b.Client && a.Currency < b.Currency
+	})
+	for id, v := range t.adjust {
+		if v != 0 {
+			s.Adjustments = append(s.Adjustments, Adjustment{t.invoices[id], v})
+		}
+	}
+	sort.Slice(s.Adjustments, func(i, j int) bool { return s.Adjustments[i].Invoice.Number < s.Adjustments[j].Invoice.Number })
+	return s
+}
