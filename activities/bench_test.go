@@ -10,16 +10,23 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/ingest"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/rating/ratingtest"
+	"github.com/billrun/billrun/internal/report"
+	"github.com/billrun/billrun/internal/rerate"
 	"github.com/billrun/billrun/internal/s3store/s3test"
+	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
+	"github.com/billrun/billrun/internal/workerapp"
+	"github.com/billrun/billrun/workflows"
 )
 
 // BenchmarkIngestMillion prints, on one 1,000,000-CDR file and one database:
@@ -143,4 +150,173 @@ func BenchmarkIndexCost(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRerateMillion prints, on 1,000,000 calls of one month after a
+// change of a tenth of the base table's rates: floor_s, the plain-COPY floor
+// of those rows; billrun_s, the Rerate workflow on the dev server (a day per
+// batch, two at once); sql_s, the same rerate as one SQL UPDATE … FROM with a
+// longest-prefix join over the parent chain; and the ratios.
+func BenchmarkRerateMillion(b *testing.B) {
+	const n = 1_000_000
+	store := pgtest.New(b)
+	c, queue := temporaltest.New(b)
+	rng := rand.New(rand.NewPCG(7, 7))
+	cat, codes := ratingtest.Catalog(rng)
+	pgtest.LoadCatalog(b, store, cat)
+	calls := ratingtest.CDRs(rng, cat, codes, n)
+	var file bytes.Buffer
+	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
+	for i, c := range calls {
+		fmt.Fprintf(&file, "r%d,%s,%d,%s,,%s,%s,ANSWERED\n", i, c.ConnectTime.Format(time.DateTime), c.Duration/time.Second, c.OrigIP, c.SrcNumber, c.DstNumber)
+	}
+	engine, err := store.Engine(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	render, err := ingest.NewSource("r.csv", bytes.NewReader(file.Bytes()), cdr.Canonical, time.UTC, engine)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows, err := postgres.RenderCOPY(render)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := ingest.NewSource("r.csv", bytes.NewReader(file.Bytes()), cdr.Canonical, time.UTC, engine)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := postgres.InboxFile{Key: "inbox/canonical/r.csv", Checksum: "1", Format: cdr.Canonical}
+	id, _, err := store.StartFile(ctx, f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := store.LoadFile(ctx, id, f, src); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := store.Pool().Exec(ctx, `VACUUM ANALYZE cdrs`); err != nil {
+		b.Fatal(err)
+	}
+	// The rate change: a tenth of the base table's codes get a new price.
+	var change strings.Builder
+	change.WriteString("code,rate,effective_from,end,increment,setup_fee\n")
+	for _, code := range codes[10_000:20_000] { // codes the child and parent tables do not override
+		fmt.Fprintf(&change, "%s,0.3333,2026-10-01,,1/1,\n", code)
+	}
+	rs, err := catalog.ReadRates("change.csv", strings.NewReader(change.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := store.ImportRates(ctx, "change.csv", "base", rs, false); err != nil {
+		b.Fatal(err)
+	}
+	acts := activities.New(store, s3test.New(b))
+	w := workerapp.New(c, queue, acts)
+	if err := w.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+	if _, _, err := acts.Engines.Engine(ctx); err != nil { // a warm worker
+		b.Fatal(err)
+	}
+	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		floor, err := store.CopyFloor(ctx, rows)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		in := workflows.RerateInput{From: from, To: from.AddDate(0, 1, 0), Match: rerate.All}
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.RerateWorkflowID(in, time.Now()), TaskQueue: queue}, workflows.Rerate, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var res workflows.RerateResult
+		if err := run.Get(ctx, &res); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		if res.Examined != n || res.Changed == 0 {
+			b.Fatalf("%+v", res.Summary)
+		}
+		start = time.Now()
+		updated, err := store.RerateSQL(ctx, from, from.AddDate(0, 1, 0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sqlTook := time.Since(start)
+		b.ReportMetric(floor.Seconds(), "floor_s")
+		b.ReportMetric(took.Seconds(), "billrun_s")
+		b.ReportMetric(sqlTook.Seconds(), "sql_s")
+		b.ReportMetric(took.Seconds()/floor.Seconds(), "billrun/floor")
+		b.ReportMetric(sqlTook.Seconds()/took.Seconds(), "sql/billrun")
+		b.ReportMetric(float64(res.Changed), "changed")
+		b.ReportMetric(float64(updated), "sql_updated")
+		start = time.Now()
+		sum, err := store.Summary(ctx, report.Summary{From: from, To: from.AddDate(0, 1, 0), GroupBy: []report.Key{report.Client, report.DstName}})
+		if err != nil || len(sum) == 0 {
+			b.Fatal(err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "summary_s")
+	}
+}
+
+// BenchmarkSummaryMillion: the summary report of a month of 1,000,000 calls
+// grouped by client and destination name.
+func BenchmarkSummaryMillion(b *testing.B) {
+	const n = 1_000_000
+	store := pgtest.New(b)
+	rng := rand.New(rand.NewPCG(7, 7))
+	cat, codes := ratingtest.Catalog(rng)
+	pgtest.LoadCatalog(b, store, cat)
+	calls := ratingtest.CDRs(rng, cat, codes, n)
+	var file bytes.Buffer
+	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
+	for i, c := range calls {
+		fmt.Fprintf(&file, "s%d,%s,%d,%s,,%s,%s,ANSWERED\n", i, c.ConnectTime.Format(time.DateTime), c.Duration/time.Second, c.OrigIP, c.SrcNumber, c.DstNumber)
+	}
+	engine, err := store.Engine(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := ingest.NewSource("s.csv", &file, cdr.Canonical, time.UTC, engine)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := postgres.InboxFile{Key: "inbox/canonical/s.csv", Checksum: "1", Format: cdr.Canonical}
+	id, _, err := store.StartFile(ctx, f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := store.LoadFile(ctx, id, f, src); err != nil {
+		b.Fatal(err)
+	}
+	// Destination names as a real deck has them: one name for many codes
+	// (here, a name per leading two digits: about a hundred destinations).
+	deck := make([]catalog.DeckEntry, len(codes))
+	for i, c := range codes {
+		deck[i] = catalog.DeckEntry{Code: c, Name: "Destination " + c[:2]}
+	}
+	if _, err := store.ImportCodeDeck(ctx, "bench.csv", "bench", deck); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := store.Pool().Exec(ctx, `UPDATE rate_tables SET deck = 'bench'`); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := store.Pool().Exec(ctx, `VACUUM ANALYZE cdrs`); err != nil {
+		b.Fatal(err)
+	}
+	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	q := report.Summary{From: from, To: from.AddDate(0, 1, 0), GroupBy: []report.Key{report.Client, report.DstName}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rows, err := store.Summary(ctx, q)
+		if err != nil || len(rows) == 0 {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(len(rows)), "rows")
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/report")
 }

@@ -223,7 +223,7 @@ func TestAChangedFileReplacesItsCDRs(t *testing.T) {
 	}
 }
 
-func TestCallsOfNewMonthsGetTheirPartitions(t *testing.T) {
+func TestCallsOfNewDaysGetTheirPartitions(t *testing.T) {
 	f := newFixture(t)
 	header := "call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n"
 	body := header + "a,2026-09-30 23:59:59,60,192.0.2.10,,,4930111,ANSWERED\nb,2026-10-01 00:00:00,60,192.0.2.10,,,4930111,ANSWERED\n" +
@@ -235,7 +235,7 @@ func TestCallsOfNewMonthsGetTheirPartitions(t *testing.T) {
 	if want := "2025-01,2025-02"; !strings.HasPrefix(strings.Join(res.Months, ","), want) || res.Months[len(res.Months)-1] != "2026-10" {
 		t.Fatalf("months %v", res.Months)
 	}
-	if n := f.query(`SELECT count(DISTINCT tableoid) FROM cdrs`); n != 3 {
+	if n := f.query(`SELECT count(DISTINCT tableoid) FROM cdrs`); n != 4 {
 		t.Fatalf("%d partitions hold the calls", n)
 	}
 }

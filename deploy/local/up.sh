@@ -61,7 +61,7 @@ else
 	if ! listening "$PG_PORT"; then
 		[ "$(id -u)" = 0 ] && chown postgres "$L/run" "$L/log"
 		"${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -l "$L/log/postgres.log" -w -t 60 \
-			-o "-p $PG_PORT -k $L/run -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+			-o "-p $PG_PORT -k $L/run -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=4GB" start >/dev/null
 		touch "$L/run/postgres.started"
 		say "PostgreSQL: started on 127.0.0.1:$PG_PORT"
 	fi

@@ -95,7 +95,7 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f InboxFile, src Source)
 			if w.err != nil {
 				return w.err
 			}
-			if w.pending != nil { // a month with no partition yet
+			if w.pending != nil { // a day with no partition yet
 				if err := s.ensurePartition(ctx, w.pending.ConnectTime); err != nil {
 					return err
 				}
@@ -121,21 +121,21 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f InboxFile, src Source)
 	return st, err
 }
 
-func monthKey(t time.Time) int64 {
-	y, m, _ := t.Date()
-	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).Unix()
+// dayKey is the UTC day of t, the unit of CDR partitions.
+func dayKey(t time.Time) int64 {
+	return t.Unix() - (t.Unix()%86400+86400)%86400
 }
 
 func (s *Store) ensurePartition(ctx context.Context, t time.Time) error {
 	if _, err := s.pool.Exec(ctx, `SELECT ensure_cdr_partition($1)`, t); err != nil {
-		return fmt.Errorf("create the CDR partition for %s: %w", t.Format("2006-01"), err)
+		return fmt.Errorf("create the CDR partition for %s: %w", t.UTC().Format(time.DateOnly), err)
 	}
-	s.partitions.Store(monthKey(t), struct{}{})
+	s.partitions.Store(dayKey(t), struct{}{})
 	return nil
 }
 
 // copyWriter renders a Source as COPY text. It ends a COPY early (io.EOF)
-// at a call whose month has no partition yet, keeping that call pending.
+// at a call whose day has no partition yet, keeping that call pending.
 type copyWriter struct {
 	store       *Store
 	ctx         context.Context
@@ -148,9 +148,9 @@ type copyWriter struct {
 	rows        int64
 	first, last time.Time
 	done        bool
-	stopped     bool // ended a COPY at a month without partition
+	stopped     bool // ended a COPY at a day without partition
 	err         error
-	month       int64 // the month last checked
+	day         int64 // the day last checked
 	// perRow, when set, gives each row's file (rerating copies calls of
 	// many files at once); else every row is fileID's.
 	perRow interface{ FileID() int64 }
@@ -191,12 +191,12 @@ func (w *copyWriter) Read(p []byte) (int, error) {
 }
 
 func (w *copyWriter) hasPartition(t time.Time) bool {
-	k := monthKey(t)
-	if k == w.month {
+	k := dayKey(t)
+	if k == w.day {
 		return true
 	}
 	if _, ok := w.store.partitions.Load(k); ok {
-		w.month = k
+		w.day = k
 		return true
 	}
 	return false
@@ -367,7 +367,7 @@ func (s *Store) Files(ctx context.Context) ([]FileStatus, error) {
 // the benchmark's floor.
 func RenderCOPY(src Source) ([]byte, error) {
 	w := &copyWriter{src: src, fileID: []byte("1"), store: &Store{}}
-	w.month = -1
+	w.day = -1
 	var out []byte
 	for {
 		rec, res, err := src.Next()

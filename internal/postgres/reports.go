@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,63 +12,52 @@ import (
 	"github.com/billrun/billrun/internal/report"
 )
 
-// summaryKeys maps each group-by key to the columns grouped in the inner
-// aggregate over cdrs (as "expression AS name") and the expression the outer
-// query, over the aggregate joined to names, shows. Only these fixed strings
-// reach SQL.
-var summaryKeys = map[report.Key]struct {
-	inner []string
-	outer string
-}{
-	report.Client:   {[]string{"c.client AS client"}, "g.client"},
-	report.Account:  {[]string{"c.account_id AS account_id"}, "coalesce(a.kind || ':' || a.value || CASE WHEN a.tech_prefix <> '' THEN ' #' || a.tech_prefix ELSE '' END, g.account_id::text)"},
-	report.DstCode:  {[]string{"c.code AS code"}, "g.code"},
-	report.DstName:  {[]string{"c.rate_table AS rate_table", "c.code AS code"}, "coalesce(e.name, g.code)"},
-	report.Day:      {[]string{"(c.connect_time AT TIME ZONE $3)::date AS day"}, "g.day::text"},
-	report.Month:    {[]string{"to_char(c.connect_time AT TIME ZONE $3, 'YYYY-MM') AS month"}, "g.month"},
-	report.Currency: {nil, "g.currency"},
+// summaryKeys maps each group-by key to the expression grouped and shown.
+// Only these fixed strings reach SQL.
+var summaryKeys = map[report.Key]string{
+	report.Client: "c.client",
+	// Grouped by id; the label is looked up once per group.
+	report.Account: `(SELECT a.kind || ':' || a.value || CASE WHEN a.tech_prefix <> '' THEN ' #' || a.tech_prefix ELSE '' END
+		FROM accounts a WHERE a.id = c.account_id)`,
+	report.DstCode: "c.code",
+	// Names join calls before grouping: many codes share a name.
+	report.DstName:  "coalesce(e.name, c.code)",
+	report.Day:      "((c.connect_time AT TIME ZONE $3)::date)::text",
+	report.Month:    "to_char(c.connect_time AT TIME ZONE $3, 'YYYY-MM')",
+	report.Currency: "c.currency",
 }
 
 // Summary runs the summary report over rated calls.
 func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.SummaryRow, error) {
-	inner := []string{"c.currency AS currency"}
-	var aliases []string
-	seen := map[string]bool{}
-	var outer []string
+	var sel, groups []string
 	joins := ""
-	for _, k := range q.GroupBy {
-		m, ok := summaryKeys[k]
+	for i, k := range q.GroupBy {
+		expr, ok := summaryKeys[k]
 		if !ok {
 			return nil, fmt.Errorf("unknown group-by key %q", k)
 		}
-		for _, col := range m.inner {
-			if !seen[col] {
-				seen[col] = true
-				inner = append(inner, col)
-			}
-		}
-		outer = append(outer, m.outer)
 		switch k {
 		case report.Account:
-			joins += " LEFT JOIN accounts a ON a.id = g.account_id"
+			sel = append(sel, expr)
+			groups = append(groups, "c.account_id")
+			continue
 		case report.DstName:
-			joins += " LEFT JOIN rate_tables rt ON rt.name = g.rate_table LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = g.code"
+			joins = " LEFT JOIN rate_tables rt ON rt.name = c.rate_table LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = c.code"
 		}
+		sel = append(sel, expr)
+		groups = append(groups, strconv.Itoa(i+1))
 	}
-	for _, col := range inner {
-		_, alias, _ := strings.Cut(col, " AS ")
-		aliases = append(aliases, alias)
+	sel = append(sel, "c.currency")
+	groups = append(groups, strconv.Itoa(len(q.GroupBy)+1))
+	order := make([]string, len(sel))
+	for i := range sel {
+		order[i] = strconv.Itoa(i + 1)
 	}
-	groups := append(append([]string{}, outer...), "g.currency")
-	sql := `WITH g AS (
-		SELECT ` + strings.Join(inner, ", ") + `, count(*) AS calls, sum(c.billed_seconds) AS billed, sum(c.cost) AS amount
-		FROM cdrs c
+	sql := `SELECT ` + strings.Join(sel, ", ") + `, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
+		FROM cdrs c` + joins + `
 		WHERE c.connect_time >= $1 AND c.connect_time < $2 AND c.status = 'rated'
-		GROUP BY ` + strings.Join(aliases, ", ") + `)
-	SELECT ` + strings.Join(groups, ", ") + `, sum(g.calls)::bigint, sum(g.billed)::bigint, sum(g.amount)
-	FROM g` + joins + `
-	GROUP BY ` + strings.Join(groups, ", ") + `
-	ORDER BY ` + strings.Join(groups, ", ")
+		GROUP BY ` + strings.Join(groups, ", ") + `
+		ORDER BY ` + strings.Join(order, ", ")
 	args := []any{q.From, q.To}
 	if strings.Contains(sql, "$3") {
 		loc := "UTC"
@@ -76,12 +66,28 @@ func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.Summary
 		}
 		args = append(args, loc)
 	}
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.SummaryRow, error) {
-		vals := make([]*string, len(q.GroupBy))
+	var out []report.SummaryRow
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// Enough memory to aggregate a month in one pass, not in spills,
+		// and both cores on it: day partitions are each too small for the
+		// planner to go parallel on its own.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'; SET LOCAL parallel_setup_cost = 0;
+			SET LOCAL parallel_tuple_cost = 0; SET LOCAL min_parallel_table_scan_size = 0`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, scanSummary(len(q.GroupBy)))
+		return err
+	})
+	return out, err
+}
+
+func scanSummary(keys int) pgx.RowToFunc[report.SummaryRow] {
+	return func(r pgx.CollectableRow) (report.SummaryRow, error) {
+		vals := make([]*string, keys)
 		var row report.SummaryRow
 		dest := make([]any, 0, len(vals)+4)
 		for i := range vals {
@@ -98,7 +104,7 @@ func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.Summary
 			}
 		}
 		return row, nil
-	})
+	}
 }
 
 // mismatchSQL selects the mismatched CDRs of [$1, $2) with their category:

@@ -20,7 +20,7 @@ var migrations embed.FS
 // Store is billrun's PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
-	// Months whose CDR partition is known to exist (month start, unix
+	// Days whose CDR partition is known to exist (UTC day start, unix
 	// seconds): the copy path checks this map instead of the catalog.
 	partitions sync.Map
 }

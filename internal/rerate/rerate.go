@@ -35,6 +35,7 @@ type Call struct {
 	Status        rating.Status
 	Client        string
 	AccountID     int64
+	RateTable     string // the account's table
 	RateID        int64
 	Code          string
 	BilledSeconds int64

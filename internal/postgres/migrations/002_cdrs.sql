@@ -24,7 +24,8 @@ CREATE TABLE rejected_lines (
 );
 
 -- Every CDR is stored, rated or not (billing-rules §2). Partitioned by month
--- of connect_time: a month is billed, rerated and eventually archived as one.
+-- of connect_time, each month by day: a month is billed and archived as
+-- one; a day is the unit rerating rewrites, found without an index.
 CREATE TABLE cdrs (
     file_id        bigint NOT NULL,
     line           bigint NOT NULL,
@@ -47,24 +48,30 @@ CREATE TABLE cdrs (
     currency       char(3)
 ) PARTITION BY RANGE (connect_time);
 
--- ensure_cdr_partition creates and attaches the month partition holding ts.
--- It creates the table apart and attaches it, which locks cdrs only in SHARE
--- UPDATE EXCLUSIVE mode: ingestions copying into cdrs meanwhile are not
--- blocked. Run it in its own transaction.
+-- ensure_cdr_partition creates and attaches the month partition and the day
+-- partition holding ts. It creates each table apart and attaches it, which
+-- locks the parent only in SHARE UPDATE EXCLUSIVE mode: ingestions copying
+-- into cdrs meanwhile are not blocked. Run it in its own transaction.
 CREATE FUNCTION ensure_cdr_partition(ts timestamptz) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    m    timestamptz := date_trunc('month', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
-    name text := 'cdrs_' || to_char(m AT TIME ZONE 'UTC', 'YYYY_MM');
+    m     timestamptz := date_trunc('month', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    d     timestamptz := date_trunc('day', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    month text := 'cdrs_' || to_char(m AT TIME ZONE 'UTC', 'YYYY_MM');
+    day   text := 'cdrs_' || to_char(d AT TIME ZONE 'UTC', 'YYYY_MM_DD');
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext(name));
-    IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(name)) THEN
-        RETURN name;
+    PERFORM pg_advisory_xact_lock(hashtext(day));
+    IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(day)) THEN
+        RETURN day;
     END IF;
-    EXECUTE format('CREATE TABLE IF NOT EXISTS %I (LIKE cdrs INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+    PERFORM pg_advisory_xact_lock(hashtext(month));
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(month)) THEN
+        EXECUTE format('CREATE TABLE IF NOT EXISTS %I (LIKE cdrs INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (connect_time)', month);
+        EXECUTE format('ALTER TABLE cdrs ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', month, m, m + interval '1 month');
+    END IF;
+    EXECUTE format('CREATE TABLE IF NOT EXISTS %I (LIKE cdrs INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', day);
     EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (connect_time >= %L AND connect_time < %L)',
-                   name, name || '_range', m, m + interval '1 month');
-    EXECUTE format('ALTER TABLE cdrs ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
-                   name, m, m + interval '1 month');
-    RETURN name;
+                   day, day || '_range', d, d + interval '1 day');
+    EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', month, day, d, d + interval '1 day');
+    RETURN day;
 END $$;

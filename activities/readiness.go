@@ -1,0 +1,41 @@
+package activities
+
+import (
+	"context"
+
+	"github.com/billrun/billrun/internal/readiness"
+)
+
+// ReadinessInput names the period (YYYY-MM) and optionally one client.
+type ReadinessInput struct {
+	Period string
+	Client string
+}
+
+// Readiness runs the checks of billing-rules §6. The bill run calls it as an
+// activity; billctl check readiness calls it directly.
+func (a *Activities) Readiness(ctx context.Context, in ReadinessInput) ([]readiness.Finding, error) {
+	list, err := a.ListInbox(ctx, ListInboxInput{})
+	if err != nil {
+		return nil, err
+	}
+	failed, err := a.Store.Files(ctx)
+	if err != nil {
+		return nil, err
+	}
+	isFailed := map[string]bool{}
+	for _, f := range failed {
+		isFailed[f.Key] = f.Status == "failed"
+	}
+	var pending []readiness.File
+	for _, f := range list.Pending {
+		if !isFailed[f.Key] { // failed files come with their reason from the store
+			pending = append(pending, readiness.File{Key: f.Key, Status: "pending"})
+		}
+	}
+	facts, err := a.Store.ReadinessFacts(ctx, in.Period, in.Client, pending)
+	if err != nil {
+		return nil, err
+	}
+	return readiness.Check(facts), nil
+}

@@ -1,0 +1,144 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/billrun/billrun/internal/readiness"
+)
+
+// ReadinessFacts gathers what the readiness checks judge for a period
+// (YYYY-MM) and its active clients (or one of them). Each client is judged
+// over its own period: its invoice day in its time zone. Inbox files that
+// are not ingested come from the caller, who lists the bucket.
+func (s *Store) ReadinessFacts(ctx context.Context, period, client string, pending []readiness.File) (readiness.Facts, error) {
+	f := readiness.Facts{Period: period, Calls: map[string]int64{}, Mismatches: map[string]map[string]int64{},
+		UnnamedCodes: map[string][]string{}, Files: pending}
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT c.id, c.currency, c.timezone, c.invoice_day, coalesce(c.rate_table, ''), coalesce(t.currency, '')
+			FROM clients c LEFT JOIN rate_tables t ON t.name = c.rate_table
+			WHERE c.status = 'active' AND ($1 = '' OR c.id = $1) ORDER BY c.id`, client)
+		var ids []string
+		var froms, tos []time.Time
+		index := map[string]int{}
+		var c readiness.Client
+		var tz string
+		var day int
+		if _, err := pgx.ForEachRow(rows, []any{&c.ID, &c.Currency, &tz, &day, &c.RateTable, &c.RateTableCurrency}, func() error {
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				return fmt.Errorf("client %s: time zone %q: %w", c.ID, tz, err)
+			}
+			from, to, err := readiness.Period(period, day, loc)
+			if err != nil {
+				return err
+			}
+			index[c.ID] = len(f.Clients)
+			f.Clients = append(f.Clients, c)
+			ids, froms, tos = append(ids, c.ID), append(froms, from), append(tos, to)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if client != "" && len(ids) == 0 {
+			return fmt.Errorf("no active client %q", client)
+		}
+		rows, _ = tx.Query(ctx, `SELECT a.client, a.kind || ':' || a.value || CASE WHEN a.tech_prefix <> '' THEN ' #' || a.tech_prefix ELSE '' END,
+			a.enabled, coalesce(a.rate_table, ''), coalesce(t.currency, '')
+			FROM accounts a LEFT JOIN rate_tables t ON t.name = a.rate_table WHERE a.client = ANY($1) ORDER BY a.id`, ids)
+		var owner string
+		var a readiness.Account
+		if _, err := pgx.ForEachRow(rows, []any{&owner, &a.Label, &a.Enabled, &a.RateTable, &a.RateTableCurrency}, func() error {
+			f.Clients[index[owner]].Accounts = append(f.Clients[index[owner]].Accounts, a)
+			return nil
+		}); err != nil {
+			return err
+		}
+		// Each client's own period, as rows to join on.
+		const periods = `WITH p AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS p(client, f, t))`
+		rows, _ = tx.Query(ctx, periods+` SELECT DISTINCT p.client FROM p JOIN subscriptions s ON s.client = p.client
+			AND s.start_on < (p.t AT TIME ZONE 'UTC')::date + 1 AND (s.end_on IS NULL OR s.end_on > (p.f AT TIME ZONE 'UTC')::date)`, ids, froms, tos)
+		if _, err := pgx.ForEachRow(rows, []any{&owner}, func() error {
+			f.Clients[index[owner]].HasSubscription = true
+			return nil
+		}); err != nil {
+			return err
+		}
+		lo, hi := span(froms, tos)
+		rows, _ = tx.Query(ctx, periods+` SELECT p.client,
+			CASE WHEN c.status <> 'rated' THEN c.status WHEN c.rate_id IN (SELECT id FROM rates WHERE deleted_at IS NOT NULL) THEN 'deleted_rate' END,
+			count(*)
+			FROM p JOIN cdrs c ON c.client = p.client AND c.connect_time >= p.f AND c.connect_time < p.t
+			WHERE c.connect_time >= $4 AND c.connect_time < $5 GROUP BY 1, 2`, ids, froms, tos, lo, hi)
+		var category *string
+		var n int64
+		if _, err := pgx.ForEachRow(rows, []any{&owner, &category, &n}, func() error {
+			if category == nil {
+				f.Calls[owner] += n
+				return nil
+			}
+			if f.Mismatches[owner] == nil {
+				f.Mismatches[owner] = map[string]int64{}
+			}
+			f.Mismatches[owner][*category] += n
+			return nil
+		}); err != nil {
+			return err
+		}
+		if client == "" { // calls of no client: judged over the calendar month in UTC
+			m, err := time.Parse("2006-01", period)
+			if err != nil {
+				return err
+			}
+			var unknown int64
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM cdrs WHERE client IS NULL AND connect_time >= $1 AND connect_time < $2`,
+				m, m.AddDate(0, 1, 0)).Scan(&unknown); err != nil {
+				return err
+			}
+			if unknown > 0 {
+				f.Mismatches[""] = map[string]int64{"unknown_account": unknown}
+			}
+		}
+		rows, _ = tx.Query(ctx, periods+` SELECT p.client, c.code FROM p
+			JOIN cdrs c ON c.client = p.client AND c.connect_time >= p.f AND c.connect_time < p.t AND c.status = 'rated'
+			JOIN rate_tables t ON t.name = c.rate_table
+			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
+			WHERE c.connect_time >= $4 AND c.connect_time < $5 AND e.code IS NULL
+			GROUP BY 1, 2 ORDER BY 1, 2`, ids, froms, tos, lo, hi)
+		var code string
+		if _, err := pgx.ForEachRow(rows, []any{&owner, &code}, func() error {
+			f.UnnamedCodes[owner] = append(f.UnnamedCodes[owner], code)
+			return nil
+		}); err != nil {
+			return err
+		}
+		rows, _ = tx.Query(ctx, `SELECT key, error FROM cdr_files WHERE status = 'failed' ORDER BY key`)
+		var file readiness.File
+		_, err := pgx.ForEachRow(rows, []any{&file.Key, &file.Reason}, func() error {
+			file.Status = "failed"
+			f.Files = append(f.Files, file)
+			return nil
+		})
+		return err
+	})
+	return f, err
+}
+
+func span(froms, tos []time.Time) (time.Time, time.Time) {
+	if len(froms) == 0 {
+		return time.Time{}, time.Time{}
+	}
+	lo, hi := froms[0], tos[0]
+	for i := range froms {
+		if froms[i].Before(lo) {
+			lo = froms[i]
+		}
+		if tos[i].After(hi) {
+			hi = tos[i]
+		}
+	}
+	return lo, hi
+}

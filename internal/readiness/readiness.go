@@ -1,0 +1,163 @@
+// Package readiness checks, before a bill run, what would make an invoice
+// wrong or incomplete: the checklist of billing-rules §6. It is pure: the
+// caller gathers the facts, Check judges them.
+package readiness
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Severity of a finding: an error blocks invoicing, a warning asks a look.
+type Severity string
+
+// Severities.
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+)
+
+// Finding is one problem, with the sentence that says what to fix.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	Client   string   `json:"client"` // "" for findings about no client in particular
+	Check    string   `json:"check"`
+	Message  string   `json:"message"`
+}
+
+// Client is what the checks need of an active client.
+type Client struct {
+	ID                string
+	Currency          string
+	RateTable         string
+	RateTableCurrency string
+	HasSubscription   bool // a subscription covers part of the period
+	Accounts          []Account
+}
+
+// Account is one of a client's accounts.
+type Account struct {
+	Label             string // kind:value
+	Enabled           bool
+	RateTable         string
+	RateTableCurrency string
+}
+
+// File is an inbox file that is not cleanly ingested.
+type File struct {
+	Key    string
+	Status string // pending or failed
+	Reason string
+}
+
+// Facts are everything Check judges, for one period.
+type Facts struct {
+	Period       string // YYYY-MM
+	Clients      []Client
+	Calls        map[string]int64            // rated calls in each client's period
+	Mismatches   map[string]map[string]int64 // client ("" unknown) → category → calls
+	UnnamedCodes map[string][]string         // client → codes used without a name in the deck
+	Files        []File
+}
+
+// Check runs every check of billing-rules §6, in a stable order.
+func Check(f Facts) []Finding {
+	var out []Finding
+	add := func(s Severity, client, check, format string, a ...any) {
+		out = append(out, Finding{s, client, check, fmt.Sprintf(format, a...)})
+	}
+	for _, file := range f.Files {
+		reason := ""
+		if file.Reason != "" {
+			reason = ": " + file.Reason
+		}
+		add(Error, "", "inbox", "CDR file %s is %s%s; ingest it (billctl cdr ingest) or replace it before invoicing", file.Key, file.Status, reason)
+	}
+	for _, c := range f.Clients {
+		enabled := 0
+		for _, a := range c.Accounts {
+			if a.Enabled {
+				enabled++
+			}
+		}
+		if enabled == 0 {
+			add(Error, c.ID, "account", "client %s has no enabled account: its calls cannot be matched; add one (billctl import accounts)", c.ID)
+		}
+		if c.RateTable == "" && !c.HasSubscription {
+			var bare []string
+			for _, a := range c.Accounts {
+				if a.Enabled && a.RateTable == "" {
+					bare = append(bare, a.Label)
+				}
+			}
+			if len(bare) > 0 || enabled == 0 {
+				add(Error, c.ID, "rate_table", "client %s has no rate table and no subscription, nor do its accounts %s; set a rate_table (billctl import clients)", c.ID, strings.Join(bare, ", "))
+			}
+		}
+		if c.RateTable != "" && c.RateTableCurrency != c.Currency {
+			add(Error, c.ID, "currency", "client %s is billed in %s but its rate table %s is in %s; use a table in %s", c.ID, c.Currency, c.RateTable, c.RateTableCurrency, c.Currency)
+		}
+		for _, a := range c.Accounts {
+			if a.RateTable != "" && a.RateTableCurrency != c.Currency {
+				add(Error, c.ID, "currency", "account %s of client %s rates with %s in %s, the client is billed in %s; use a table in %s", a.Label, c.ID, a.RateTable, a.RateTableCurrency, c.Currency, c.Currency)
+			}
+		}
+		if f.Calls[c.ID] == 0 {
+			add(Warning, c.ID, "traffic", "client %s has no rated calls in %s: check that its CDR files are ingested", c.ID, f.Period)
+		}
+		if m := f.Mismatches[c.ID]; len(m) > 0 {
+			add(Warning, c.ID, "mismatches", "client %s has mismatched calls in %s (%s) that its invoice will not show; fix master data and rerate (billctl report mismatches --details)", c.ID, f.Period, counts(m))
+		}
+		if codes := f.UnnamedCodes[c.ID]; len(codes) > 0 {
+			shown := codes
+			if len(shown) > 10 {
+				shown = shown[:10]
+			}
+			add(Warning, c.ID, "code_names", "client %s called %d codes without a name in the code deck (%s); its invoice will show the bare codes; add them (billctl import codedeck)", c.ID, len(codes), strings.Join(shown, ", "))
+		}
+	}
+	if m := f.Mismatches[""]; len(m) > 0 {
+		add(Warning, "", "mismatches", "calls in %s match no account (%s); add the accounts and rerate (billctl report mismatches --details)", f.Period, counts(m))
+	}
+	return out
+}
+
+func counts(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// HasErrors reports whether any finding is an error.
+func HasErrors(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+// Period returns a client's billing period for month (YYYY-MM): from its
+// invoice day at midnight in its time zone to the same day a month later
+// (billing-rules §5).
+func Period(month string, invoiceDay int, loc *time.Location) (time.Time, time.Time, error) {
+	m, err := time.Parse("2006-01", month)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("period %q is not YYYY-MM", month)
+	}
+	if invoiceDay < 1 || invoiceDay > 28 {
+		return time.Time{}, time.Time{}, fmt.Errorf("invoice day %d is not from 1 to 28", invoiceDay)
+	}
+	from := time.Date(m.Year(), m.Month(), invoiceDay, 0, 0, 0, 0, loc)
+	return from, time.Date(m.Year(), m.Month()+1, invoiceDay, 0, 0, 0, 0, loc), nil
+}

@@ -1,0 +1,73 @@
+package readiness
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPeriodRunsFromTheInvoiceDayInTheClientsZone(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	from, to, err := Period("2026-10", 1, berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// October starts in summer time, November in winter time: 31 days and an hour.
+	if from.UTC().Format(time.RFC3339) != "2026-09-30T22:00:00Z" || to.UTC().Format(time.RFC3339) != "2026-10-31T23:00:00Z" {
+		t.Fatalf("%s – %s", from.UTC(), to.UTC())
+	}
+	from, to, _ = Period("2026-12", 15, time.UTC)
+	if from.Format(time.DateOnly) != "2026-12-15" || to.Format(time.DateOnly) != "2027-01-15" {
+		t.Fatalf("%s – %s", from, to)
+	}
+	if _, _, err := Period("2026-13", 1, time.UTC); err == nil {
+		t.Fatal("accepted month 13")
+	}
+}
+
+func TestEveryCheckFindsWhatItLooksFor(t *testing.T) {
+	good := Client{ID: "good", Currency: "EUR", RateTable: "eur", RateTableCurrency: "EUR", Accounts: []Account{{Label: "ip:1", Enabled: true}}}
+	f := Facts{
+		Period: "2026-10",
+		Clients: []Client{
+			good,
+			{ID: "noaccount", Currency: "EUR", RateTable: "eur", RateTableCurrency: "EUR", Accounts: []Account{{Label: "ip:2", Enabled: false}}},
+			{ID: "notable", Currency: "EUR", Accounts: []Account{{Label: "ip:3", Enabled: true}}},
+			{ID: "subsonly", Currency: "EUR", HasSubscription: true, Accounts: []Account{{Label: "ip:4", Enabled: true}}},
+			{ID: "accounttables", Currency: "EUR", Accounts: []Account{{Label: "ip:5", Enabled: true, RateTable: "eur", RateTableCurrency: "EUR"}}},
+			{ID: "wrongcurrency", Currency: "USD", RateTable: "eur", RateTableCurrency: "EUR", Accounts: []Account{{Label: "ip:6", Enabled: true, RateTable: "gbp", RateTableCurrency: "GBP"}}},
+		},
+		Calls:        map[string]int64{"good": 10, "noaccount": 1, "notable": 1, "subsonly": 1, "accounttables": 1, "wrongcurrency": 1},
+		Mismatches:   map[string]map[string]int64{"good": {"unknown_destination": 2, "deleted_rate": 1}, "": {"unknown_account": 7}},
+		UnnamedCodes: map[string][]string{"good": {"999", "998"}},
+		Files:        []File{{Key: "inbox/canonical/x.csv", Status: "failed", Reason: "is binary"}, {Key: "inbox/canonical/y.csv", Status: "pending"}},
+	}
+	f.Calls["good"] = 10
+	got := map[string]bool{}
+	for _, x := range Check(f) {
+		got[string(x.Severity)+" "+x.Client+" "+x.Check] = true
+		if x.Message == "" {
+			t.Errorf("%+v has no message", x)
+		}
+	}
+	want := []string{
+		"error  inbox", "error noaccount account", "error notable rate_table", "error wrongcurrency currency",
+		"warning good mismatches", "warning good code_names", "warning  mismatches",
+	}
+	for _, w := range want {
+		if !got[w] {
+			t.Errorf("missing %q in %v", w, got)
+		}
+	}
+	for _, unwanted := range []string{"error subsonly rate_table", "error accounttables rate_table", "error good account", "warning good traffic"} {
+		if got[unwanted] {
+			t.Errorf("unexpected %q", unwanted)
+		}
+	}
+	delete(f.Calls, "good")
+	f.Files = nil
+	fs := Check(Facts{Period: "2026-10", Clients: []Client{good}})
+	if len(fs) != 1 || fs[0].Check != "traffic" || fs[0].Severity != Warning || HasErrors(fs) || !strings.Contains(fs[0].Message, "no rated calls in 2026-10") {
+		t.Fatalf("%+v", fs)
+	}
+}
