@@ -48,26 +48,26 @@ h,2026-10-05 16:00:00,60,198.18.0.2,,,4930111,ANSWERED
 		got[string(x.Severity)+"/"+x.Client+"/"+x.Check]++
 	}
 	want := map[string]int{
-		"error//inbox":                2, // broken.csv failed, late.csv pending
-		"error/noacct/account":        1,
-		"error/notable/rate_table":    1,
-		"error/usdclient/currency":    1,
-		"error/globex/currency":       1, // its tech-prefix account rates in EUR
-		"warning/noacct/traffic":      1,
-		"warning/notable/traffic":     1,
-		"warning/acme/mismatches":     1, // 999999 is no destination
-		"warning/acme/code_names":     1, // 4989 has no name in the deck
-		"warning//mismatches":         1, // 203.0.113.9 is no account
-		"warning/globex/traffic":      0,
-		"warning/initech/traffic":     0,
-		"error/acme/rate_table":       0,
-		"error/usdclient/rate_table":  0,
-		"warning/usdclient/traffic":   0,
-		"warning/initech/code_names":  0,
-		"warning/initech/mismatches":  0,
-		"error/initech/account":       0,
-		"error/acme/account":          0,
-		"warning/notable/mismatches":  1, // its call found no rate table
+		"error//inbox":               2, // broken.csv failed, late.csv pending
+		"error/noacct/account":       1,
+		"error/notable/rate_table":   1,
+		"error/usdclient/currency":   1,
+		"error/globex/currency":      1, // its tech-prefix account rates in EUR
+		"warning/noacct/traffic":     1,
+		"warning/notable/traffic":    1,
+		"warning/acme/mismatches":    1, // 999999 is no destination
+		"warning/acme/code_names":    1, // 4989 has no name in the deck
+		"warning//mismatches":        1, // 203.0.113.9 is no account
+		"warning/globex/traffic":     0,
+		"warning/initech/traffic":    0,
+		"error/acme/rate_table":      0,
+		"error/usdclient/rate_table": 0,
+		"warning/usdclient/traffic":  0,
+		"warning/initech/code_names": 0,
+		"warning/initech/mismatches": 0,
+		"error/initech/account":      0,
+		"error/acme/account":         0,
+		"warning/notable/mismatches": 1, // its call found no rate table
 	}
 	for k, n := range want {
 		if got[k] != n {
