@@ -40,7 +40,8 @@ unit:
 bench: up
 	$(ENV) go test -run '^$$' -bench . -benchtime 2s -cpu 1 ./internal/rating/
 	$(ENV) go test -run '^$$' -bench . -benchtime 3x ./internal/postgres/
-	$(ENV) go test -run '^$$' -bench IngestMillion -benchtime 1x ./activities/
+	$(ENV) go test -run '^$$' -bench 'IngestMillion|RerateMillion|IndexCost' -benchtime 1x -timeout 30m ./activities/
+	$(ENV) go test -run '^$$' -bench SummaryMillion -benchtime 3x -timeout 30m ./activities/
 
 # Peak memory while ingesting a generated 5 GB stream (a few minutes, ~10 GB of disk).
 bench-memory: up
