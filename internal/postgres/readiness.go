@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/readiness"
 )
 
@@ -32,7 +33,7 @@ func (s *Store) ReadinessFacts(ctx context.Context, period, client string, pendi
 			if err != nil {
 				return fmt.Errorf("client %s: time zone %q: %w", c.ID, tz, err)
 			}
-			from, to, err := readiness.Period(period, day, loc)
+			from, to, err := invoice.Period(period, day, loc)
 			if err != nil {
 				return err
 			}

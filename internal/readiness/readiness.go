@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 )
 
 // Severity of a finding: an error blocks invoicing, a warning asks a look.
@@ -145,19 +144,4 @@ func HasErrors(fs []Finding) bool {
 		}
 	}
 	return false
-}
-
-// Period returns a client's billing period for month (YYYY-MM): from its
-// invoice day at midnight in its time zone to the same day a month later
-// (billing-rules §5).
-func Period(month string, invoiceDay int, loc *time.Location) (time.Time, time.Time, error) {
-	m, err := time.Parse("2006-01", month)
-	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("period %q is not YYYY-MM", month)
-	}
-	if invoiceDay < 1 || invoiceDay > 28 {
-		return time.Time{}, time.Time{}, fmt.Errorf("invoice day %d is not from 1 to 28", invoiceDay)
-	}
-	from := time.Date(m.Year(), m.Month(), invoiceDay, 0, 0, 0, 0, loc)
-	return from, time.Date(m.Year(), m.Month()+1, invoiceDay, 0, 0, 0, 0, loc), nil
 }

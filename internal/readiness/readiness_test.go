@@ -3,27 +3,7 @@ package readiness
 import (
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestPeriodRunsFromTheInvoiceDayInTheClientsZone(t *testing.T) {
-	berlin, _ := time.LoadLocation("Europe/Berlin")
-	from, to, err := Period("2026-10", 1, berlin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// October starts in summer time, November in winter time: 31 days and an hour.
-	if from.UTC().Format(time.RFC3339) != "2026-09-30T22:00:00Z" || to.UTC().Format(time.RFC3339) != "2026-10-31T23:00:00Z" {
-		t.Fatalf("%s – %s", from.UTC(), to.UTC())
-	}
-	from, to, _ = Period("2026-12", 15, time.UTC)
-	if from.Format(time.DateOnly) != "2026-12-15" || to.Format(time.DateOnly) != "2027-01-15" {
-		t.Fatalf("%s – %s", from, to)
-	}
-	if _, _, err := Period("2026-13", 1, time.UTC); err == nil {
-		t.Fatal("accepted month 13")
-	}
-}
 
 func TestEveryCheckFindsWhatItLooksFor(t *testing.T) {
 	good := Client{ID: "good", Currency: "EUR", RateTable: "eur", RateTableCurrency: "EUR", Accounts: []Account{{Label: "ip:1", Enabled: true}}}

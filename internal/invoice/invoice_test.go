@@ -1,0 +1,183 @@
+package invoice
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func date(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+type want struct {
+	lines    []string // "kind description amount"
+	subtotal string
+	taxes    []string // "name amount included"
+	total    string
+	due      string
+}
+
+func check(t *testing.T, in Input, w want) {
+	t.Helper()
+	inv, err := Compute(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range inv.Lines {
+		lines = append(lines, l.Kind+" "+l.Description+" "+l.Amount.StringFixed(2))
+	}
+	if len(lines) != len(w.lines) {
+		t.Fatalf("lines %q\nwant  %q", lines, w.lines)
+	}
+	for i := range lines {
+		if lines[i] != w.lines[i] {
+			t.Errorf("line %d = %q, want %q", i, lines[i], w.lines[i])
+		}
+	}
+	var taxes []string
+	for _, x := range inv.Taxes {
+		inc := "added"
+		if x.Included {
+			inc = "included"
+		}
+		taxes = append(taxes, x.Name+" "+x.Amount.StringFixed(2)+" "+inc)
+	}
+	if len(taxes) != len(w.taxes) {
+		t.Fatalf("taxes %q, want %q", taxes, w.taxes)
+	}
+	for i := range taxes {
+		if taxes[i] != w.taxes[i] {
+			t.Errorf("tax %d = %q, want %q", i, taxes[i], w.taxes[i])
+		}
+	}
+	if inv.Subtotal.StringFixed(2) != w.subtotal || inv.Total.StringFixed(2) != w.total {
+		t.Errorf("subtotal %s total %s, want %s %s", inv.Subtotal.StringFixed(2), inv.Total.StringFixed(2), w.subtotal, w.total)
+	}
+	if w.due != "" && inv.DueDate.Format(time.DateOnly) != w.due {
+		t.Errorf("due %s, want %s", inv.DueDate.Format(time.DateOnly), w.due)
+	}
+}
+
+var vat = []Tax{{Name: "VAT", Percent: d("19")}}
+
+func utcPeriod(month string) (time.Time, time.Time) {
+	f, to, _ := Period(month, 1, time.UTC)
+	return f, to
+}
+
+func TestUsageSubscriptionsAndAddedTax(t *testing.T) {
+	from, to := utcPeriod("2026-10")
+	check(t, Input{PeriodStart: from, PeriodEnd: to, IssueDate: date("2026-11-02"), GraceDays: 14, Taxes: vat,
+		Usage: []Usage{
+			{Description: "Germany Mobile", Code: "4915", Calls: 12, BilledSeconds: 720, Cost: d("1.444999")},
+			{Description: "France", Code: "33", Calls: 3, BilledSeconds: 180, Cost: d("0.125")},
+		},
+		Subscriptions: []Subscription{{Package: "PBX seat", Quantity: 3, Start: date("2026-01-01"), MonthlyFee: d("10.00"), ActivationFee: d("25")}},
+	}, want{
+		lines:    []string{"usage France 0.13", "usage Germany Mobile 1.44", "subscription PBX seat 30.00"},
+		subtotal: "31.57",
+		taxes:    []string{"VAT 6.00 added"}, // 31.57 × 19 % = 5.9983
+		total:    "37.57",
+		due:      "2026-11-16",
+	})
+}
+
+func TestSubscriptionsAreProratedByDayAndActivationChargedInTheStartingPeriod(t *testing.T) {
+	from, to := utcPeriod("2026-10") // 31 days
+	check(t, Input{PeriodStart: from, PeriodEnd: to, IssueDate: date("2026-11-01"),
+		Subscriptions: []Subscription{
+			{Package: "DID", Quantity: 10, Start: date("2026-10-15"), MonthlyFee: d("1.50"), ActivationFee: d("2.00")}, // 17 of 31 days
+			{Package: "Fax", Quantity: 1, Start: date("2026-03-01"), End: date("2026-10-20"), MonthlyFee: d("31.00")},  // 19 of 31 days
+			{Package: "Old", Quantity: 1, Start: date("2026-01-01"), End: date("2026-10-01"), MonthlyFee: d("99.00")},  // ended before
+			{Package: "Next", Quantity: 1, Start: date("2026-11-01"), MonthlyFee: d("5.00"), ActivationFee: d("9")},    // starts after
+		},
+	}, want{
+		// 15.00 × 17/31 = 8.2258…; 31.00 × 19/31 = 19.00; activation 10 × 2.00.
+		lines:    []string{"subscription DID (17 of 31 days) 8.23", "activation DID activation 20.00", "subscription Fax (19 of 31 days) 19.00"},
+		subtotal: "47.23",
+		total:    "47.23",
+	})
+}
+
+func TestAPeriodAcrossADSTChangeCountsCalendarDays(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	from, to, err := Period("2026-10", 1, berlin) // CEST to CET: 31 days of 24 h and one of 25 h
+	if err != nil {
+		t.Fatal(err)
+	}
+	if to.Sub(from) != 31*24*time.Hour+time.Hour {
+		t.Fatalf("period lasts %v", to.Sub(from))
+	}
+	check(t, Input{PeriodStart: from, PeriodEnd: to, IssueDate: date("2026-11-01"),
+		Subscriptions: []Subscription{{Package: "PBX seat", Quantity: 1, Start: date("2026-10-25"), MonthlyFee: d("31.00")}},
+	}, want{lines: []string{"subscription PBX seat (7 of 31 days) 7.00"}, subtotal: "7.00", total: "7.00"})
+}
+
+func TestRatesThatIncludeTaxesShowTheTaxContained(t *testing.T) {
+	from, to := utcPeriod("2026-10")
+	check(t, Input{PeriodStart: from, PeriodEnd: to, IssueDate: date("2026-11-01"), Taxes: vat,
+		Usage: []Usage{{Description: "Germany", Code: "49", Calls: 100, BilledSeconds: 6000, Cost: d("11.9"), Gross: true}},
+	}, want{lines: []string{"usage Germany 11.90"}, subtotal: "11.90", taxes: []string{"VAT 1.90 included"}, total: "11.90"})
+
+	// Gross usage and a net subscription, two taxes: added on the net part,
+	// contained in the gross part in proportion to each rate.
+	check(t, Input{PeriodStart: from, PeriodEnd: to, IssueDate: date("2026-11-01"),
+		Taxes:         []Tax{{Name: "VAT", Percent: d("20")}, {Name: "Levy", Percent: d("5")}},
+		Usage:         []Usage{{Description: "Germany", Code: "49", Calls: 1, Cost: d("12.5"), Gross: true}},
+		Subscriptions: []Subscription{{Package: "Seat", Quantity: 1, Start: date("2026-01-01"), MonthlyFee: d("10")}},
+	}, want{
+		lines:    []string{"usage Germany 12.50", "subscription Seat 10.00"},
+		subtotal: "22.50",
+		// added: 10 × 20 % = 2.00, 10 × 5 % = 0.50; contained: 12.50 × 20/125 = 2.00, 12.50 × 5/125 = 0.50
+		taxes: []string{"VAT 2.00 added", "VAT 2.00 included", "Levy 0.50 added", "Levy 0.50 included"},
+		total: "25.00",
+	})
+}
+
+func TestLinesAddUpOnlyUnderRoundThenSum(t *testing.T) {
+	from, to := utcPeriod("2026-10")
+	usage := []Usage{
+		{Description: "A", Code: "1", Calls: 1, Cost: d("1.005")},
+		{Description: "B", Code: "2", Calls: 1, Cost: d("1.005")},
+		{Description: "C", Code: "3", Calls: 1, Cost: d("1.005")},
+	}
+	lines := []string{"usage A 1.01", "usage B 1.01", "usage C 1.01"}
+	check(t, Input{PeriodStart: from, PeriodEnd: to, IssueDate: date("2026-11-01"), Usage: usage},
+		want{lines: lines, subtotal: "3.03", total: "3.03"})
+	check(t, Input{PeriodStart: from, PeriodEnd: to, IssueDate: date("2026-11-01"), Usage: usage, Rounding: SumThenRound},
+		want{lines: lines, subtotal: "3.02", total: "3.02"}) // 3.015 rounded: the lines show 3.03
+}
+
+func TestNegativeAmountsRoundHalfAwayFromZero(t *testing.T) {
+	from, to := utcPeriod("2026-10")
+	check(t, Input{PeriodStart: from, PeriodEnd: to, IssueDate: date("2026-11-01"),
+		Usage: []Usage{{Description: "Credit", Code: "9", Calls: 1, Cost: d("-0.125")}}},
+		want{lines: []string{"usage Credit -0.13"}, subtotal: "-0.13", total: "-0.13"})
+}
+
+func TestPeriodRunsFromTheInvoiceDayInTheClientsZone(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	from, to, err := Period("2026-10", 1, berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from.UTC().Format(time.RFC3339) != "2026-09-30T22:00:00Z" || to.UTC().Format(time.RFC3339) != "2026-10-31T23:00:00Z" {
+		t.Fatalf("%s – %s", from.UTC(), to.UTC())
+	}
+	from, to, _ = Period("2026-12", 15, time.UTC)
+	if from.Format(time.DateOnly) != "2026-12-15" || to.Format(time.DateOnly) != "2027-01-15" {
+		t.Fatalf("%s – %s", from, to)
+	}
+	if _, _, err := Period("2026-13", 1, time.UTC); err == nil {
+		t.Fatal("accepted month 13")
+	}
+}
