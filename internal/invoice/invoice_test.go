@@ -181,3 +181,28 @@ func TestPeriodRunsFromTheInvoiceDayInTheClientsZone(t *testing.T) {
 		t.Fatal("accepted month 13")
 	}
 }
+
+func TestNumbersFollowTheTemplate(t *testing.T) {
+	cases := []struct{ tpl, want string }{
+		{"INV-{YYYY}-{SEQ:6}", "INV-2026-000042"},
+		{"{YY}{MM}/{SEQ}", "2611/42"},
+		{"B-{SEQ:3}", "B-042"},
+	}
+	for _, c := range cases {
+		got, err := FormatNumber(c.tpl, 42, date("2026-11-02"))
+		if err != nil || got != c.want {
+			t.Errorf("%s: %q %v, want %q", c.tpl, got, err, c.want)
+		}
+	}
+	if _, err := FormatNumber("INV-{YYYY}", 1, date("2026-11-02")); err == nil {
+		t.Error("a template without {SEQ} was accepted")
+	}
+}
+
+func TestCSVCellsThatLookLikeFormulasAreEscaped(t *testing.T) {
+	for in, want := range map[string]string{"=SUM(A1)": "'=SUM(A1)", "+4930": "'+4930", "-1": "'-1", "@x": "'@x", "4930": "4930", "": "", "a=b": "a=b"} {
+		if got := Cell(in); got != want {
+			t.Errorf("Cell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,273 @@
+// Package pdf renders invoices as PDF with maroto: the default template (a
+// summary by destination) and the extended one (adding per-rate detail and
+// a daily breakdown). Text is set in the Go fonts, registered as UTF-8
+// TrueType fonts: accents, € and Cyrillic render, and it is several times
+// faster than the built-in fonts' code-page translation.
+package pdf
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/johnfercher/maroto/v2"
+	"github.com/johnfercher/maroto/v2/pkg/components/col"
+	"github.com/johnfercher/maroto/v2/pkg/components/line"
+	"github.com/johnfercher/maroto/v2/pkg/components/row"
+	"github.com/johnfercher/maroto/v2/pkg/components/text"
+	"github.com/johnfercher/maroto/v2/pkg/config"
+	"github.com/johnfercher/maroto/v2/pkg/consts/align"
+	"github.com/johnfercher/maroto/v2/pkg/consts/fontstyle"
+	"github.com/johnfercher/maroto/v2/pkg/core"
+	"github.com/johnfercher/maroto/v2/pkg/core/entity"
+	"github.com/johnfercher/maroto/v2/pkg/props"
+	"github.com/johnfercher/maroto/v2/pkg/repository"
+	"github.com/shopspring/decimal"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
+
+	"github.com/billrun/billrun/internal/invoice"
+)
+
+// Issuer is who sends the invoice.
+type Issuer struct {
+	Name    string
+	Address string
+	TaxID   string
+	Email   string
+}
+
+// RateDetail is one rate's use, for the extended template.
+type RateDetail struct {
+	Description   string
+	Code          string
+	PerMinute     decimal.Decimal
+	Calls         int64
+	BilledSeconds int64
+	Amount        decimal.Decimal // exact
+}
+
+// DayTotal is one day's use, for the extended template.
+type DayTotal struct {
+	Day           time.Time
+	Calls         int64
+	BilledSeconds int64
+	Amount        decimal.Decimal // exact
+}
+
+// Extended is what the extended template adds.
+type Extended struct {
+	Rates []RateDetail
+	Days  []DayTotal
+}
+
+const family = "go"
+
+var (
+	fontsOnce sync.Once
+	fonts     []*entity.CustomFont
+	fontsErr  error
+)
+
+func loadFonts() ([]*entity.CustomFont, error) {
+	fontsOnce.Do(func() {
+		fonts, fontsErr = repository.New().
+			AddUTF8FontFromBytes(family, fontstyle.Normal, goregular.TTF).
+			AddUTF8FontFromBytes(family, fontstyle.Bold, gobold.TTF).
+			Load()
+	})
+	return fonts, fontsErr
+}
+
+var (
+	grey  = &props.Color{Red: 236, Green: 236, Blue: 236}
+	small = props.Text{Size: 8}
+)
+
+// Render renders inv as a PDF; ext is used by the extended template.
+func Render(inv invoice.Stored, from Issuer, ext *Extended) ([]byte, error) {
+	fs, err := loadFonts()
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.NewBuilder().
+		WithCustomFonts(fs).
+		WithDefaultFont(&props.Font{Family: family, Size: 9}).
+		WithPageNumber(props.PageNumber{Pattern: "Page {current} of {total}", Place: props.Bottom, Family: family, Size: 8}).
+		WithLeftMargin(15).WithRightMargin(15).WithTopMargin(15).
+		WithTitle(title(inv), true).WithAuthor(from.Name, true).
+		Build()
+	m := maroto.New(cfg)
+	header(m, inv, from)
+	lines(m, inv)
+	totals(m, inv)
+	if inv.Template == "extended" && ext != nil {
+		extended(m, inv, ext)
+	}
+	doc, err := m.Generate()
+	if err != nil {
+		return nil, fmt.Errorf("render invoice %s: %w", inv.ID, err)
+	}
+	return doc.GetBytes(), nil
+}
+
+func title(inv invoice.Stored) string {
+	switch {
+	case inv.State == "void":
+		return "Invoice " + inv.Number + " (void)"
+	case inv.Number == "":
+		return "Draft invoice"
+	}
+	return "Invoice " + inv.Number
+}
+
+func header(m core.Maroto, inv invoice.Stored, from Issuer) {
+	m.AddRow(12,
+		text.NewCol(7, from.Name, props.Text{Size: 14, Style: fontstyle.Bold}),
+		text.NewCol(5, title(inv), props.Text{Size: 14, Style: fontstyle.Bold, Align: align.Right}),
+	)
+	left := nonEmpty(from.Address, from.Email, prefixed("Tax ID ", from.TaxID))
+	right := []string{
+		"Period: " + inv.PeriodStart.Format("2 Jan 2006") + " – " + inv.PeriodEnd.Add(-time.Second).Format("2 Jan 2006"),
+		"Issue date: " + date(inv.IssueDate),
+		"Due date: " + date(inv.DueDate),
+	}
+	m.AddRow(4*float64(max(len(left), len(right))), stack(7, left, align.Left), stack(5, right, align.Right))
+	m.AddRow(6)
+	m.AddRow(5, text.NewCol(12, "Bill to", props.Text{Size: 8, Style: fontstyle.Bold}))
+	to := nonEmpty(inv.ClientName+" ("+inv.Client+")", inv.Address, inv.Email)
+	m.AddRow(4*float64(len(to)), stack(12, to, align.Left))
+	m.AddRow(6)
+}
+
+func lines(m core.Maroto, inv invoice.Stored) {
+	head := props.Text{Size: 8, Style: fontstyle.Bold}
+	right := props.Text{Size: 8, Style: fontstyle.Bold, Align: align.Right}
+	m.AddRow(6,
+		text.NewCol(5, "Description", head), text.NewCol(2, "Code", head), text.NewCol(1, "Calls", right),
+		text.NewCol(2, "Minutes", right), text.NewCol(2, "Amount", right),
+	).WithStyle(&props.Cell{BackgroundColor: grey})
+	for _, l := range inv.Lines {
+		calls, minutes := "", ""
+		if l.Kind == invoice.KindUsage {
+			calls, minutes = fmt.Sprint(l.Calls), Minutes(l.BilledSeconds)
+		} else if l.Quantity > 0 {
+			calls = fmt.Sprintf("× %d", l.Quantity)
+		}
+		m.AddRow(5,
+			text.NewCol(5, l.Description, small), text.NewCol(2, l.Code, small),
+			text.NewCol(1, calls, props.Text{Size: 8, Align: align.Right}),
+			text.NewCol(2, minutes, props.Text{Size: 8, Align: align.Right}),
+			text.NewCol(2, Money(l.Amount, inv.Currency), props.Text{Size: 8, Align: align.Right}),
+		)
+	}
+	m.AddRow(2, line.NewCol(12))
+}
+
+func totals(m core.Maroto, inv invoice.Stored) {
+	label := props.Text{Size: 9, Align: align.Right}
+	add := func(name, amount string, style fontstyle.Type) {
+		m.AddRow(5, col.New(6), text.NewCol(4, name, props.Text{Size: 9, Align: align.Right, Style: style}),
+			text.NewCol(2, amount, props.Text{Size: 9, Align: align.Right, Style: style}))
+	}
+	add("Subtotal", Money(inv.Subtotal, inv.Currency), fontstyle.Normal)
+	for _, t := range inv.Taxes {
+		name := fmt.Sprintf("%s %s%%", t.Name, t.Percent.String())
+		if t.Included {
+			name += " (included)"
+		}
+		add(name, Money(t.Amount, inv.Currency), fontstyle.Normal)
+	}
+	add("Total "+inv.Currency, Money(inv.Total, inv.Currency), fontstyle.Bold)
+	_ = label
+}
+
+func extended(m core.Maroto, inv invoice.Stored, ext *Extended) {
+	head := props.Text{Size: 8, Style: fontstyle.Bold}
+	right := props.Text{Size: 8, Style: fontstyle.Bold, Align: align.Right}
+	num := props.Text{Size: 8, Align: align.Right}
+	m.AddRow(8)
+	m.AddRow(7, text.NewCol(12, "Detail by rate", props.Text{Size: 10, Style: fontstyle.Bold}))
+	m.AddRow(6, text.NewCol(4, "Destination", head), text.NewCol(2, "Code", head), text.NewCol(2, "Per minute", right),
+		text.NewCol(1, "Calls", right), text.NewCol(1, "Minutes", right), text.NewCol(2, "Amount", right)).
+		WithStyle(&props.Cell{BackgroundColor: grey})
+	for _, r := range ext.Rates {
+		m.AddRow(5, text.NewCol(4, r.Description, small), text.NewCol(2, r.Code, small),
+			text.NewCol(2, r.PerMinute.String(), num), text.NewCol(1, fmt.Sprint(r.Calls), num),
+			text.NewCol(1, Minutes(r.BilledSeconds), num), text.NewCol(2, Money(r.Amount.Round(2), inv.Currency), num))
+	}
+	m.AddRow(8)
+	m.AddRow(7, text.NewCol(12, "Daily breakdown", props.Text{Size: 10, Style: fontstyle.Bold}))
+	m.AddRow(6, text.NewCol(4, "Day", head), text.NewCol(2, "Calls", right), text.NewCol(3, "Minutes", right), text.NewCol(3, "Amount", right)).
+		WithStyle(&props.Cell{BackgroundColor: grey})
+	rows := make([]core.Row, 0, len(ext.Days))
+	for _, d := range ext.Days {
+		rows = append(rows, row.New(5).Add(text.NewCol(4, d.Day.Format("Mon 2 Jan 2006"), small), text.NewCol(2, fmt.Sprint(d.Calls), num),
+			text.NewCol(3, Minutes(d.BilledSeconds), num), text.NewCol(3, Money(d.Amount.Round(2), inv.Currency), num)))
+	}
+	m.AddRows(rows...)
+}
+
+// stack is a column of lines, one under the other.
+func stack(size int, lines []string, a align.Type) core.Col {
+	c := col.New(size)
+	for i, l := range lines {
+		c.Add(text.New(l, props.Text{Size: 8, Align: a, Top: 4 * float64(i)}))
+	}
+	return c
+}
+
+func date(t time.Time) string {
+	if t.IsZero() || t.Year() < 2 {
+		return "—"
+	}
+	return t.Format("2 Jan 2006")
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+var symbols = map[string]string{"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "INR": "₹", "RUB": "₽", "UAH": "₴", "PLN": "zł "}
+
+// Money formats an amount with its currency's symbol and thousands
+// separators, e.g. "€1,234.56", "-$0.13", "SEK 10.00".
+func Money(d decimal.Decimal, currency string) string {
+	s := d.Abs().StringFixed(2)
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	sym, ok := symbols[currency]
+	if !ok {
+		sym = currency + " "
+	}
+	sign := ""
+	if d.IsNegative() {
+		sign = "-"
+	}
+	return sign + sym + b.String() + "." + frac
+}
+
+// Minutes formats billed seconds as minutes and seconds, e.g. "12:05".
+func Minutes(seconds int64) string {
+	return fmt.Sprintf("%d:%02d", seconds/60, seconds%60)
+}
