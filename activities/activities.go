@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"github.com/billrun/billrun/internal/pdf"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/s3store"
 )
@@ -10,9 +11,13 @@ type Activities struct {
 	Store   *postgres.Store
 	S3      *s3store.Store
 	Engines *postgres.EngineCache
+	// Issuer is printed on invoices; NumberTemplate numbers them.
+	Issuer         pdf.Issuer
+	NumberTemplate string
 }
 
 // New wires the activities.
 func New(store *postgres.Store, s3 *s3store.Store) *Activities {
-	return &Activities{Store: store, S3: s3, Engines: postgres.NewEngineCache(store)}
+	return &Activities{Store: store, S3: s3, Engines: postgres.NewEngineCache(store),
+		Issuer: pdf.Issuer{Name: "billrun"}, NumberTemplate: "INV-{YYYY}-{SEQ:6}"}
 }

@@ -1,7 +1,8 @@
 // Package config reads the settings billctl and the worker share from the
 // environment (interfaces.md): DATABASE_URL, TEMPORAL_ADDRESS,
-// TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, S3_ENDPOINT, S3_BUCKET, and AWS
-// credentials as the AWS SDK reads them.
+// TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, S3_ENDPOINT, S3_BUCKET, AWS
+// credentials as the AWS SDK reads them; and billrun's own BILLRUN_ISSUER_*
+// and BILLRUN_INVOICE_NUMBER_TEMPLATE for invoices.
 package config
 
 import "os"
@@ -14,6 +15,12 @@ type Config struct {
 	TaskQueue         string
 	S3Endpoint        string // "" for AWS itself
 	S3Bucket          string
+	// Invoices: who issues them and how they are numbered.
+	IssuerName     string
+	IssuerAddress  string
+	IssuerTaxID    string
+	IssuerEmail    string
+	NumberTemplate string
 }
 
 // FromEnv reads the environment, with the documented defaults.
@@ -25,6 +32,11 @@ func FromEnv() Config {
 		TaskQueue:         or(os.Getenv("TEMPORAL_TASK_QUEUE"), "billrun"),
 		S3Endpoint:        os.Getenv("S3_ENDPOINT"),
 		S3Bucket:          or(os.Getenv("S3_BUCKET"), "billrun"),
+		IssuerName:        or(os.Getenv("BILLRUN_ISSUER_NAME"), "billrun"),
+		IssuerAddress:     os.Getenv("BILLRUN_ISSUER_ADDRESS"),
+		IssuerTaxID:       os.Getenv("BILLRUN_ISSUER_TAX_ID"),
+		IssuerEmail:       os.Getenv("BILLRUN_ISSUER_EMAIL"),
+		NumberTemplate:    or(os.Getenv("BILLRUN_INVOICE_NUMBER_TEMPLATE"), "INV-{YYYY}-{SEQ:6}"),
 	}
 }
 

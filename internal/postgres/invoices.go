@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/pdf"
 )
 
 // Issuer is the numbering sequence invoices are issued from.
@@ -105,6 +107,9 @@ func dateIn(t time.Time, loc *time.Location) time.Time {
 // an error: issued invoices never change.
 func (s *Store) SaveDraft(ctx context.Context, inv invoice.Stored) (string, error) {
 	id := inv.ID
+	if id == "" {
+		id = uuid.NewString()
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var existing, state, number string
 		err := tx.QueryRow(ctx, `SELECT id::text, state, coalesce(number, '') FROM invoices WHERE client = $1 AND period_start = $2 AND state <> 'void' FOR UPDATE`,
@@ -123,13 +128,13 @@ func (s *Store) SaveDraft(ctx context.Context, inv invoice.Stored) (string, erro
 		}
 		taxes, _ := json.Marshal(inv.Taxes)
 		if _, err := tx.Exec(ctx, `INSERT INTO invoices (id, client, period_start, period_end, state, issuer, template, currency, subtotal, total,
-				issue_date, due_date, taxes, client_name, address, email, period, documents)
-			VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, '{}')
+				issue_date, due_date, taxes, client_name, address, email, period, timezone, documents)
+			VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}')
 			ON CONFLICT (id) DO UPDATE SET template = excluded.template, currency = excluded.currency, subtotal = excluded.subtotal,
 				total = excluded.total, issue_date = excluded.issue_date, due_date = excluded.due_date, taxes = excluded.taxes,
 				client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}'`,
 			id, inv.Client, inv.PeriodStart, inv.PeriodEnd, Issuer, inv.Template, inv.Currency, inv.Subtotal, inv.Total,
-			inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period); err != nil {
+			inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period, inv.PeriodStart.Location().String()); err != nil {
 			return err
 		}
 		rows := make([][]any, len(inv.Lines))
@@ -148,6 +153,16 @@ func (s *Store) SaveDraft(ctx context.Context, inv invoice.Stored) (string, erro
 		return err
 	})
 	return id, err
+}
+
+// IssuedInvoice returns the issued invoice of a client's period, if any.
+func (s *Store) IssuedInvoice(ctx context.Context, client string, periodStart time.Time) (id, number string, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT id::text, number FROM invoices WHERE client = $1 AND period_start = $2 AND state = 'issued'`,
+		client, periodStart).Scan(&id, &number)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", nil
+	}
+	return id, number, err
 }
 
 // Issue numbers a draft and makes it immutable, in one transaction: the
@@ -219,17 +234,22 @@ func (s *Store) SetDocuments(ctx context.Context, id string, docs map[string]str
 }
 
 const invoiceColumns = `id::text, coalesce(number, ''), state, client, period, client_name, address, email, period_start, period_end,
-	coalesce(issue_date, '0001-01-01'), coalesce(due_date, '0001-01-01'), currency, template, subtotal, total, taxes, documents`
+	coalesce(issue_date, '0001-01-01'), coalesce(due_date, '0001-01-01'), currency, template, subtotal, total, taxes, documents, timezone`
 
 func scanInvoice(r pgx.Row) (invoice.Stored, error) {
 	var s invoice.Stored
 	var taxes []byte
+	var tz string
 	err := r.Scan(&s.ID, &s.Number, &s.State, &s.Client, &s.Period, &s.ClientName, &s.Address, &s.Email, &s.PeriodStart, &s.PeriodEnd,
-		&s.IssueDate, &s.DueDate, &s.Currency, &s.Template, &s.Subtotal, &s.Total, &taxes, &s.Documents)
-	if err == nil {
-		err = json.Unmarshal(taxes, &s.Taxes)
+		&s.IssueDate, &s.DueDate, &s.Currency, &s.Template, &s.Subtotal, &s.Total, &taxes, &s.Documents, &tz)
+	if err != nil {
+		return s, err
 	}
-	return s, err
+	// Periods are shown and grouped in the client's zone.
+	if loc, err := time.LoadLocation(tz); err == nil {
+		s.PeriodStart, s.PeriodEnd = s.PeriodStart.In(loc), s.PeriodEnd.In(loc)
+	}
+	return s, json.Unmarshal(taxes, &s.Taxes)
 }
 
 // Invoice reads one invoice with its lines.
@@ -276,4 +296,31 @@ func (s *Store) InvoiceCalls(ctx context.Context, inv invoice.Stored, fn func(in
 	_, err = pgx.ForEachRow(rows, []any{&c.ConnectTime, &c.CallID, &c.Source, &c.Destination, &c.Code, &c.Description, &c.Duration,
 		&c.BilledSeconds, &c.Cost}, func() error { return fn(c) })
 	return err
+}
+
+// InvoiceDetail reads what the extended template adds: use per rate and per
+// day (in the client's zone) of the invoice's payable calls.
+func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*pdf.Extended, error) {
+	ext := &pdf.Extended{}
+	const where = `c.client = $1 AND c.connect_time >= $2 AND c.connect_time < $3 AND c.status = 'rated' AND c.currency = $4
+		AND (c.billed_seconds > 0 OR c.cost <> 0)`
+	rows, _ := s.pool.Query(ctx, `SELECT coalesce(e.name, c.code), c.code, r.rate, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
+		FROM cdrs c JOIN rates r ON r.id = c.rate_id JOIN rate_tables t ON t.name = c.rate_table
+		LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
+		WHERE `+where+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency)
+	var r pdf.RateDetail
+	if _, err := pgx.ForEachRow(rows, []any{&r.Description, &r.Code, &r.PerMinute, &r.Calls, &r.BilledSeconds, &r.Amount}, func() error {
+		ext.Rates = append(ext.Rates, r)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	rows, _ = s.pool.Query(ctx, `SELECT (c.connect_time AT TIME ZONE $5)::date, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
+		FROM cdrs c WHERE `+where+` GROUP BY 1 ORDER BY 1`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency, inv.PeriodStart.Location().String())
+	var d pdf.DayTotal
+	_, err := pgx.ForEachRow(rows, []any{&d.Day, &d.Calls, &d.BilledSeconds, &d.Amount}, func() error {
+		ext.Days = append(ext.Days, d)
+		return nil
+	})
+	return ext, err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/config"
+	"github.com/billrun/billrun/internal/pdf"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/s3store"
 	"github.com/billrun/billrun/internal/temporalclient"
@@ -22,6 +23,8 @@ import (
 func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(workflows.Ingest)
 	w.RegisterWorkflow(workflows.Rerate)
+	w.RegisterWorkflow(workflows.Invoice)
+	w.RegisterWorkflow(workflows.RenderInvoice)
 	w.RegisterActivity(a)
 }
 
@@ -47,7 +50,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := temporalclient.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace, workflows.SearchAttributes()); err != nil {
 		return err
 	}
-	w := New(c, cfg.TaskQueue, activities.New(store, s3))
+	acts := activities.New(store, s3)
+	acts.Issuer = pdf.Issuer{Name: cfg.IssuerName, Address: cfg.IssuerAddress, TaxID: cfg.IssuerTaxID, Email: cfg.IssuerEmail}
+	acts.NumberTemplate = cfg.NumberTemplate
+	w := New(c, cfg.TaskQueue, acts)
 	log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
 	stop := make(chan any)
 	go func() {

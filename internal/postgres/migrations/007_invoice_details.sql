@@ -5,5 +5,6 @@ ALTER TABLE invoices
     ADD COLUMN client_name text NOT NULL DEFAULT '',
     ADD COLUMN address     text NOT NULL DEFAULT '',
     ADD COLUMN email       text NOT NULL DEFAULT '',
-    ADD COLUMN period      text NOT NULL DEFAULT '';   -- YYYY-MM
+    ADD COLUMN period      text NOT NULL DEFAULT '',   -- YYYY-MM
+    ADD COLUMN timezone    text NOT NULL DEFAULT 'UTC';
 ALTER TABLE invoices DROP COLUMN document;

@@ -1,0 +1,278 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/workflows"
+)
+
+func (a *app) invoiceCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "invoice", Short: "Invoices: create, issue, void, list, show, download"}
+	cmd.AddCommand(a.invoiceCreateCmd(), a.invoiceStateCmd("issue"), a.invoiceStateCmd("void"), a.invoiceListCmd(),
+		a.invoiceShowCmd(), a.invoiceDownloadCmd())
+	return cmd
+}
+
+func (a *app) invoiceCreateCmd() *cobra.Command {
+	var clientID, period, state, template, rounding string
+	var wait, allowEmpty bool
+	cmd := &cobra.Command{
+		Use:   "create --client ID --period YYYY-MM [--state draft|issued] [--template NAME] [--wait]",
+		Short: "Create one invoice (a draft replaces the period's earlier draft)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if state != "draft" && state != "issued" {
+				return fmt.Errorf("--state %q: want draft or issued", state)
+			}
+			if template != "" && template != "default" && template != "extended" {
+				return fmt.Errorf("--template %q: want default or extended", template)
+			}
+			if _, err := time.Parse("2006-01", period); err != nil {
+				return fmt.Errorf("--period %q is not YYYY-MM", period)
+			}
+			c, err := a.temporalClient(ctx)
+			if err != nil {
+				return err
+			}
+			in := workflows.InvoiceInput{Client: clientID, Period: period, Template: template, Issue: state == "issued",
+				AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding)}
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID: workflows.InvoiceWorkflowID(clientID, period), TaskQueue: a.cfg.TaskQueue,
+				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+				TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("invoice")),
+			}, workflows.Invoice, in)
+			if err != nil {
+				return fmt.Errorf("start invoice: %w", err)
+			}
+			if !wait {
+				fmt.Fprintf(a.err, "invoice run %s started\n", run.GetID())
+				return nil
+			}
+			var res workflows.InvoiceResult
+			if err := run.Get(ctx, &res); err != nil {
+				return fmt.Errorf("invoice %s %s: %w", clientID, period, err)
+			}
+			if res.Skipped != "" {
+				fmt.Fprintln(a.err, res.Skipped)
+				return nil
+			}
+			return a.showInvoice(cmd, res.ID)
+		},
+	}
+	cmd.Flags().StringVar(&clientID, "client", "", "client id (required)")
+	cmd.Flags().StringVar(&period, "period", "", "month, YYYY-MM (required)")
+	cmd.Flags().StringVar(&state, "state", "draft", "draft or issued")
+	cmd.Flags().StringVar(&template, "template", "", "default or extended (default: the client's)")
+	cmd.Flags().StringVar(&rounding, "rounding", string(invoice.RoundThenSum), "round_then_sum or sum_then_round")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the invoice and show it")
+	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "create it even with total 0 and no calls")
+	_ = cmd.MarkFlagRequired("client")
+	_ = cmd.MarkFlagRequired("period")
+	return cmd
+}
+
+// invoiceStateCmd is issue or void: a state change in the database, then
+// the documents rendered again by a worker.
+func (a *app) invoiceStateCmd(verb string) *cobra.Command {
+	return &cobra.Command{
+		Use:   verb + " ID",
+		Short: map[string]string{"issue": "Issue a draft: number it and make it immutable", "void": "Void an invoice; it keeps its number"}[verb],
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			db, err := a.db(ctx)
+			if err != nil {
+				return err
+			}
+			inv, err := db.Invoice(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if verb == "issue" {
+				if _, err := db.Issue(ctx, inv.ID, time.Now(), a.cfg.NumberTemplate); err != nil {
+					return err
+				}
+			} else if err := db.Void(ctx, inv.ID); err != nil {
+				return err
+			}
+			c, err := a.temporalClient(ctx)
+			if err != nil {
+				return err
+			}
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.RenderWorkflowID(inv.ID), TaskQueue: a.cfg.TaskQueue,
+				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING}, workflows.RenderInvoice, inv.ID)
+			if err != nil {
+				return fmt.Errorf("render documents: %w", err)
+			}
+			if err := run.Get(ctx, nil); err != nil {
+				return fmt.Errorf("render documents: %w", err)
+			}
+			return a.showInvoice(cmd, inv.ID)
+		},
+	}
+}
+
+func (a *app) invoiceListCmd() *cobra.Command {
+	var period, clientID string
+	cmd := &cobra.Command{
+		Use:   "list [--period YYYY-MM] [--client ID]",
+		Short: "List invoices",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := a.db(cmd.Context())
+			if err != nil {
+				return err
+			}
+			invs, err := db.Invoices(cmd.Context(), period, clientID)
+			if err != nil {
+				return err
+			}
+			t := table{header: []string{"id", "number", "state", "client", "period", "total", "currency", "due_date"}}
+			docs := make([]invoice.Document, 0, len(invs))
+			for _, inv := range invs {
+				t.rows = append(t.rows, []string{inv.ID, inv.Number, inv.State, inv.Client, inv.Period, inv.Total.StringFixed(2), inv.Currency,
+					inv.DueDate.Format(time.DateOnly)})
+				docs = append(docs, inv.Document())
+			}
+			t.json = docs
+			return a.print(t)
+		},
+	}
+	cmd.Flags().StringVar(&period, "period", "", "only this month")
+	cmd.Flags().StringVar(&clientID, "client", "", "only this client")
+	return cmd
+}
+
+func (a *app) invoiceShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show an invoice (--format json: the invoice JSON document)",
+		Args:  cobra.ExactArgs(1),
+		RunE:  func(cmd *cobra.Command, args []string) error { return a.showInvoice(cmd, args[0]) },
+	}
+}
+
+func (a *app) showInvoice(cmd *cobra.Command, id string) error {
+	db, err := a.db(cmd.Context())
+	if err != nil {
+		return err
+	}
+	inv, err := db.Invoice(cmd.Context(), id)
+	if err != nil {
+		return err
+	}
+	doc := inv.Document()
+	if a.format == "json" {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	}
+	number := inv.Number
+	if number == "" {
+		number = "(draft)"
+	}
+	fmt.Fprintf(a.out, "invoice %s %s, %s, client %s, period %s – %s, issued %s, due %s\n", inv.ID, number, inv.State, inv.Client,
+		doc.PeriodStart, doc.PeriodEnd, doc.IssueDate, doc.DueDate)
+	t := table{header: []string{"kind", "description", "code", "calls", "billed_seconds", "quantity", "amount"}}
+	for _, l := range inv.Lines {
+		calls, billed, qty := "", "", ""
+		if l.Kind == invoice.KindUsage {
+			calls, billed = itoa(l.Calls), itoa(l.BilledSeconds)
+		} else {
+			qty = fmt.Sprint(l.Quantity)
+		}
+		t.rows = append(t.rows, []string{l.Kind, l.Description, l.Code, calls, billed, qty, l.Amount.StringFixed(2)})
+	}
+	t.rows = append(t.rows, []string{"", "subtotal", "", "", "", "", inv.Subtotal.StringFixed(2)})
+	for _, x := range inv.Taxes {
+		name := x.Name + " " + x.Percent.String() + "%"
+		if x.Included {
+			name += " (included)"
+		}
+		t.rows = append(t.rows, []string{"", name, "", "", "", "", x.Amount.StringFixed(2)})
+	}
+	t.rows = append(t.rows, []string{"", "total " + inv.Currency, "", "", "", "", inv.Total.StringFixed(2)})
+	if err := a.print(t); err != nil {
+		return err
+	}
+	for _, k := range []string{"pdf", "json", "csv"} {
+		if u := inv.Documents[k]; u != "" {
+			fmt.Fprintf(a.out, "%s: %s\n", k, u)
+		}
+	}
+	return nil
+}
+
+func (a *app) invoiceDownloadCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "download ID --out DIR",
+		Short: "Download the invoice's PDF, JSON and CSV",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			db, err := a.db(ctx)
+			if err != nil {
+				return err
+			}
+			inv, err := db.Invoice(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if len(inv.Documents) == 0 {
+				return errors.New("the invoice's documents are not rendered yet")
+			}
+			b, err := a.bucket(ctx)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			name := inv.Number
+			if name == "" {
+				name = "draft-" + inv.ID
+			}
+			for _, k := range []string{"pdf", "json", "csv"} {
+				key := strings.TrimPrefix(inv.Documents[k], "s3://"+b.Bucket()+"/")
+				body, _, err := b.Open(ctx, key)
+				if err != nil {
+					return err
+				}
+				path := filepath.Join(out, name+"."+k)
+				f, err := os.Create(path)
+				if err != nil {
+					body.Close()
+					return err
+				}
+				_, err = io.Copy(f, body)
+				body.Close()
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.out, path)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", ".", "directory")
+	return cmd
+}
