@@ -1,0 +1,238 @@
+package activities_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/invoice"
+)
+
+var invoicedAt = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+func invoiced(t *testing.T) *fixture {
+	f := newFixture(t)
+	if _, err := f.ingest(f.upload(cdr.Canonical, "october.csv", testdata(t, "demo", "cdrs-2026-10.csv"))); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) create(in activities.CreateInvoiceInput) (activities.CreateInvoiceResult, error) {
+	var res activities.CreateInvoiceResult
+	if in.Now.IsZero() {
+		in.Now = invoicedAt
+	}
+	v, err := f.env.ExecuteActivity(f.acts.CreateInvoice, in)
+	if err != nil {
+		return res, err
+	}
+	return res, v.Get(&res)
+}
+
+// TestAcmesOctoberInvoiceToTheCent checks the demo client acme (Europe/Berlin,
+// VAT 19 %, grace 14 days) against the invoice computed by hand:
+//
+//	Germany Berlin   4930: 126 s at 0.0120/min 1/1 (retail-eur, longer than acme-special's 49) = 0.025200 → 0.03
+//	Germany Mobile   4915: 61 s at 0.0800 1/1 = 0.081333; 60 s = 0.080000; sum 0.161333       → 0.16
+//	UK Mobile         447: 45 s on 30/6 = 48 s at 0.0900                                       → 0.07
+//	France Mobile     336: unanswered, 0 s, no cost: not a payable call, no line
+//	did-number × 10 from 15 Oct: 1.50 × 10 × 17/31 = 8.2258                                    → 8.23
+//	pbx-seat × 3: 10.00 × 3                                                                    → 30.00
+//	subtotal 38.49; VAT 19 % = 7.3131 → 7.31; total 45.80; issued 2 Nov (Berlin), due 16 Nov.
+func TestAcmesOctoberInvoiceToTheCent(t *testing.T) {
+	f := invoiced(t)
+	res, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := f.acts.Store.Invoice(ctx, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range inv.Lines {
+		got = append(got, fmt.Sprintf("%s|%s|%s|%d|%d|%d|%s", l.Kind, l.Description, l.Code, l.Calls, l.BilledSeconds, l.Quantity, l.Amount.StringFixed(2)))
+	}
+	want := []string{
+		"usage|Germany Berlin|4930|1|126|0|0.03",
+		"usage|Germany Mobile|4915|2|121|0|0.16",
+		"usage|United Kingdom Mobile|447|1|48|0|0.07",
+		"subscription|did-number (17 of 31 days)||0|0|10|8.23",
+		"subscription|pbx-seat||0|0|3|30.00",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("lines\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	doc := inv.Document()
+	if doc.Subtotal != "38.49" || doc.Total != "45.80" || len(doc.Taxes) != 1 || doc.Taxes[0].Amount != "7.31" || doc.Taxes[0].Included ||
+		doc.IssueDate != "2026-11-02" || doc.DueDate != "2026-11-16" || doc.Number != nil || doc.State != "draft" ||
+		doc.PeriodStart != "2026-09-30T22:00:00Z" || doc.PeriodEnd != "2026-10-31T23:00:00Z" || doc.Currency != "EUR" {
+		t.Fatalf("%+v", doc)
+	}
+}
+
+func TestCreatingAnInvoiceAgainKeepsOneInvoiceAndOneNumber(t *testing.T) {
+	f := invoiced(t)
+	a, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10"})
+	if err != nil || b.ID != a.ID {
+		t.Fatalf("a second draft: %+v %v, first %s", b, err, a.ID)
+	}
+	issued, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10", Issue: true})
+	if err != nil || issued.ID != a.ID || issued.Number != "INV-2026-000001" {
+		t.Fatalf("%+v %v", issued, err)
+	}
+	again, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10", Issue: true})
+	if err != nil || again.ID != a.ID || again.Number != issued.Number {
+		t.Fatalf("issued again: %+v %v", again, err)
+	}
+	_, err = f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10"})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrInvoiceIssued {
+		t.Fatalf("a draft over an issued invoice: %v", err)
+	}
+	if n := f.query(`SELECT count(*) FROM invoices`); n != 1 {
+		t.Fatalf("%d invoices", n)
+	}
+	// Void keeps the number; a new draft may then replace it, and its issue takes the next number.
+	if err := f.acts.Store.Void(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	next, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10", Issue: true})
+	if err != nil || next.ID == a.ID || next.Number != "INV-2026-000002" {
+		t.Fatalf("%+v %v", next, err)
+	}
+	if n := f.query(`SELECT count(*) FROM invoices WHERE state = 'void' AND number = 'INV-2026-000001'`); n != 1 {
+		t.Fatal("the void invoice lost its number")
+	}
+}
+
+func TestAnEmptyInvoiceIsCreatedOnlyWhenAskedFor(t *testing.T) {
+	f := newFixture(t) // globex has no subscription and no calls here
+	res, err := f.create(activities.CreateInvoiceInput{Client: "globex", Period: "2026-10"})
+	if err != nil || res.Skipped == "" || res.ID != "" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	res, err = f.create(activities.CreateInvoiceInput{Client: "globex", Period: "2026-10", AllowEmpty: true})
+	if err != nil || res.ID == "" {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+func TestConcurrentIssuesNeverShareOrSkipANumber(t *testing.T) {
+	f := newFixture(t)
+	var clients strings.Builder
+	clients.WriteString("id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice\n")
+	const n = 40
+	for i := range n {
+		fmt.Fprintf(&clients, "c%02d,Client %d,EUR,UTC,retail-eur,,1,0,default,,,false\n", i, i)
+	}
+	f.importCSV("clients", clients.String())
+	ids := make([]string, n)
+	for i := range n {
+		res, err := f.create(activities.CreateInvoiceInput{Client: fmt.Sprintf("c%02d", i), Period: "2026-10", AllowEmpty: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = res.ID
+	}
+	var wg sync.WaitGroup
+	numbers := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			numbers[i], errs[i] = f.acts.Store.Issue(ctx, ids[i], invoicedAt, "INV-{YYYY}-{SEQ:6}")
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sort.Strings(numbers)
+	for i, num := range numbers {
+		if want := fmt.Sprintf("INV-2026-%06d", i+1); num != want {
+			t.Fatalf("number %d is %s, want %s: %v", i, num, want, numbers)
+		}
+	}
+}
+
+func TestRenderedDocumentsHoldTheInvoice(t *testing.T) {
+	f := invoiced(t)
+	res, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10", Issue: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs map[string]string
+	for range 2 { // rendering again overwrites the same objects
+		v, err := f.env.ExecuteActivity(f.acts.RenderInvoice, activities.RenderInvoiceInput{ID: res.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Get(&docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objs, err := f.acts.S3.List(ctx, "invoices/")
+	if err != nil || len(objs) != 3 {
+		t.Fatalf("%d objects: %v", len(objs), err)
+	}
+	read := func(kind string) []byte {
+		key := strings.TrimPrefix(docs[kind], "s3://"+f.acts.S3.Bucket()+"/")
+		body, _, err := f.acts.S3.Open(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer body.Close()
+		b, _ := io.ReadAll(body)
+		return b
+	}
+	var doc invoice.Document
+	if err := json.Unmarshal(read("json"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Number == nil || *doc.Number != res.Number || doc.Total != "45.80" || doc.Documents["pdf"] != docs["pdf"] || len(doc.Lines) != 5 {
+		t.Fatalf("%+v", doc)
+	}
+	csv := string(read("csv"))
+	if lines := strings.Count(csv, "\n"); lines != 5 || !strings.Contains(csv, "'+4915112345678") || strings.Contains(csv, "demo-0004") {
+		t.Fatalf("csv (%d lines):\n%s", lines, csv)
+	}
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pdftotext is missing")
+		}
+		t.Skip("pdftotext is missing")
+	}
+	cmd := exec.Command("pdftotext", "-layout", "-", "-")
+	cmd.Stdin = bytes.NewReader(read("pdf"))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Invoice " + res.Number, "€38.49", "€7.31", "€45.80", "Acme Telecom GmbH (acme)", "Period: 1 Oct 2026 – 31 Oct 2026"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the PDF lacks %q", want)
+		}
+	}
+}
