@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -319,4 +321,112 @@ func BenchmarkSummaryMillion(b *testing.B) {
 		b.ReportMetric(float64(len(rows)), "rows")
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/report")
+}
+
+// BenchmarkInvoices computes, stores, renders (default template, 20 usage
+// lines) and writes to S3 the invoices of 1,000 clients (BILLRUN_INVOICES),
+// eight at a time as a worker's activity slots would, calling the activities
+// directly. Reports invoices per second.
+func BenchmarkInvoices(b *testing.B) {
+	clients, lines := 1000, 20
+	if n, err := strconv.Atoi(os.Getenv("BILLRUN_INVOICES")); err == nil {
+		clients = n
+	}
+	store := pgtest.New(b)
+	rng := rand.New(rand.NewPCG(7, 7))
+	cat, codes := ratingtest.Catalog(rng)
+	pgtest.LoadCatalog(b, store, cat)
+	var file bytes.Buffer
+	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
+	ip, prefix := map[string]string{}, map[string]string{}
+	for _, a := range cat.Accounts {
+		ip[a.Client], prefix[a.Client] = a.Value, a.TechPrefix
+	}
+	for c := range clients {
+		for l := range lines {
+			cl := fmt.Sprint("client", c)
+			fmt.Fprintf(&file, "i%d-%d,2026-10-%02d 12:00:00,%d,%s,,,%s%s1234567,ANSWERED\n", c, l, 1+l, 30+l*7, ip[cl], prefix[cl], codes[10_000+l])
+		}
+	}
+	engine, err := store.Engine(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := ingest.NewSource("i.csv", &file, cdr.Canonical, time.UTC, engine)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := postgres.InboxFile{Key: "inbox/canonical/i.csv", Checksum: "1", Format: cdr.Canonical}
+	id, _, err := store.StartFile(ctx, f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if st, err := store.LoadFile(ctx, id, f, src); err != nil || st.CDRs != int64(clients*lines) {
+		b.Fatal(st, err)
+	}
+	var rated int64
+	_ = store.Pool().QueryRow(ctx, `SELECT count(*) FROM cdrs WHERE status = 'rated' AND billed_seconds > 0`).Scan(&rated)
+	if rated != int64(clients*lines) {
+		var st string
+		_ = store.Pool().QueryRow(ctx, `SELECT string_agg(DISTINCT status, ',') FROM cdrs`).Scan(&st)
+		b.Fatalf("%d of %d calls rated: %s", rated, clients*lines, st)
+	}
+	acts := activities.New(store, s3test.New(b))
+	if os.Getenv("BILLRUN_EXPLAIN") != "" {
+		rows, _ := store.Pool().Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) SELECT coalesce(e.name, c.code), min(c.code), count(*), sum(c.billed_seconds)::bigint, sum(c.cost),
+			t.rates_include_taxes
+			FROM cdrs c JOIN rate_tables t ON t.name = c.rate_table
+			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
+			WHERE c.client = $1 AND c.connect_time >= $2 AND c.connect_time < $3 AND c.status = 'rated' AND c.currency = $4
+			AND (c.billed_seconds > 0 OR c.cost <> 0)
+			AND NOT coalesce(c.rate_id IN (SELECT id FROM rates WHERE deleted_at IS NOT NULL), false)
+			GROUP BY 1, t.rates_include_taxes`, "client1", time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "USD")
+		var plan strings.Builder
+		for rows.Next() {
+			var l string
+			_ = rows.Scan(&l)
+			plan.WriteString(l + "\n")
+		}
+		_ = os.WriteFile(os.Getenv("BILLRUN_EXPLAIN"), []byte(plan.String()), 0o644)
+		rows.Close()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		work := make(chan int)
+		const workers = 8
+		errs := make(chan error, workers)
+		for range workers {
+			go func() {
+				var first error
+				for c := range work { // keep draining after an error, so that the sender never blocks
+					res, err := acts.CreateInvoice(ctx, activities.CreateInvoiceInput{Client: fmt.Sprint("client", c), Period: "2026-10", Now: time.Now()})
+					if err == nil && res.ID == "" {
+						err = fmt.Errorf("client%d: %s", c, res.Skipped)
+					}
+					if err == nil {
+						_, err = acts.RenderInvoice(ctx, activities.RenderInvoiceInput{ID: res.ID})
+					}
+					if err != nil && first == nil {
+						first = err
+					}
+				}
+				errs <- first
+			}()
+		}
+		start := time.Now()
+		for c := range clients {
+			work <- c
+		}
+		close(work)
+		for range workers {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(clients)/time.Since(start).Seconds(), "invoices/s")
+	}
+	var n int64
+	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM invoice_lines WHERE kind = 'usage'`).Scan(&n); err != nil || n != int64(clients*lines) {
+		b.Fatalf("%d usage lines, %v", n, err)
+	}
 }

@@ -143,3 +143,13 @@ func TestWriteSamples(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkRenderDefault20Lines(b *testing.B) {
+	inv := sample("default", 19)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Render(inv, issuer, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -69,7 +69,7 @@ func (s *Store) InvoiceBasis(ctx context.Context, client, month string, issue ti
 			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
 			WHERE c.client = $1 AND c.connect_time >= $2 AND c.connect_time < $3 AND c.status = 'rated' AND c.currency = $4
 			AND (c.billed_seconds > 0 OR c.cost <> 0)
-			AND NOT coalesce(c.rate_id IN (SELECT id FROM rates WHERE deleted_at IS NOT NULL), false)
+			AND NOT EXISTS (SELECT 1 FROM rates r WHERE r.id = c.rate_id AND r.deleted_at IS NOT NULL)
 			GROUP BY 1, t.rates_include_taxes`, client, st.PeriodStart, st.PeriodEnd, st.Currency)
 		var u invoice.Usage
 		if _, err := pgx.ForEachRow(rows, []any{&u.Description, &u.Code, &u.Calls, &u.BilledSeconds, &u.Cost, &u.Gross}, func() error {
@@ -287,7 +287,7 @@ func (s *Store) InvoiceCalls(ctx context.Context, inv invoice.Stored, fn func(in
 		LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
 		WHERE c.client = $1 AND c.connect_time >= $2 AND c.connect_time < $3 AND c.status = 'rated' AND c.currency = $4
 		AND (c.billed_seconds > 0 OR c.cost <> 0)
-		AND NOT coalesce(c.rate_id IN (SELECT id FROM rates WHERE deleted_at IS NOT NULL), false)
+		AND NOT EXISTS (SELECT 1 FROM rates r WHERE r.id = c.rate_id AND r.deleted_at IS NOT NULL)
 		ORDER BY c.connect_time, c.file_id, c.line`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency)
 	if err != nil {
 		return err

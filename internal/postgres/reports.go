@@ -112,7 +112,7 @@ func scanSummary(keys int) pgx.RowToFunc[report.SummaryRow] {
 const mismatchSQL = `SELECT CASE WHEN c.status <> 'rated' THEN c.status ELSE 'deleted_rate' END AS category, c.*
 	FROM cdrs c
 	WHERE c.connect_time >= $1 AND c.connect_time < $2
-	AND (c.status <> 'rated' OR c.rate_id IN (SELECT id FROM rates WHERE deleted_at IS NOT NULL))`
+	AND (c.status <> 'rated' OR EXISTS (SELECT 1 FROM rates r WHERE r.id = c.rate_id AND r.deleted_at IS NOT NULL))`
 
 // Mismatches counts mismatched calls of [from, to) by category and client.
 func (s *Store) Mismatches(ctx context.Context, from, to time.Time) ([]report.MismatchRow, error) {

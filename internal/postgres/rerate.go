@@ -87,12 +87,14 @@ func (s *Store) Rerate(ctx context.Context, sl RerateSlice, engine *rating.Engin
 		if sl.Client != "" {
 			where += " AND client = " + quoteLiteral(sl.Client)
 		}
-		deleted := "rate_id IN (SELECT id FROM rates WHERE deleted_at IS NOT NULL)"
+		// Per call, by the rates' primary key: a subquery over all rates
+		// would be run again for every day partition.
+		deleted := "EXISTS (SELECT 1 FROM rates r WHERE r.id = cdrs.rate_id AND r.deleted_at IS NOT NULL)"
 		switch sl.Match {
 		case rerate.Matched:
-			where += " AND status = 'rated' AND NOT coalesce(" + deleted + ", false)"
+			where += " AND status = 'rated' AND NOT " + deleted
 		case rerate.Mismatched:
-			where += " AND (status <> 'rated' OR coalesce(" + deleted + ", false))"
+			where += " AND (status <> 'rated' OR " + deleted + ")"
 		}
 		var out bytes.Buffer
 		if _, err := tx.Conn().PgConn().CopyTo(ctx, &out, `COPY (SELECT `+rerateColumns+` FROM cdrs WHERE `+where+`) TO STDOUT`); err != nil {
