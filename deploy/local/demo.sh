@@ -37,3 +37,24 @@ psql "$DATABASE_URL" -P footer=off -c "SELECT coalesce(client, '(unknown)') AS c
 	sum(billed_seconds) AS billed_seconds, sum(cost) AS cost, currency
 	FROM cdrs WHERE connect_time >= '2026-10-01' AND connect_time < '2026-11-01'
 	GROUP BY 1, 2, currency ORDER BY 1, 2, currency"
+
+echo
+echo "== statistics for October"
+$B report summary --from 2026-10-01 --to 2026-11-01 --group-by client,dst_name
+$B report mismatches --from 2026-10-01 --to 2026-11-01
+echo
+echo "== readiness for 2026-10 (the demo catalogue holds one error on purpose: globex's tech-prefix account rates in EUR)"
+$B check readiness --period 2026-10 || true
+echo
+echo "== acme's October invoice (a draft: run the demo again and it is replaced)"
+issued=$($B invoice list --client acme --period 2026-10 --format csv | awk -F, 'NR > 1 && $3 == "issued" {print $1; exit}')
+if [ -n "$issued" ]; then
+	echo "(acme's October invoice was issued since: showing it)"
+	$B invoice show "$issued"
+	id=$issued
+else
+	$B invoice create --client acme --period 2026-10 --wait
+	id=$($B invoice list --client acme --period 2026-10 --format csv | awk -F, 'NR > 1 && $3 == "draft" {print $1; exit}')
+fi
+$B invoice download "$id" --out .local/demo-invoices
+echo "open .local/demo-invoices/*.pdf to see it"
