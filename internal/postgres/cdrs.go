@@ -83,23 +83,9 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f InboxFile, src Source)
 		if _, err := tx.Exec(ctx, `DELETE FROM rejected_lines WHERE file_id = $1`, id); err != nil {
 			return err
 		}
-		w := &copyWriter{store: s, ctx: ctx, src: src, fileID: strconv.AppendInt(nil, id, 10)}
-		for !w.done {
-			w.stopped = false
-			if _, err := tx.Conn().PgConn().CopyFrom(ctx, w, `COPY cdrs (`+cdrColumns+`) FROM STDIN`); err != nil {
-				if w.err != nil {
-					return w.err
-				}
-				return fmt.Errorf("copy CDRs: %w", err)
-			}
-			if w.err != nil {
-				return w.err
-			}
-			if w.pending != nil { // a day with no partition yet
-				if err := s.ensurePartition(ctx, w.pending.ConnectTime); err != nil {
-					return err
-				}
-			}
+		w := &copyWriter{store: s, src: src, fileID: strconv.AppendInt(nil, id, 10)}
+		if err := s.copyCDRs(ctx, tx, w); err != nil {
+			return err
 		}
 		st.CDRs, st.First, st.Last = w.rows, w.first, w.last
 		rejects, total := src.Rejects()
@@ -134,11 +120,34 @@ func (s *Store) ensurePartition(ctx context.Context, t time.Time) error {
 	return nil
 }
 
+// copyCDRs copies w's calls into cdrs within tx. A COPY ends early at a
+// call whose day has no partition: the partition is made (in its own
+// transaction, see ensure_cdr_partition) and a new COPY takes up the call.
+func (s *Store) copyCDRs(ctx context.Context, tx pgx.Tx, w *copyWriter) error {
+	for !w.done {
+		w.stopped = false
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, w, `COPY cdrs (`+cdrColumns+`) FROM STDIN`); err != nil {
+			if w.err != nil {
+				return w.err
+			}
+			return fmt.Errorf("copy calls: %w", err)
+		}
+		if w.err != nil {
+			return w.err
+		}
+		if w.pending != nil {
+			if err := s.ensurePartition(ctx, w.pending.ConnectTime); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // copyWriter renders a Source as COPY text. It ends a COPY early (io.EOF)
 // at a call whose day has no partition yet, keeping that call pending.
 type copyWriter struct {
 	store       *Store
-	ctx         context.Context
 	src         Source
 	fileID      []byte
 	buf         []byte

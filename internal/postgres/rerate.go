@@ -128,25 +128,7 @@ func (s *Store) Rerate(ctx context.Context, sl RerateSlice, engine *rating.Engin
 			}
 		}
 		back := &reratedSource{rows: rows}
-		w := &copyWriter{store: s, ctx: ctx, src: back, perRow: back}
-		for !w.done {
-			w.stopped = false
-			if _, err := tx.Conn().PgConn().CopyFrom(ctx, w, `COPY cdrs (`+cdrColumns+`) FROM STDIN`); err != nil {
-				if w.err != nil {
-					return w.err
-				}
-				return fmt.Errorf("copy calls back: %w", err)
-			}
-			if w.err != nil {
-				return w.err
-			}
-			if w.pending != nil {
-				if err := s.ensurePartition(ctx, w.pending.ConnectTime); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return s.copyCDRs(ctx, tx, &copyWriter{store: s, src: back, perRow: back})
 	})
 	if err != nil {
 		return rerate.Summary{}, err

@@ -1,0 +1,42 @@
+package workflows
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/billrun/billrun/activities"
+)
+
+func TestInvoiceCreatesThenRendersAndReturnsTheDocuments(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.CreateInvoice, mock.Anything, mock.MatchedBy(func(in activities.CreateInvoiceInput) bool {
+		return in.Client == "acme" && in.Period == "2026-10" && in.Issue && !in.Now.IsZero()
+	})).Return(activities.CreateInvoiceResult{ID: "inv-1", Number: "INV-2026-000001"}, nil).Once()
+	docs := map[string]string{"pdf": "s3://b/invoices/acme/2026-10/inv-1.pdf"}
+	env.OnActivity(a.RenderInvoice, mock.Anything, activities.RenderInvoiceInput{ID: "inv-1"}).Return(docs, nil).Once()
+	env.ExecuteWorkflow(Invoice, InvoiceInput{Client: "acme", Period: "2026-10", Issue: true})
+	require.NoError(t, env.GetWorkflowError())
+	var res InvoiceResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, InvoiceResult{ID: "inv-1", Number: "INV-2026-000001", Documents: docs}, res)
+	env.AssertExpectations(t)
+}
+
+func TestAnInvoiceWithNothingToBillRendersNothing(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.CreateInvoice, mock.Anything, mock.Anything).Return(activities.CreateInvoiceResult{Skipped: "nothing to invoice"}, nil)
+	env.ExecuteWorkflow(Invoice, InvoiceInput{Client: "acme", Period: "2026-10"})
+	require.NoError(t, env.GetWorkflowError())
+	var res InvoiceResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "nothing to invoice", res.Skipped)
+}
