@@ -227,3 +227,22 @@ func TestSummaryGroupsRatedCallsOnly(t *testing.T) {
 }
 
 func itoa(n int64) string { return decimal.NewFromInt(n).String() }
+
+func TestAReleasedRunFreesItsPeriod(t *testing.T) {
+	f := newFixture(t)
+	if err := f.acts.Store.BeginRerate(ctx, "stuck", october, november, "", rerate.All); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.acts.Store.BeginRerate(ctx, "next", october, november, "", rerate.All); err == nil {
+		t.Fatal("an overlapping run started")
+	}
+	if err := f.acts.Store.ReleaseRerate(ctx, "stuck"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.acts.Store.ReleaseRerate(ctx, "stuck"); err == nil {
+		t.Fatal("released twice")
+	}
+	if err := f.acts.Store.BeginRerate(ctx, "next", october, november, "", rerate.All); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+}

@@ -82,6 +82,7 @@ func (a *app) rerateCmd() *cobra.Command {
 			return a.printRerate(run.GetID(), res)
 		},
 	}
+	cmd.AddCommand(a.rerateReleaseCmd())
 	p.flags(cmd)
 	cmd.Flags().StringVar(&clientID, "client", "", "only this client's calls")
 	cmd.Flags().StringVar(&match, "match", "all", "calls to revisit: all, matched or mismatched")
@@ -129,4 +130,37 @@ func (a *app) printRerate(id string, r workflows.RerateResult) error {
 		return a.print(j)
 	}
 	return nil
+}
+
+// rerateReleaseCmd frees the period of a rerate run that ended without
+// saying so (terminated from the Temporal UI), so that a new run may start.
+func (a *app) rerateReleaseCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "release RUN_ID",
+		Short: "Free the period of a rerate run that was terminated; refused while the run is running",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := a.temporalClient(ctx)
+			if err != nil {
+				return err
+			}
+			d, err := c.DescribeWorkflowExecution(ctx, args[0], "")
+			if err != nil {
+				return fmt.Errorf("rerate run %s: %w", args[0], err)
+			}
+			if st := d.GetWorkflowExecutionInfo().GetStatus(); st == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				return fmt.Errorf("rerate run %s is running: cancel it instead", args[0])
+			}
+			db, err := a.db(ctx)
+			if err != nil {
+				return err
+			}
+			if err := db.ReleaseRerate(ctx, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.err, "rerate run %s released\n", args[0])
+			return nil
+		},
+	}
 }

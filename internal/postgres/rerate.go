@@ -52,6 +52,15 @@ func (s *Store) EndRerate(ctx context.Context, id string, result any, failed boo
 	return err
 }
 
+// ReleaseRerate marks a run that is still recorded as running as failed.
+func (s *Store) ReleaseRerate(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE rerate_runs SET state = 'failed', finished_at = now() WHERE id = $1 AND state = 'running'`, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = fmt.Errorf("no running rerate %s is recorded", id)
+	}
+	return err
+}
+
 // issuedInvoices returns the issued invoices whose period meets [from, to).
 func issuedInvoices(ctx context.Context, tx pgx.Tx, from, to time.Time) ([]rerate.Invoice, error) {
 	rows, _ := tx.Query(ctx, `SELECT id::text, coalesce(number, ''), client, currency, period_start, period_end FROM invoices
