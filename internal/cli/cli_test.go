@@ -1,0 +1,72 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/billrun/billrun/internal/cli"
+	"github.com/billrun/billrun/internal/postgres/pgtest"
+)
+
+// run runs billctl in-process against the test's database.
+func run(t *testing.T, dbURL string, args ...string) (int, string, string) {
+	t.Helper()
+	t.Setenv("DATABASE_URL", dbURL)
+	var out, errOut bytes.Buffer
+	code := cli.Main(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func write(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestABadImportFileExitsNonZeroWithOneLineNamingFileLineAndField(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	url := pgtest.URL(t, store)
+	bad := write(t, "accounts.csv", "client,kind,value,tech_prefix,rate_table,enabled\nacme,ip,192.0.2.77,,,true\nghost,ip,192.0.2.78,,,true\n")
+	code, out, errOut := run(t, url, "import", "accounts", bad)
+	if code == 0 || out != "" {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	want := `billctl: accounts.csv:3: field client: unknown client "ghost" (nothing was imported)` + "\n"
+	if errOut != want {
+		t.Fatalf("stderr %q\nwant   %q", errOut, want)
+	}
+	var n int
+	if err := store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM accounts WHERE value = '192.0.2.77'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the good line was applied: %d, %v", n, err)
+	}
+}
+
+func TestJSONOutputIsOneDocumentOnStdout(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	good := write(t, "taxes.csv", "profile,name,percent\nuk,VAT,20\n")
+	code, out, errOut := run(t, pgtest.URL(t, store), "--format", "json", "import", "taxes", good)
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc["inserted"] != float64(1) || doc["file"] != "taxes.csv" {
+		t.Fatalf("%q: %v", out, err)
+	}
+}
+
+func TestAnUnknownGroupByKeyIsRefusedBeforeAnyQuery(t *testing.T) {
+	code, _, errOut := run(t, "postgres://nobody@127.0.0.1:1/none", "report", "summary", "--from", "2026-10-01", "--to", "2026-11-01", "--group-by", "client,colour")
+	if code == 0 || !strings.Contains(errOut, `unknown key "colour"`) || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
