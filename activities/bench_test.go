@@ -22,6 +22,7 @@ import (
 	"github.com/billrun/billrun/internal/ingest"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/rating"
 	"github.com/billrun/billrun/internal/rating/ratingtest"
 	"github.com/billrun/billrun/internal/report"
 	"github.com/billrun/billrun/internal/rerate"
@@ -31,6 +32,72 @@ import (
 	"github.com/billrun/billrun/workflows"
 )
 
+// benchData is the benchmark catalogue (ratingtest's: 111,000 rates in a
+// two-level chain, 10,000 accounts) in a database of the benchmark's own,
+// and n calls on it as a canonical CDR file.
+type benchData struct {
+	store  *postgres.Store
+	codes  []string
+	file   []byte
+	engine *rating.Engine
+	cat    rating.Catalog
+}
+
+func newBenchData(b *testing.B, n int) *benchData {
+	b.Helper()
+	d := &benchData{store: pgtest.New(b)}
+	rng := rand.New(rand.NewPCG(7, 7))
+	d.cat, d.codes = ratingtest.Catalog(rng)
+	pgtest.LoadCatalog(b, d.store, d.cat)
+	var file bytes.Buffer
+	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
+	for i, c := range ratingtest.CDRs(rng, d.cat, d.codes, n) {
+		fmt.Fprintf(&file, "b%d,%s,%d.%03d,%s,,%s,%s,ANSWERED\n", i, c.ConnectTime.Format(time.DateTime),
+			c.Duration/time.Second, c.Duration%time.Second/time.Millisecond, c.OrigIP, c.SrcNumber, c.DstNumber)
+	}
+	d.file = file.Bytes()
+	var err error
+	if d.engine, err = d.store.Engine(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// source reads file as canonical CDRs rated with d's engine.
+func (d *benchData) source(b *testing.B, file []byte) *ingest.Source {
+	b.Helper()
+	src, err := ingest.NewSource("bench.csv", bytes.NewReader(file), cdr.Canonical, time.UTC, d.engine)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return src
+}
+
+// rows renders d's calls as the COPY text ingestion sends: the floor's input.
+func (d *benchData) rows(b *testing.B) []byte {
+	b.Helper()
+	rows, err := postgres.RenderCOPY(d.source(b, d.file))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rows
+}
+
+// load stores the calls of file as one ingested file.
+func (d *benchData) load(b *testing.B, file []byte) postgres.FileStats {
+	b.Helper()
+	f := postgres.InboxFile{Key: "inbox/canonical/bench.csv", Checksum: "1", Format: cdr.Canonical}
+	id, _, err := d.store.StartFile(ctx, f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := d.store.LoadFile(ctx, id, f, d.source(b, file))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
 // BenchmarkIngestMillion prints, on one 1,000,000-CDR file and one database:
 // floor_s, a plain COPY of the already-rated rows into an unindexed table
 // with the same columns; billrun_s, the file activity from S3 object to
@@ -38,40 +105,19 @@ import (
 // Run it with -benchtime 1x (make bench).
 func BenchmarkIngestMillion(b *testing.B) {
 	const n = 1_000_000
-	store := pgtest.New(b)
-	s3 := s3test.New(b)
-	rng := rand.New(rand.NewPCG(7, 7))
-	cat, codes := ratingtest.Catalog(rng)
-	pgtest.LoadCatalog(b, store, cat)
-	calls := ratingtest.CDRs(rng, cat, codes, n)
-
-	var file bytes.Buffer
-	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
-	for i, c := range calls {
-		fmt.Fprintf(&file, "b%d,%s,%d.%03d,%s,,%s,%s,ANSWERED\n", i, c.ConnectTime.Format(time.DateTime),
-			c.Duration/time.Second, c.Duration%time.Second/time.Millisecond, c.OrigIP, c.SrcNumber, c.DstNumber)
-	}
+	d := newBenchData(b, n)
+	store, s3 := d.store, s3test.New(b)
 	acts := activities.New(store, s3)
 	ref := activities.FileRef{Key: activities.InboxKey(cdr.Canonical, "million.csv")}
-	etag, err := s3.Put(ctx, ref.Key, bytes.NewReader(file.Bytes()), "text/csv", nil)
+	etag, err := s3.Put(ctx, ref.Key, bytes.NewReader(d.file), "text/csv", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ref.ETag = etag
-	engine, _, err := acts.Engines.Engine(ctx) // warm: a worker reuses its snapshot across files
-	if err != nil {
+	if _, _, err := acts.Engines.Engine(ctx); err != nil { // warm: a worker reuses its snapshot across files
 		b.Fatal(err)
 	}
-
-	// The floor: the same rows, rated and rendered beforehand, copied plainly.
-	src, err := ingest.NewSource("million.csv", bytes.NewReader(file.Bytes()), cdr.Canonical, time.UTC, engine)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rows, err := postgres.RenderCOPY(src)
-	if err != nil {
-		b.Fatal(err)
-	}
+	rows := d.rows(b) // the floor: the same rows, rated and rendered beforehand, copied plainly
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestActivityEnvironment()
@@ -109,29 +155,9 @@ func BenchmarkIngestMillion(b *testing.B) {
 // BenchmarkIndexCost measures what each candidate index of cdrs costs the
 // plain COPY of a million rated rows (docs/benchmarks.md, storage layout).
 func BenchmarkIndexCost(b *testing.B) {
-	const n = 1_000_000
-	store := pgtest.New(b)
-	rng := rand.New(rand.NewPCG(7, 7))
-	cat, codes := ratingtest.Catalog(rng)
-	pgtest.LoadCatalog(b, store, cat)
-	calls := ratingtest.CDRs(rng, cat, codes, n)
-	var file bytes.Buffer
-	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
-	for i, c := range calls {
-		fmt.Fprintf(&file, "b%d,%s,%d,%s,,%s,%s,ANSWERED\n", i, c.ConnectTime.Format(time.DateTime), c.Duration/time.Second, c.OrigIP, c.SrcNumber, c.DstNumber)
-	}
-	engine, err := store.Engine(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, err := ingest.NewSource("million.csv", &file, cdr.Canonical, time.UTC, engine)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rows, err := postgres.RenderCOPY(src)
-	if err != nil {
-		b.Fatal(err)
-	}
+	d := newBenchData(b, 1_000_000)
+	store, rows := d.store, d.rows(b)
+	var err error
 	for _, idx := range []string{"", "file_id", "connect_time", "client, connect_time", "file_id, line"} {
 		name := strings.ReplaceAll(idx, ", ", "+")
 		if name == "" {
@@ -139,16 +165,16 @@ func BenchmarkIndexCost(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				var d time.Duration
+				var took time.Duration
 				if idx == "" {
-					d, err = store.CopyFloor(ctx, rows)
+					took, err = store.CopyFloor(ctx, rows)
 				} else {
-					d, err = store.CopyFloor(ctx, rows, idx)
+					took, err = store.CopyFloor(ctx, rows, idx)
 				}
 				if err != nil {
 					b.Fatal(err)
 				}
-				b.ReportMetric(d.Seconds(), "copy_s")
+				b.ReportMetric(took.Seconds(), "copy_s")
 			}
 		})
 	}
@@ -161,41 +187,10 @@ func BenchmarkIndexCost(b *testing.B) {
 // longest-prefix join over the parent chain; and the ratios.
 func BenchmarkRerateMillion(b *testing.B) {
 	const n = 1_000_000
-	store := pgtest.New(b)
+	d := newBenchData(b, n)
+	store, codes, rows := d.store, d.codes, d.rows(b)
 	c, queue := temporaltest.New(b)
-	rng := rand.New(rand.NewPCG(7, 7))
-	cat, codes := ratingtest.Catalog(rng)
-	pgtest.LoadCatalog(b, store, cat)
-	calls := ratingtest.CDRs(rng, cat, codes, n)
-	var file bytes.Buffer
-	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
-	for i, c := range calls {
-		fmt.Fprintf(&file, "r%d,%s,%d,%s,,%s,%s,ANSWERED\n", i, c.ConnectTime.Format(time.DateTime), c.Duration/time.Second, c.OrigIP, c.SrcNumber, c.DstNumber)
-	}
-	engine, err := store.Engine(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	render, err := ingest.NewSource("r.csv", bytes.NewReader(file.Bytes()), cdr.Canonical, time.UTC, engine)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rows, err := postgres.RenderCOPY(render)
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, err := ingest.NewSource("r.csv", bytes.NewReader(file.Bytes()), cdr.Canonical, time.UTC, engine)
-	if err != nil {
-		b.Fatal(err)
-	}
-	f := postgres.InboxFile{Key: "inbox/canonical/r.csv", Checksum: "1", Format: cdr.Canonical}
-	id, _, err := store.StartFile(ctx, f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := store.LoadFile(ctx, id, f, src); err != nil {
-		b.Fatal(err)
-	}
+	d.load(b, d.file)
 	if _, err := store.Pool().Exec(ctx, `VACUUM ANALYZE cdrs`); err != nil {
 		b.Fatal(err)
 	}
@@ -268,33 +263,9 @@ func BenchmarkRerateMillion(b *testing.B) {
 // BenchmarkSummaryMillion: the summary report of a month of 1,000,000 calls
 // grouped by client and destination name.
 func BenchmarkSummaryMillion(b *testing.B) {
-	const n = 1_000_000
-	store := pgtest.New(b)
-	rng := rand.New(rand.NewPCG(7, 7))
-	cat, codes := ratingtest.Catalog(rng)
-	pgtest.LoadCatalog(b, store, cat)
-	calls := ratingtest.CDRs(rng, cat, codes, n)
-	var file bytes.Buffer
-	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
-	for i, c := range calls {
-		fmt.Fprintf(&file, "s%d,%s,%d,%s,,%s,%s,ANSWERED\n", i, c.ConnectTime.Format(time.DateTime), c.Duration/time.Second, c.OrigIP, c.SrcNumber, c.DstNumber)
-	}
-	engine, err := store.Engine(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, err := ingest.NewSource("s.csv", &file, cdr.Canonical, time.UTC, engine)
-	if err != nil {
-		b.Fatal(err)
-	}
-	f := postgres.InboxFile{Key: "inbox/canonical/s.csv", Checksum: "1", Format: cdr.Canonical}
-	id, _, err := store.StartFile(ctx, f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := store.LoadFile(ctx, id, f, src); err != nil {
-		b.Fatal(err)
-	}
+	d := newBenchData(b, 1_000_000)
+	store, codes := d.store, d.codes
+	d.load(b, d.file)
 	// Destination names as a real deck has them: one name for many codes
 	// (here, a name per leading two digits: about a hundred destinations).
 	deck := make([]catalog.DeckEntry, len(codes))
@@ -332,10 +303,8 @@ func BenchmarkInvoices(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("BILLRUN_INVOICES")); err == nil {
 		clients = n
 	}
-	store := pgtest.New(b)
-	rng := rand.New(rand.NewPCG(7, 7))
-	cat, codes := ratingtest.Catalog(rng)
-	pgtest.LoadCatalog(b, store, cat)
+	d := newBenchData(b, 0)
+	store, cat, codes := d.store, d.cat, d.codes
 	var file bytes.Buffer
 	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
 	ip, prefix := map[string]string{}, map[string]string{}
@@ -348,21 +317,8 @@ func BenchmarkInvoices(b *testing.B) {
 			fmt.Fprintf(&file, "i%d-%d,2026-10-%02d 12:00:00,%d,%s,,,%s%s1234567,ANSWERED\n", c, l, 1+l, 30+l*7, ip[cl], prefix[cl], codes[10_000+l])
 		}
 	}
-	engine, err := store.Engine(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, err := ingest.NewSource("i.csv", &file, cdr.Canonical, time.UTC, engine)
-	if err != nil {
-		b.Fatal(err)
-	}
-	f := postgres.InboxFile{Key: "inbox/canonical/i.csv", Checksum: "1", Format: cdr.Canonical}
-	id, _, err := store.StartFile(ctx, f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if st, err := store.LoadFile(ctx, id, f, src); err != nil || st.CDRs != int64(clients*lines) {
-		b.Fatal(st, err)
+	if st := d.load(b, file.Bytes()); st.CDRs != int64(clients*lines) {
+		b.Fatal(st)
 	}
 	var rated int64
 	_ = store.Pool().QueryRow(ctx, `SELECT count(*) FROM cdrs WHERE status = 'rated' AND billed_seconds > 0`).Scan(&rated)
