@@ -378,8 +378,11 @@ func (t *table) lookup(num string, at int64) (*version, int32) {
 	s, base, i := int32(0), cells[0].base, 0 // one load per digit: the cell holds base, check and payload
 	if len(num) >= jumpDigits && t.jump != nil {
 		// The first digits hold no code: start below them.
-		if j := t.jump[jumpIndex(num)]; j >= 0 {
+		switch j := t.jump[jumpIndex(num)]; {
+		case j >= 0:
 			s, base, i = j, cells[j].base, jumpDigits
+		case j == jumpNothing:
+			return nil, 0
 		}
 	}
 	for ; i < len(num); i++ {

@@ -108,17 +108,29 @@ const jumpDigits = 3
 // jumpSize is 10^jumpDigits.
 const jumpSize = 1_000
 
-// jumps returns, for every string of jumpDigits digits, the state it leads to
-// when no code ends along the way, or -1. A walk starts there and skips the
-// first steps, which are the same for every call.
+// Jump table entries besides states.
+const (
+	jumpWalk    = -1 // a code ends within the first digits: walk from the root
+	jumpNothing = -2 // no code prefixes any number starting so: nothing to find
+)
+
+// jumps returns, for every string of jumpDigits digits, the state it leads
+// to when no code ends along the way, jumpNothing when the path breaks off
+// before any code, or jumpWalk. A walk starts at the state and skips the
+// first steps, which are the same for every call; a table with no code under
+// a number's first digits is not walked at all.
 func (t *trie) jumps() []int32 {
 	j := make([]int32, jumpSize)
 	for k := range j {
 		s := int32(0)
 		for div := jumpSize / 10; div > 0; div /= 10 {
 			n := t.cells[s].base + int32(k/div%10)
-			if uint(n) >= uint(len(t.cells)) || t.cells[n].check != s || t.cells[n].payload >= 0 {
-				s = -1
+			if uint(n) >= uint(len(t.cells)) || t.cells[n].check != s {
+				s = jumpNothing
+				break
+			}
+			if t.cells[n].payload >= 0 {
+				s = jumpWalk
 				break
 			}
 			s = n
