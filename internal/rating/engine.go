@@ -37,27 +37,11 @@ type account struct {
 type table struct {
 	name     string
 	currency string
-	chain    []*table   // itself first, then its ancestors
-	trie     trie       // code → index in codes
-	jump     []int32    // first jumpDigits digits → state, when no code ends before; else -1
-	codes    []codeInfo // per code
-	versions []version
-	rates    []*Rate  // the catalog's rates, parallel to versions
-	windows  []window // versions' windows, kept apart so a walk touches little memory
+	chain    []*table // itself first, then its ancestors
+	own      *index   // this table's rates
+	merged   *index   // the whole chain's, in one trie; nil: walk each table's own
 }
 
-// window is when a version is in force: [from, end) in unix microseconds.
-type window struct{ from, end int64 }
-
-// codeInfo locates a code's versions, newest first, and copies the newest
-// window so that the common case reads one record.
-type codeInfo struct {
-	window
-	first, count int32
-	newest       version // versions[first], here to save a cache miss
-}
-
-// version is the hot part of a rate: what the cost formula needs.
 type version struct {
 	rateE8    int64 // per minute, 1e-8 units
 	setupE8   int64
@@ -66,7 +50,8 @@ type version struct {
 	min       int32
 	interval  int32
 	grace     int32
-	rate      int32 // index in table.rates, for the decimal path
+	tbl       *table // the table the rate is in
+	src       *Rate  // for the decimal path
 }
 
 // NewEngine compiles a catalog. It refuses what would make rating ambiguous:
@@ -76,7 +61,7 @@ func NewEngine(c Catalog) (*Engine, error) {
 	tables := make(map[string]*table, len(c.Tables))
 	parents := make(map[string]string, len(c.Tables))
 	for _, t := range c.Tables {
-		tables[t.Name] = &table{name: t.Name, currency: t.Currency, trie: trie{cells: []dcell{{check: -1, payload: -1}}}}
+		tables[t.Name] = &table{name: t.Name, currency: t.Currency}
 		parents[t.Name] = t.Parent
 	}
 	if err := CheckParents(parents); err != nil {
@@ -127,6 +112,23 @@ func NewEngine(c Catalog) (*Engine, error) {
 		m := e.byKind[a.Kind]
 		m[a.Value] = append(m[a.Value], acc)
 	}
+	roots := map[*table]bool{}
+	for _, m := range e.byKind {
+		for _, accs := range m {
+			for _, a := range accs {
+				if a.table != nil {
+					roots[a.table] = true
+				}
+			}
+		}
+	}
+	list := make([]*table, 0, len(roots))
+	for t := range roots {
+		list = append(list, t)
+	}
+	if err := mergeChains(list); err != nil {
+		return nil, err
+	}
 	for _, m := range e.byKind {
 		for _, accs := range m {
 			// Longest tech prefix first; ties keep a stable, documented order.
@@ -167,57 +169,52 @@ func CheckParents(parents map[string]string) error {
 }
 
 func buildTries(tables map[string]*table, rates []Rate) error {
-	byTable := make(map[*table][]*Rate)
+	byTable := make(map[*table][]entry)
 	for i := range rates {
 		r := &rates[i]
 		t := tables[r.Table]
 		if t == nil {
 			return fmt.Errorf("%w: rate %d belongs to unknown table %q", ErrCatalog, r.ID, r.Table)
 		}
-		byTable[t] = append(byTable[t], r)
+		byTable[t] = append(byTable[t], entry{rate: r, table: t})
 	}
-	for t, rs := range byTable {
-		// Group by code, newest first, so a code's versions are contiguous.
-		sort.Slice(rs, func(i, j int) bool {
-			if rs[i].Code != rs[j].Code {
-				return rs[i].Code < rs[j].Code
-			}
-			return rs[i].EffectiveFrom.After(rs[j].EffectiveFrom)
-		})
-		t.versions = make([]version, 0, len(rs))
-		var codes []string
-		for i := 0; i < len(rs); {
-			j := i
-			for j < len(rs) && rs[j].Code == rs[i].Code {
-				j++
-			}
-			codes = append(codes, rs[i].Code)
-			t.codes = append(t.codes, codeInfo{first: int32(len(t.versions)), count: int32(j - i)})
-			next := int64(math.MaxInt64)
-			for _, r := range rs[i:j] {
-				v, err := compile(r)
-				if err != nil {
-					return err
-				}
-				w := window{from: r.EffectiveFrom.UnixMicro(), end: next}
-				if !r.End.IsZero() && r.End.UnixMicro() < w.end {
-					w.end = r.End.UnixMicro() // a newer version supersedes this one
-				}
-				v.rate = int32(len(t.rates))
-				t.versions, t.windows, t.rates = append(t.versions, v), append(t.windows, w), append(t.rates, r)
-				next = w.from
-			}
-			i = j
-		}
-		for k := range t.codes {
-			t.codes[k].window = t.windows[t.codes[k].first]
-			t.codes[k].newest = t.versions[t.codes[k].first]
-		}
+	for _, t := range tables {
 		var err error
-		if t.trie, err = newTrie(codes); err != nil {
+		if t.own, err = newIndex(byTable[t]); err != nil {
 			return fmt.Errorf("%w: rate table %q: %w", ErrCatalog, t.name, err)
 		}
-		t.jump = t.trie.jumps()
+	}
+	return nil
+}
+
+// mergeBudget bounds the rates copied into merged chain indexes: a chain
+// walked as one trie is faster, but a base table under many children would
+// be copied once per child. (A variable, so that tests cover both ways.)
+var mergeBudget = 4_000_000
+
+// mergeChains gives each table that accounts rate against, and that has
+// ancestors, one index of its whole chain, while the budget lasts.
+func mergeChains(roots []*table) error {
+	sort.Slice(roots, func(i, j int) bool { return roots[i].name < roots[j].name })
+	budget := mergeBudget
+	for _, t := range roots {
+		if t.merged != nil || len(t.chain) < 2 {
+			continue
+		}
+		var entries []entry
+		for pos, tt := range t.chain {
+			for k := range tt.own.versions {
+				entries = append(entries, entry{rate: tt.own.versions[k].src, table: tt, pos: pos})
+			}
+		}
+		if len(entries) > budget {
+			continue
+		}
+		budget -= len(entries)
+		var err error
+		if t.merged, err = newIndex(entries); err != nil {
+			return fmt.Errorf("%w: rate table %q: %w", ErrCatalog, t.name, err)
+		}
 	}
 	return nil
 }
@@ -243,7 +240,7 @@ func compile(r *Rate) (version, error) {
 	}
 	return version{
 		rateE8: rateE8, setupE8: setupE8, maxBilled: maxBilled, id: r.ID,
-		min: r.MinSeconds, interval: r.IntervalSeconds, grace: r.GraceSeconds,
+		min: r.MinSeconds, interval: r.IntervalSeconds, grace: r.GraceSeconds, src: r,
 	}, nil
 }
 
@@ -297,20 +294,23 @@ func (e *Engine) rate(c *CDR, res *Result) {
 	}
 	at := c.ConnectTime.UnixMicro()
 	var best *version
-	var by *table
 	var bestLen int32
-	for _, tt := range t.chain {
-		// An ancestor's rate wins only with a strictly longer code.
-		if v, l := tt.lookup(num, at); l > bestLen {
-			best, by, bestLen = v, tt, l
+	if t.merged != nil {
+		best, bestLen = t.merged.lookup(num, at)
+	} else {
+		for _, tt := range t.chain {
+			// An ancestor's rate wins only with a strictly longer code.
+			if v, l := tt.own.lookup(num, at); l > bestLen {
+				best, bestLen = v, l
+			}
 		}
 	}
 	if best == nil {
 		res.Status = UnknownDestination
 		return
 	}
-	res.RateID, res.Code, res.RatedBy = best.id, num[:bestLen], by.name
-	res.BilledSeconds, res.Cost = best.cost(c.Duration, by)
+	res.RateID, res.Code, res.RatedBy = best.id, num[:bestLen], best.tbl.name
+	res.BilledSeconds, res.Cost = best.cost(c.Duration)
 }
 
 // prepare matches the account and normalises the number. It returns the rate
@@ -369,63 +369,8 @@ func allDigits(s string) bool {
 	return true
 }
 
-// lookup returns the version in force at t with the longest code that
-// prefixes num, and that code's length (0: none).
-func (t *table) lookup(num string, at int64) (*version, int32) {
-	cells := t.trie.cells
-	var best *version
-	var bestLen int32
-	s, base, i := int32(0), cells[0].base, 0 // one load per digit: the cell holds base, check and payload
-	if len(num) >= jumpDigits && t.jump != nil {
-		// The first digits hold no code: start below them.
-		switch j := t.jump[jumpIndex(num)]; {
-		case j >= 0:
-			s, base, i = j, cells[j].base, jumpDigits
-		case j == jumpNothing:
-			return nil, 0
-		}
-	}
-	for ; i < len(num); i++ {
-		n := base + int32(num[i]-'0')
-		if uint(n) >= uint(len(cells)) {
-			break
-		}
-		c := &cells[n]
-		if c.check != s {
-			break
-		}
-		s, base = n, c.base
-		if c.payload < 0 {
-			continue
-		}
-		if v := t.codes[c.payload].at(t, at); v != nil {
-			best, bestLen = v, int32(i+1)
-		}
-	}
-	return best, bestLen
-}
-
-// at returns the code's version in force at t, or nil.
-func (c *codeInfo) at(tb *table, t int64) *version {
-	if c.from <= t {
-		if t < c.end {
-			return &c.newest
-		}
-		return nil
-	}
-	for k := c.first + 1; k < c.first+c.count; k++ { // an older version
-		if w := &tb.windows[k]; w.from <= t {
-			if t < w.end {
-				return &tb.versions[k]
-			}
-			return nil // older versions ended where this one began
-		}
-	}
-	return nil
-}
-
 // cost applies increments, grace and setup fee (billing-rules §2).
-func (v *version) cost(dur time.Duration, t *table) (int64, Money) {
+func (v *version) cost(dur time.Duration) (int64, Money) {
 	d := int64(dur / time.Second)
 	if dur%time.Second > 0 {
 		d++
@@ -439,7 +384,7 @@ func (v *version) cost(dur time.Duration, t *table) (int64, Money) {
 		billed += (d - min + iv - 1) / iv * iv
 	}
 	if billed > v.maxBilled {
-		return billed, slowCost(t.rates[v.rate], billed)
+		return billed, slowCost(v.src, billed)
 	}
 	// cost = setup + rate × billed / 60, in 1e-8/60 units, then to 1e-6.
 	n := v.setupE8*60 + v.rateE8*billed

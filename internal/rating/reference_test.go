@@ -175,6 +175,19 @@ func TestEngineAgreesWithPlainDecimalRules(t *testing.T) {
 	if testing.Short() {
 		calls = 50_000
 	}
+	agree(t, calls)
+}
+
+// TestEngineWalkingEachTableAgreesToo: past its budget for merged chain
+// indexes the engine walks each table of a chain; that path must agree too.
+func TestEngineWalkingEachTableAgreesToo(t *testing.T) {
+	saved := mergeBudget
+	mergeBudget = 0
+	defer func() { mergeBudget = saved }()
+	agree(t, 200_000)
+}
+
+func agree(t *testing.T, calls int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const perCatalog = 2000
 	for n := 0; n < calls; n += perCatalog {

@@ -1,0 +1,149 @@
+package rating
+
+import (
+	"math"
+	"sort"
+)
+
+// index finds, for a number and an instant, the rate in force with the
+// longest code: over one table's rates, or over a whole chain's merged into
+// one trie, where at equal code length the table nearer the account's wins
+// (billing-rules §2: an ancestor's rate wins only with a strictly longer code).
+type index struct {
+	trie     trie
+	jump     []int32    // first jumpDigits digits → state; see jumps
+	codes    []codeInfo // per code
+	versions []version  // a code's, by table priority, each table's newest first
+	windows  []window   // versions' windows, kept apart so a walk touches little memory
+}
+
+// window is when a version is in force: [from, end) in unix microseconds.
+type window struct{ from, end int64 }
+
+// codeInfo locates a code's versions and copies the first one, with its
+// window, so that the common case reads one record.
+type codeInfo struct {
+	window
+	first, count int32
+	newest       version // versions[first], here to save a cache miss
+}
+
+// entry is a rate going into an index, with its table's priority (0 first).
+type entry struct {
+	rate  *Rate
+	table *table
+	pos   int
+}
+
+func newIndex(entries []entry) (*index, error) {
+	sort.Slice(entries, func(i, j int) bool {
+		a, b := entries[i], entries[j]
+		if a.rate.Code != b.rate.Code {
+			return a.rate.Code < b.rate.Code
+		}
+		if a.pos != b.pos {
+			return a.pos < b.pos
+		}
+		return a.rate.EffectiveFrom.After(b.rate.EffectiveFrom)
+	})
+	ix := &index{versions: make([]version, 0, len(entries)), windows: make([]window, 0, len(entries))}
+	var codes []string
+	for i := 0; i < len(entries); {
+		j := i
+		for j < len(entries) && entries[j].rate.Code == entries[i].rate.Code {
+			j++
+		}
+		codes = append(codes, entries[i].rate.Code)
+		ix.codes = append(ix.codes, codeInfo{first: int32(len(ix.versions)), count: int32(j - i)})
+		next, pos := int64(math.MaxInt64), -1
+		for _, e := range entries[i:j] {
+			if e.pos != pos { // a table's versions: each ends where the next begins
+				next, pos = math.MaxInt64, e.pos
+			}
+			v, err := compile(e.rate)
+			if err != nil {
+				return nil, err
+			}
+			v.tbl = e.table
+			w := window{from: e.rate.EffectiveFrom.UnixMicro(), end: next}
+			if !e.rate.End.IsZero() && e.rate.End.UnixMicro() < w.end {
+				w.end = e.rate.End.UnixMicro() // a newer version supersedes this one
+			}
+			ix.versions, ix.windows = append(ix.versions, v), append(ix.windows, w)
+			next = w.from
+		}
+		i = j
+	}
+	for k := range ix.codes {
+		ix.codes[k].window = ix.windows[ix.codes[k].first]
+		ix.codes[k].newest = ix.versions[ix.codes[k].first]
+	}
+	var err error
+	if ix.trie, err = newTrie(codes); err != nil {
+		return nil, err
+	}
+	ix.jump = ix.trie.jumps()
+	return ix, nil
+}
+
+// lookup returns the version in force at t with the longest code that
+// prefixes num, and that code's length (0: none).
+func (ix *index) lookup(num string, at int64) (*version, int32) {
+	cells := ix.trie.cells
+	var best *version
+	var bestLen int32
+	s, base, i := int32(0), cells[0].base, 0 // one load per digit: the cell holds base, check and payload
+	if len(num) >= jumpDigits {
+		// The first digits hold no code: start below them, or give up.
+		switch j := ix.jump[jumpIndex(num)]; {
+		case j >= 0:
+			s, base, i = j, cells[j].base, jumpDigits
+		case j == jumpNothing:
+			return nil, 0
+		}
+	}
+	for ; i < len(num); i++ {
+		n := base + int32(num[i]-'0')
+		if uint(n) >= uint(len(cells)) {
+			break
+		}
+		c := &cells[n]
+		if c.check != s {
+			break
+		}
+		s, base = n, c.base
+		if c.payload < 0 {
+			continue
+		}
+		if v := ix.codes[c.payload].at(ix, at); v != nil {
+			best, bestLen = v, int32(i+1)
+		}
+	}
+	return best, bestLen
+}
+
+// at returns the code's version in force at t, or nil: the first table (by
+// priority) with a version in force decides.
+func (c *codeInfo) at(ix *index, t int64) *version {
+	if c.from <= t && t < c.end {
+		return &c.newest
+	}
+	var cur *table
+	done := false
+	for k := c.first; k < c.first+c.count; k++ {
+		v := &ix.versions[k]
+		if v.tbl != cur {
+			cur, done = v.tbl, false
+		}
+		if done {
+			continue
+		}
+		if w := &ix.windows[k]; w.from <= t {
+			if t < w.end {
+				return v
+			}
+			done = true // this table's older versions ended where this one began
+		}
+	}
+	return nil
+}
