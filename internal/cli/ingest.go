@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/activities"
@@ -136,30 +137,44 @@ func (a *app) cdrIngestCmd() *cobra.Command {
 	return cmd
 }
 
-// follow shows the run's progress until it ends and returns its result.
+// follow shows the ingestion's progress until it ends and returns its result.
 func (a *app) follow(ctx context.Context, c client.Client, run client.WorkflowRun, files int) (workflows.IngestProgress, error) {
-	bar := progressbar.NewOptions(files, progressbar.OptionSetWriter(a.err), progressbar.OptionSetDescription("ingesting"),
+	var p workflows.IngestProgress
+	err := a.watch(ctx, c, run, files, "ingesting", workflows.IngestProgressQuery, &p, func(q converter.EncodedValue) (int, string) {
+		var cur workflows.IngestProgress
+		if q.Get(&cur) != nil {
+			return -1, ""
+		}
+		return cur.FilesDone + cur.FilesSkipped + cur.FilesFailed, fmt.Sprintf("ingesting: %d CDRs, %d rejected lines", cur.CDRs, cur.Rejected)
+	})
+	return p, err
+}
+
+// watch waits for run's result, drawing a progress bar of total steps on a
+// terminal from the run's query: progress returns the steps done (-1 when
+// unknown) and a description.
+func (a *app) watch(ctx context.Context, c client.Client, run client.WorkflowRun, total int, what, query string, result any,
+	progress func(converter.EncodedValue) (int, string)) error {
+	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(a.err), progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionClearOnFinish(), progressbar.OptionSetVisibility(isTerminal(a.err)))
-	result := make(chan error, 1)
-	var p workflows.IngestProgress
-	go func() { result <- run.Get(ctx, &p) }()
+	done := make(chan error, 1)
+	go func() { done <- run.Get(ctx, result) }()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-result:
+		case err := <-done:
 			_ = bar.Finish()
-			return p, err
+			return err
 		case <-tick.C:
-			q, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.IngestProgressQuery)
+			q, err := c.QueryWorkflow(ctx, run.GetID(), "", query)
 			if err != nil {
 				continue // between runs of continue-as-new
 			}
-			var cur workflows.IngestProgress
-			if q.Get(&cur) == nil {
-				bar.Describe(fmt.Sprintf("ingesting: %d CDRs, %d rejected lines", cur.CDRs, cur.Rejected))
-				_ = bar.Set(cur.FilesDone + cur.FilesSkipped + cur.FilesFailed)
+			if n, desc := progress(q); n >= 0 {
+				bar.Describe(desc)
+				_ = bar.Set(n)
 			}
 		}
 	}

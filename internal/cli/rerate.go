@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/internal/rating"
@@ -52,32 +52,17 @@ func (a *app) rerateCmd() *cobra.Command {
 			if !wait {
 				return a.print(table{header: []string{"run"}, rows: [][]string{{run.GetID()}}, json: map[string]string{"run": run.GetID()}})
 			}
-			bar := progressbar.NewOptions(len(workflows.Slices(from.UTC(), to.UTC())), progressbar.OptionSetWriter(a.err),
-				progressbar.OptionSetDescription("rerating"), progressbar.OptionShowCount(), progressbar.OptionSetWidth(30),
-				progressbar.OptionClearOnFinish(), progressbar.OptionSetVisibility(isTerminal(a.err)))
-			result := make(chan error, 1)
 			var res workflows.RerateResult
-			go func() { result <- run.Get(ctx, &res) }()
-			tick := time.NewTicker(500 * time.Millisecond)
-			defer tick.Stop()
-		wait:
-			for {
-				select {
-				case err := <-result:
-					_ = bar.Finish()
-					if err != nil {
-						return fmt.Errorf("rerate %s: %w", run.GetID(), err)
+			err = a.watch(ctx, c, run, len(workflows.Slices(from.UTC(), to.UTC())), "rerating", workflows.RerateProgressQuery, &res,
+				func(q converter.EncodedValue) (int, string) {
+					var pr workflows.RerateProgress
+					if q.Get(&pr) != nil {
+						return -1, ""
 					}
-					break wait
-				case <-tick.C:
-					if q, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.RerateProgressQuery); err == nil {
-						var pr workflows.RerateProgress
-						if q.Get(&pr) == nil {
-							bar.Describe(fmt.Sprintf("rerating: %d calls examined, %d changed", pr.Examined, pr.Changed))
-							_ = bar.Set(pr.BatchesDone)
-						}
-					}
-				}
+					return pr.BatchesDone, fmt.Sprintf("rerating: %d calls examined, %d changed", pr.Examined, pr.Changed)
+				})
+			if err != nil {
+				return fmt.Errorf("rerate %s: %w", run.GetID(), err)
 			}
 			return a.printRerate(run.GetID(), res)
 		},
