@@ -236,3 +236,36 @@ func TestRenderedDocumentsHoldTheInvoice(t *testing.T) {
 		}
 	}
 }
+
+func TestTheExtendedDetailCountsTheCallsTheLinesBill(t *testing.T) {
+	f := invoiced(t)
+	// A deleted rate's calls are mismatches: neither lines nor detail bill them.
+	if _, err := f.acts.Store.DeleteRate(ctx, "retail-eur", "447", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10", Template: "extended"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := f.acts.Store.Invoice(ctx, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := f.acts.Store.InvoiceDetail(ctx, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines, rates, days int64
+	for _, l := range inv.Lines {
+		lines += l.Calls
+	}
+	for _, r := range ext.Rates {
+		rates += r.Calls
+	}
+	for _, d := range ext.Days {
+		days += d.Calls
+	}
+	if lines != 3 || rates != lines || days != lines {
+		t.Fatalf("lines bill %d calls, the rate detail %d, the daily breakdown %d", lines, rates, days)
+	}
+}

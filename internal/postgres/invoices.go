@@ -61,16 +61,11 @@ func (s *Store) InvoiceBasis(ctx context.Context, client, month string, issue ti
 		}); err != nil {
 			return err
 		}
-		// Payable rated calls in the client's currency; deleted_rate calls
-		// are mismatches and stay off the invoice until rerated.
 		rows, _ = tx.Query(ctx, `SELECT coalesce(e.name, c.code), min(c.code), count(*), sum(c.billed_seconds)::bigint, sum(c.cost),
 			t.rates_include_taxes
 			FROM cdrs c JOIN rate_tables t ON t.name = c.rate_table
 			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
-			WHERE c.client = $1 AND c.connect_time >= $2 AND c.connect_time < $3 AND c.status = 'rated' AND c.currency = $4
-			AND (c.billed_seconds > 0 OR c.cost <> 0)
-			AND NOT EXISTS (SELECT 1 FROM rates r WHERE r.id = c.rate_id AND r.deleted_at IS NOT NULL)
-			GROUP BY 1, t.rates_include_taxes`, client, st.PeriodStart, st.PeriodEnd, st.Currency)
+			WHERE `+billable+` GROUP BY 1, t.rates_include_taxes`, client, st.PeriodStart, st.PeriodEnd, st.Currency)
 		var u invoice.Usage
 		if _, err := pgx.ForEachRow(rows, []any{&u.Description, &u.Code, &u.Calls, &u.BilledSeconds, &u.Cost, &u.Gross}, func() error {
 			b.Input.Usage = append(b.Input.Usage, u)
@@ -95,6 +90,13 @@ func (s *Store) InvoiceBasis(ctx context.Context, client, month string, issue ti
 	})
 	return b, err
 }
+
+// billable selects an invoice's calls (alias c): the client's payable calls
+// of the period ($1 client, $2 and $3 the period, $4 the client's currency),
+// rated and not by a since-deleted rate. Lines, CSV and detail all use it, so
+// that they always agree.
+var billable = `c.client = $1 AND c.connect_time >= $2 AND c.connect_time < $3 AND c.status = 'rated' AND c.currency = $4
+	AND (c.billed_seconds > 0 OR c.cost <> 0) AND NOT ` + ratedByDeletedRate("c")
 
 // dateIn is t's calendar date in loc, as midnight UTC.
 func dateIn(t time.Time, loc *time.Location) time.Time {
@@ -285,10 +287,7 @@ func (s *Store) InvoiceCalls(ctx context.Context, inv invoice.Stored, fn func(in
 		c.duration, c.billed_seconds, c.cost
 		FROM cdrs c JOIN rate_tables t ON t.name = c.rate_table
 		LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
-		WHERE c.client = $1 AND c.connect_time >= $2 AND c.connect_time < $3 AND c.status = 'rated' AND c.currency = $4
-		AND (c.billed_seconds > 0 OR c.cost <> 0)
-		AND NOT EXISTS (SELECT 1 FROM rates r WHERE r.id = c.rate_id AND r.deleted_at IS NOT NULL)
-		ORDER BY c.connect_time, c.file_id, c.line`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency)
+		WHERE `+billable+` ORDER BY c.connect_time, c.file_id, c.line`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency)
 	if err != nil {
 		return err
 	}
@@ -302,12 +301,10 @@ func (s *Store) InvoiceCalls(ctx context.Context, inv invoice.Stored, fn func(in
 // day (in the client's zone) of the invoice's payable calls.
 func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*pdf.Extended, error) {
 	ext := &pdf.Extended{}
-	const where = `c.client = $1 AND c.connect_time >= $2 AND c.connect_time < $3 AND c.status = 'rated' AND c.currency = $4
-		AND (c.billed_seconds > 0 OR c.cost <> 0)`
 	rows, _ := s.pool.Query(ctx, `SELECT coalesce(e.name, c.code), c.code, r.rate, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
 		FROM cdrs c JOIN rates r ON r.id = c.rate_id JOIN rate_tables t ON t.name = c.rate_table
 		LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
-		WHERE `+where+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency)
+		WHERE `+billable+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency)
 	var r pdf.RateDetail
 	if _, err := pgx.ForEachRow(rows, []any{&r.Description, &r.Code, &r.PerMinute, &r.Calls, &r.BilledSeconds, &r.Amount}, func() error {
 		ext.Rates = append(ext.Rates, r)
@@ -316,7 +313,7 @@ func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*pdf.Ext
 		return nil, err
 	}
 	rows, _ = s.pool.Query(ctx, `SELECT (c.connect_time AT TIME ZONE $5)::date, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
-		FROM cdrs c WHERE `+where+` GROUP BY 1 ORDER BY 1`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency, inv.PeriodStart.Location().String())
+		FROM cdrs c WHERE `+billable+` GROUP BY 1 ORDER BY 1`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency, inv.PeriodStart.Location().String())
 	var d pdf.DayTotal
 	_, err := pgx.ForEachRow(rows, []any{&d.Day, &d.Calls, &d.BilledSeconds, &d.Amount}, func() error {
 		ext.Days = append(ext.Days, d)

@@ -70,7 +70,7 @@ func (s *Store) ReadinessFacts(ctx context.Context, period, client string, pendi
 		}
 		lo, hi := span(froms, tos)
 		rows, _ = tx.Query(ctx, periods+` SELECT p.client,
-			CASE WHEN c.status <> 'rated' THEN c.status WHEN EXISTS (SELECT 1 FROM rates r WHERE r.id = c.rate_id AND r.deleted_at IS NOT NULL) THEN 'deleted_rate' END,
+			CASE WHEN c.status <> 'rated' THEN c.status WHEN `+ratedByDeletedRate("c")+` THEN 'deleted_rate' END,
 			count(*)
 			FROM p JOIN cdrs c ON c.client = p.client AND c.connect_time >= p.f AND c.connect_time < p.t
 			WHERE c.connect_time >= $4 AND c.connect_time < $5 GROUP BY 1, 2`, ids, froms, tos, lo, hi)

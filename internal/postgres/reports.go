@@ -116,10 +116,10 @@ func scanSummary(keys int) pgx.RowToFunc[report.SummaryRow] {
 
 // mismatchSQL selects the mismatched CDRs of [$1, $2) with their category:
 // the rating status, or deleted_rate for calls rated by a since-deleted rate.
-const mismatchSQL = `SELECT CASE WHEN c.status <> 'rated' THEN c.status ELSE 'deleted_rate' END AS category, c.*
+var mismatchSQL = `SELECT CASE WHEN c.status <> 'rated' THEN c.status ELSE 'deleted_rate' END AS category, c.*
 	FROM cdrs c
 	WHERE c.connect_time >= $1 AND c.connect_time < $2
-	AND (c.status <> 'rated' OR EXISTS (SELECT 1 FROM rates r WHERE r.id = c.rate_id AND r.deleted_at IS NOT NULL))`
+	AND (c.status <> 'rated' OR ` + ratedByDeletedRate("c") + `)`
 
 // Mismatches counts mismatched calls of [from, to) by category and client.
 func (s *Store) Mismatches(ctx context.Context, from, to time.Time) ([]report.MismatchRow, error) {

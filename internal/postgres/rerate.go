@@ -96,9 +96,7 @@ func (s *Store) Rerate(ctx context.Context, sl RerateSlice, engine *rating.Engin
 		if sl.Client != "" {
 			where += " AND client = " + quoteLiteral(sl.Client)
 		}
-		// Per call, by the rates' primary key: a subquery over all rates
-		// would be run again for every day partition.
-		deleted := "EXISTS (SELECT 1 FROM rates r WHERE r.id = cdrs.rate_id AND r.deleted_at IS NOT NULL)"
+		deleted := ratedByDeletedRate("cdrs")
 		switch sl.Match {
 		case rerate.Matched:
 			where += " AND status = 'rated' AND NOT " + deleted

@@ -120,3 +120,10 @@ func (s *Store) InstallationID(ctx context.Context) (string, error) {
 	err := s.pool.QueryRow(ctx, `SELECT id::text FROM installation`).Scan(&id)
 	return id, err
 }
+
+// ratedByDeletedRate is true for a call (alias c) rated by a rate deleted
+// since: such a call is a mismatch (deleted_rate). It looks the call's rate
+// up by key; a subquery over all rates would run again for every partition.
+func ratedByDeletedRate(c string) string {
+	return "EXISTS (SELECT 1 FROM rates r WHERE r.id = " + c + ".rate_id AND r.deleted_at IS NOT NULL)"
+}
