@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billrun/billrun/internal/catalog"
+	"github.com/billrun/billrun/internal/rating"
 )
 
 // ImportResult counts what an import changed.
@@ -139,7 +140,7 @@ func (s *Store) ImportRateTables(ctx context.Context, file string, tables []cata
 			if p.currency != t.Currency {
 				return catalog.Errorf(file, t.Line, "parent", "parent %q is in %s, this table in %s: they must match", t.Parent, p.currency, t.Currency)
 			}
-			if path := cycle(t.Name, func(x string) string { return merged[x].parent }); path != "" {
+			if path := rating.ParentCycle(t.Name, func(x string) string { return merged[x].parent }); path != "" {
 				return catalog.Errorf(file, t.Line, "parent", "parents form a cycle: %s", path)
 			}
 		}
@@ -175,21 +176,6 @@ func (s *Store) ImportRateTables(ctx context.Context, file string, tables []cata
 		return err
 	})
 	return res, err
-}
-
-// cycle returns the path "a → b → a" when following parent from name comes
-// back to a table already seen, else "".
-func cycle(name string, parent func(string) string) string {
-	seen := map[string]bool{name: true}
-	path := []string{name}
-	for p := parent(name); p != ""; p = parent(p) {
-		path = append(path, p)
-		if seen[p] {
-			return strings.Join(path, " → ")
-		}
-		seen[p] = true
-	}
-	return ""
 }
 
 // ImportRates upserts rates of one table by (code, effective_from). With az

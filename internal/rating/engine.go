@@ -144,7 +144,7 @@ func NewEngine(c Catalog) (*Engine, error) {
 }
 
 // CheckParents reports the first cycle or unknown parent in a table → parent
-// map ("" for no parent). Import uses it to refuse cycles before they land.
+// map ("" for no parent).
 func CheckParents(parents map[string]string) error {
 	names := make([]string, 0, len(parents))
 	for n := range parents {
@@ -152,20 +152,34 @@ func CheckParents(parents map[string]string) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		seen := map[string]bool{n: true}
-		path := []string{n}
-		for p := parents[n]; p != ""; p = parents[p] {
+		if p := parents[n]; p != "" {
 			if _, ok := parents[p]; !ok {
-				return fmt.Errorf("rate table %q has unknown parent %q", path[len(path)-1], p)
+				return fmt.Errorf("rate table %q has unknown parent %q", n, p)
 			}
-			path = append(path, p)
-			if seen[p] {
-				return fmt.Errorf("rate table parents form a cycle: %s", strings.Join(path, " → "))
-			}
-			seen[p] = true
+		}
+	}
+	for _, n := range names {
+		if path := ParentCycle(n, func(t string) string { return parents[t] }); path != "" {
+			return fmt.Errorf("rate table parents form a cycle: %s", path)
 		}
 	}
 	return nil
+}
+
+// ParentCycle follows parent from name and returns the path "a → b → a"
+// when it comes back to a table already seen, else "". Import uses it to
+// refuse a cycle on the line that closes it.
+func ParentCycle(name string, parent func(string) string) string {
+	seen := map[string]bool{name: true}
+	path := []string{name}
+	for p := parent(name); p != ""; p = parent(p) {
+		path = append(path, p)
+		if seen[p] {
+			return strings.Join(path, " → ")
+		}
+		seen[p] = true
+	}
+	return ""
 }
 
 func buildTries(tables map[string]*table, rates []Rate) error {
