@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -73,7 +72,7 @@ func (a *Activities) CreateInvoice(ctx context.Context, in CreateInvoiceInput) (
 	st.IssueDate, st.DueDate = b.Input.IssueDate, c.DueDate
 	id, err := a.Store.SaveDraft(ctx, st)
 	if err != nil {
-		if strings.Contains(err.Error(), "issued for this period") {
+		if errors.Is(err, postgres.ErrIssued) {
 			return CreateInvoiceResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvoiceIssued, err)
 		}
 		return CreateInvoiceResult{}, err

@@ -166,7 +166,6 @@ func lines(m core.Maroto, inv invoice.Stored) {
 }
 
 func totals(m core.Maroto, inv invoice.Stored) {
-	label := props.Text{Size: 9, Align: align.Right}
 	add := func(name, amount string, style fontstyle.Type) {
 		m.AddRow(5, col.New(6), text.NewCol(4, name, props.Text{Size: 9, Align: align.Right, Style: style}),
 			text.NewCol(2, amount, props.Text{Size: 9, Align: align.Right, Style: style}))
@@ -180,7 +179,6 @@ func totals(m core.Maroto, inv invoice.Stored) {
 		add(name, Money(t.Amount, inv.Currency), fontstyle.Normal)
 	}
 	add("Total "+inv.Currency, Money(inv.Total, inv.Currency), fontstyle.Bold)
-	_ = label
 }
 
 func extended(m core.Maroto, inv invoice.Stored, ext *Extended) {

@@ -20,6 +20,9 @@ const Issuer = "default"
 // ErrNotFound is returned for an unknown invoice.
 var ErrNotFound = errors.New("no such invoice")
 
+// ErrIssued is returned for a draft over a period that has an issued invoice.
+var ErrIssued = errors.New("an invoice is issued for this period")
+
 // InvoiceBasis is what an invoice of a client and period is computed from.
 type InvoiceBasis struct {
 	Stored   invoice.Stored // identity and client details; no lines yet
@@ -118,7 +121,7 @@ func (s *Store) SaveDraft(ctx context.Context, inv invoice.Stored) (string, erro
 			inv.Client, inv.PeriodStart).Scan(&existing, &state, &number)
 		switch {
 		case err == nil && state == "issued":
-			return fmt.Errorf("client %s has invoice %s issued for this period; void it first to invoice again", inv.Client, number)
+			return fmt.Errorf("%w: client %s, invoice %s; void it first to invoice again", ErrIssued, inv.Client, number)
 		case err == nil:
 			id = existing
 			if _, err := tx.Exec(ctx, `DELETE FROM invoice_lines WHERE invoice_id = $1`, id); err != nil {
