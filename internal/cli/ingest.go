@@ -20,7 +20,6 @@ import (
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/cdr"
-	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -223,15 +222,17 @@ func (a *app) cdrFilesCmd() *cobra.Command {
 				key, status, cdrs, rejected, reason string
 			}
 			byKey := map[string]row{}
+			checksum := map[string]string{}
 			for _, f := range files {
 				byKey[f.Key] = row{f.Key, f.Status, itoa(f.CDRs), itoa(f.Rejected), f.Error}
+				checksum[f.Key] = f.Checksum
 			}
 			for _, o := range objs {
 				r, ok := byKey[o.Key]
 				switch {
 				case !ok:
 					byKey[o.Key] = row{o.Key, "pending", "0", "0", ""}
-				case r.status == "ingested" && filesChecksum(files, o.Key) != o.ETag:
+				case r.status == "ingested" && checksum[o.Key] != o.ETag:
 					r.status, r.reason = "pending", "content changed since ingested"
 					byKey[o.Key] = r
 				}
@@ -254,15 +255,6 @@ func (a *app) cdrFilesCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only files in this status")
 	return cmd
-}
-
-func filesChecksum(files []postgres.FileStatus, key string) string {
-	for _, f := range files {
-		if f.Key == key {
-			return f.Checksum
-		}
-	}
-	return ""
 }
 
 // isTerminal reports whether w is a terminal: a progress bar is drawn only there.

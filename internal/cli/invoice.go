@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -95,11 +97,7 @@ func (a *app) invoiceStateCmd(verb string) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, err := a.db(ctx)
-			if err != nil {
-				return err
-			}
-			inv, err := db.Invoice(ctx, args[0])
+			db, inv, err := a.invoice(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -167,12 +165,18 @@ func (a *app) invoiceShowCmd() *cobra.Command {
 	}
 }
 
-func (a *app) showInvoice(cmd *cobra.Command, id string) error {
-	db, err := a.db(cmd.Context())
+// invoice opens the database and reads an invoice by ID or number.
+func (a *app) invoice(ctx context.Context, id string) (*postgres.Store, invoice.Stored, error) {
+	db, err := a.db(ctx)
 	if err != nil {
-		return err
+		return nil, invoice.Stored{}, err
 	}
-	inv, err := db.Invoice(cmd.Context(), id)
+	inv, err := db.Invoice(ctx, id)
+	return db, inv, err
+}
+
+func (a *app) showInvoice(cmd *cobra.Command, id string) error {
+	_, inv, err := a.invoice(cmd.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -226,11 +230,7 @@ func (a *app) invoiceDownloadCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, err := a.db(ctx)
-			if err != nil {
-				return err
-			}
-			inv, err := db.Invoice(ctx, args[0])
+			_, inv, err := a.invoice(ctx, args[0])
 			if err != nil {
 				return err
 			}
