@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/ingest"
 	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/internal/s3store"
 )
 
 // InboxPrefix is where CDR files wait in the bucket: inbox/FORMAT/NAME.
@@ -59,27 +59,31 @@ type ListInboxResult struct {
 
 // ListInbox lists inbox files that need ingesting.
 func (a *Activities) ListInbox(ctx context.Context, in ListInboxInput) (ListInboxResult, error) {
-	objs, err := a.S3.List(ctx, InboxPrefix)
-	if err != nil {
-		return ListInboxResult{}, err
-	}
-	done, err := a.Store.IngestedChecksums(ctx)
-	if err != nil {
-		return ListInboxResult{}, err
-	}
-	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
+	// From the cursor on, a bucket page at a time, each checked against the
+	// store in one query: a page of a large inbox costs no whole listing.
 	var res ListInboxResult
-	for _, o := range objs {
-		if o.Key <= in.After || strings.HasSuffix(o.Key, "/") || done[o.Key] == o.ETag {
-			continue
+	err := a.S3.Walk(ctx, InboxPrefix, in.After, func(page []s3store.Object) (bool, error) {
+		keys := make([]string, len(page))
+		for i, o := range page {
+			keys[i] = o.Key
 		}
-		if in.Limit > 0 && len(res.Pending) == in.Limit {
-			res.Next = res.Pending[len(res.Pending)-1].Key
-			break
+		done, err := a.Store.IngestedChecksums(ctx, keys)
+		if err != nil {
+			return false, err
 		}
-		res.Pending = append(res.Pending, FileRef{Key: o.Key, ETag: o.ETag, Size: o.Size})
-	}
-	return res, nil
+		for _, o := range page {
+			if strings.HasSuffix(o.Key, "/") || done[o.Key] == o.ETag {
+				continue
+			}
+			if in.Limit > 0 && len(res.Pending) == in.Limit {
+				res.Next = res.Pending[len(res.Pending)-1].Key
+				return false, nil
+			}
+			res.Pending = append(res.Pending, FileRef{Key: o.Key, ETag: o.ETag, Size: o.Size})
+		}
+		return true, nil
+	})
+	return res, err
 }
 
 // IngestFileInput is one file to ingest.

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -237,5 +238,37 @@ func TestCallsOfNewDaysGetTheirPartitions(t *testing.T) {
 	}
 	if n := f.query(`SELECT count(DISTINCT tableoid) FROM cdrs`); n != 4 {
 		t.Fatalf("%d partitions hold the calls", n)
+	}
+}
+
+func TestTheInboxIsListedPageByPageSkippingIngestedFiles(t *testing.T) {
+	f := newFixture(t)
+	header := strings.Join(cdr.CanonicalHeader, ",") + "\n"
+	var refs []activities.FileRef
+	for i := range 6 {
+		refs = append(refs, f.upload(cdr.Canonical, fmt.Sprintf("day%d.csv", i), []byte(header+fmt.Sprintf("c%d,2026-10-0%d 10:00:00,60,192.0.2.10,,,4930111,ANSWERED\n", i, i+1))))
+	}
+	for _, i := range []int{1, 4} {
+		if _, err := f.ingest(refs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var keys []string
+	after := ""
+	for pages := 0; ; pages++ {
+		page, err := f.acts.ListInbox(ctx, activities.ListInboxInput{After: after, Limit: 2})
+		if err != nil || pages > 5 {
+			t.Fatalf("%v after %d pages", err, pages)
+		}
+		for _, p := range page.Pending {
+			keys = append(keys, strings.TrimPrefix(p.Key, "inbox/canonical/"))
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	if got := strings.Join(keys, " "); got != "day0.csv day2.csv day3.csv day5.csv" {
+		t.Fatalf("pending %s", got)
 	}
 }

@@ -338,9 +338,9 @@ func appendPad(b []byte, v, width int) []byte {
 	return append(b, tmp[:width]...)
 }
 
-// IngestedChecksums maps the key of every ingested file to its checksum.
-func (s *Store) IngestedChecksums(ctx context.Context) (map[string]string, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT key, checksum FROM cdr_files WHERE status = 'ingested'`)
+// IngestedChecksums maps those of keys that are ingested to their checksums.
+func (s *Store) IngestedChecksums(ctx context.Context, keys []string) (map[string]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT key, checksum FROM cdr_files WHERE status = 'ingested' AND key = ANY($1)`, keys)
 	m := map[string]string{}
 	var k, c string
 	_, err := pgx.ForEachRow(rows, []any{&k, &c}, func() error {

@@ -104,18 +104,36 @@ func (s *Store) Head(ctx context.Context, key string) (Object, error) {
 // List returns every object under prefix, in key order.
 func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
 	var out []Object
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix})
+	err := s.Walk(ctx, prefix, "", func(page []Object) (bool, error) {
+		out = append(out, page...)
+		return true, nil
+	})
+	return out, err
+}
+
+// Walk hands the objects under prefix whose keys sort after after to fn, a
+// page (up to 1,000 objects) at a time in key order, until fn returns false.
+func (s *Store) Walk(ctx context.Context, prefix, after string, fn func([]Object) (bool, error)) error {
+	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix}
+	if after != "" {
+		in.StartAfter = &after
+	}
+	p := s3.NewListObjectsV2Paginator(s.client, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", s.URI(prefix), err)
+			return fmt.Errorf("list %s: %w", s.URI(prefix), err)
 		}
-		for _, o := range page.Contents {
-			out = append(out, Object{Key: aws.ToString(o.Key), ETag: strings.Trim(aws.ToString(o.ETag), `"`),
-				Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified)})
+		objs := make([]Object, len(page.Contents))
+		for i, o := range page.Contents {
+			objs[i] = Object{Key: aws.ToString(o.Key), ETag: strings.Trim(aws.ToString(o.ETag), `"`),
+				Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified)}
+		}
+		if more, err := fn(objs); err != nil || !more {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Delete removes the object at key.
