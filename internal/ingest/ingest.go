@@ -121,6 +121,3 @@ func (s *Source) notInFormat() error {
 
 // Rejects returns the kept rejected lines and how many there were.
 func (s *Source) Rejects() ([]*cdr.LineError, int64) { return s.rejects, s.rejected }
-
-// Lines is the number of data lines read so far.
-func (s *Source) Lines() int64 { return s.lines }

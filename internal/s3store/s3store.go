@@ -91,16 +91,6 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, Object, er
 		Metadata: out.Metadata}, nil
 }
 
-// Head describes the object at key.
-func (s *Store) Head(ctx context.Context, key string) (Object, error) {
-	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
-	if err != nil {
-		return Object{}, fmt.Errorf("head %s: %w", s.URI(key), err)
-	}
-	return Object{Key: key, ETag: strings.Trim(aws.ToString(out.ETag), `"`), Size: aws.ToInt64(out.ContentLength),
-		Modified: aws.ToTime(out.LastModified), Metadata: out.Metadata}, nil
-}
-
 // List returns every object under prefix, in key order.
 func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
 	var out []Object
