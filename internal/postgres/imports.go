@@ -189,7 +189,7 @@ func (s *Store) ImportRates(ctx context.Context, file, table string, rates []cat
 			return err
 		}
 		if !exists {
-			return fmt.Errorf("%s: rate table %q does not exist (import it first with billctl import ratetables)", file, table)
+			return fmt.Errorf("%s: --table %q: no such rate table (import it first with billctl import ratetables)", file, table)
 		}
 		rows := make([][]any, len(rates))
 		for i, r := range rates {
