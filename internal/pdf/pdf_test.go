@@ -20,7 +20,13 @@ func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 var issuer = Issuer{Name: "Carrier Ltd", Address: "1 Exchange Square, London", TaxID: "GB123456789", Email: "billing@carrier.example"}
 
-func sample(template string, usageLines int) invoice.Stored {
+// Destination names in Windows-1252, and names beyond it.
+var (
+	latin = []string{"Germany Mobile", "Österreich Festnetz", "España Móvil — Telefónica", "France Mobile"}
+	mixed = []string{"Germany Mobile", "Österreich Festnetz", "Россия Москва", "France Mobile"}
+)
+
+func sample(template string, usageLines int, names []string) invoice.Stored {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	from, to, _ := invoice.Period("2026-10", 1, berlin)
 	inv := invoice.Stored{ID: "5f0c6a4e-0000-4000-8000-000000000001", Number: "INV-2026-000042", State: "issued", Client: "acme",
@@ -29,7 +35,6 @@ func sample(template string, usageLines int) invoice.Stored {
 		DueDate: time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC), Currency: "EUR", Template: template}
 	in := invoice.Input{PeriodStart: from, PeriodEnd: to, IssueDate: inv.IssueDate, GraceDays: 14, Taxes: []invoice.Tax{{Name: "VAT", Percent: d("19")}},
 		Subscriptions: []invoice.Subscription{{Package: "PBX seat", Quantity: 3, Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), MonthlyFee: d("10")}}}
-	names := []string{"Germany Mobile", "Österreich Festnetz", "Россия Москва", "France Mobile"}
 	for i := 0; i < usageLines; i++ {
 		in.Usage = append(in.Usage, invoice.Usage{Description: fmt.Sprintf("%s %04d", names[i%len(names)], i), Code: fmt.Sprint(4900 + i),
 			Calls: int64(10 + i%7), BilledSeconds: int64(600 + i), Cost: decimal.New(int64(1234567+i*1001), -6)})
@@ -74,41 +79,59 @@ func pdfText(t *testing.T, pdf []byte) string {
 }
 
 func TestThePDFShowsTheInvoicesFiguresAndDetails(t *testing.T) {
-	inv := sample("default", 3)
-	pdf, err := Render(inv, issuer, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	txt := pdfText(t, pdf)
-	for _, want := range []string{"Carrier Ltd", "Invoice INV-2026-000042", "Acme Telecom GmbH (acme)", "Hauptstr. 1, 10115 Berlin",
-		"Period: 1 Oct 2026 – 31 Oct 2026", "Due date: 16 Nov 2026", "Österreich Festnetz 0001", "Россия Москва 0002",
-		"Subtotal", inv.Subtotal.StringFixed(2), "VAT 19%", "Total EUR", "€" + inv.Total.StringFixed(2), "Page 1 of 1"} {
-		if !strings.Contains(txt, want) {
-			t.Errorf("the PDF lacks %q", want)
-		}
-	}
-	// Lines 1.23 (1.234567), 1.24 (1.235568), 1.24 (1.236569) and 30.00 (3 seats):
-	// subtotal 33.71, VAT 19 % 6.40, total 40.11.
-	if inv.Total.StringFixed(2) != "40.11" || !strings.Contains(txt, "€6.40") || !strings.Contains(txt, "€33.71") {
-		t.Fatalf("total %s", inv.Total)
+	for _, tc := range []struct {
+		name   string
+		names  []string
+		embeds bool
+	}{
+		{"text in Windows-1252 is set in Helvetica, nothing embedded", latin, false},
+		{"text beyond Windows-1252 is set in the embedded Go fonts", mixed, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := sample("default", 3, tc.names)
+			pdf, err := Render(inv, issuer, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if embeds := bytes.Contains(pdf, []byte("/FontFile2")); embeds != tc.embeds {
+				t.Errorf("font embedded: %v, want %v", embeds, tc.embeds)
+			}
+			txt := pdfText(t, pdf)
+			for _, want := range []string{"Carrier Ltd", "Invoice INV-2026-000042", "Acme Telecom GmbH (acme)", "Hauptstr. 1, 10115 Berlin",
+				"Period: 1 Oct 2026 – 31 Oct 2026", "Due date: 16 Nov 2026", "Österreich Festnetz 0001", tc.names[2] + " 0002",
+				"Subtotal", inv.Subtotal.StringFixed(2), "VAT 19%", "Total EUR", "€" + inv.Total.StringFixed(2), "PBX seat", "Page 1 of 1"} {
+				if !strings.Contains(txt, want) {
+					t.Errorf("the PDF lacks %q", want)
+				}
+			}
+			// Lines 1.23 (1.234567), 1.24 (1.235568), 1.24 (1.236569) and 30.00 (3 seats):
+			// subtotal 33.71, VAT 19 % 6.40, total 40.11.
+			if inv.Total.StringFixed(2) != "40.11" || !strings.Contains(txt, "€6.40") || !strings.Contains(txt, "€33.71") {
+				t.Fatalf("total %s", inv.Total)
+			}
+		})
 	}
 }
 
 func TestTheExtendedTemplatePaginatesFiveThousandLines(t *testing.T) {
-	inv := sample("extended", 5000)
-	pdf, err := Render(inv, issuer, sampleExtended(inv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	txt := pdfText(t, pdf)
-	m := regexp.MustCompile(`Page (\d+) of (\d+)`).FindAllStringSubmatch(txt, -1)
-	if len(m) < 50 || m[0][1] != "1" || m[len(m)-1][1] != m[len(m)-1][2] {
-		t.Fatalf("%d pages numbered; last %v", len(m), m[len(m)-1])
-	}
-	for _, want := range []string{"France Mobile 4999", "Detail by rate", "Daily breakdown", "Sat 31 Oct 2026", "€" + addCommas(inv.Total.StringFixed(2))} {
-		if !strings.Contains(txt, want) {
-			t.Errorf("the PDF lacks %q", want)
-		}
+	for name, names := range map[string][]string{"latin": latin, "mixed": mixed} {
+		t.Run(name, func(t *testing.T) {
+			inv := sample("extended", 5000, names)
+			pdf, err := Render(inv, issuer, sampleExtended(inv))
+			if err != nil {
+				t.Fatal(err)
+			}
+			txt := pdfText(t, pdf)
+			m := regexp.MustCompile(`Page (\d+) of (\d+)`).FindAllStringSubmatch(txt, -1)
+			if len(m) < 50 || m[0][1] != "1" || m[len(m)-1][1] != m[len(m)-1][2] {
+				t.Fatalf("%d pages numbered; last %v", len(m), m[len(m)-1])
+			}
+			for _, want := range []string{"France Mobile 4999", "Detail by rate", "Daily breakdown", "Sat 31 Oct 2026", "€" + addCommas(inv.Total.StringFixed(2))} {
+				if !strings.Contains(txt, want) {
+					t.Errorf("the PDF lacks %q", want)
+				}
+			}
+		})
 	}
 }
 
@@ -132,8 +155,9 @@ func TestWriteSamples(t *testing.T) {
 	if os.Getenv("BILLRUN_WRITE_SAMPLES") == "" {
 		t.Skip("set BILLRUN_WRITE_SAMPLES=1 to write the sample PDFs")
 	}
-	for _, tpl := range []string{"default", "extended"} {
-		inv := sample(tpl, 24)
+	// The default sample in Helvetica, the extended one in the Go fonts.
+	for tpl, names := range map[string][]string{"default": latin, "extended": mixed} {
+		inv := sample(tpl, 24, names)
 		pdf, err := Render(inv, issuer, sampleExtended(inv))
 		if err != nil {
 			t.Fatal(err)
@@ -144,12 +168,21 @@ func TestWriteSamples(t *testing.T) {
 	}
 }
 
+// BenchmarkRenderDefault20Lines renders a default invoice of 19 usage
+// lines and a subscription, in Helvetica (latin) and in the Go fonts (mixed).
 func BenchmarkRenderDefault20Lines(b *testing.B) {
-	inv := sample("default", 19)
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if _, err := Render(inv, issuer, nil); err != nil {
-			b.Fatal(err)
-		}
+	for _, script := range []struct {
+		name  string
+		names []string
+	}{{"latin", latin}, {"mixed", mixed}} {
+		b.Run(script.name, func(b *testing.B) {
+			inv := sample("default", 19, script.names)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := Render(inv, issuer, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
