@@ -16,6 +16,8 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
@@ -296,8 +298,11 @@ func BenchmarkSummaryMillion(b *testing.B) {
 
 // BenchmarkInvoices computes, stores, renders (default template, 20 usage
 // lines) and writes to S3 the invoices of 1,000 clients (BILLRUN_INVOICES),
-// eight at a time as a worker's activity slots would, calling the activities
-// directly. Reports invoices per second.
+// calling the batch activities directly as a bill run does: batches of
+// invoiceBatch clients, two batches at once. Reports invoices per second.
+// invoiceBatch is how many clients a batch of invoices holds.
+const invoiceBatch = 100
+
 func BenchmarkInvoices(b *testing.B) {
 	clients, lines := 1000, 20
 	if n, err := strconv.Atoi(os.Getenv("BILLRUN_INVOICES")); err == nil {
@@ -349,36 +354,32 @@ func BenchmarkInvoices(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		work := make(chan int)
-		const workers = 8
-		errs := make(chan error, workers)
-		for range workers {
-			go func() {
-				var first error
-				for c := range work { // keep draining after an error, so that the sender never blocks
-					res, err := acts.CreateInvoice(ctx, activities.CreateInvoiceInput{Client: fmt.Sprint("client", c), Period: "2026-10", Now: time.Now()})
-					if err == nil && res.ID == "" {
-						err = fmt.Errorf("client%d: %s", c, res.Skipped)
-					}
-					if err == nil {
-						_, err = acts.RenderInvoice(ctx, activities.RenderInvoiceInput{ID: res.ID})
-					}
-					if err != nil && first == nil {
-						first = err
-					}
-				}
-				errs <- first
-			}()
-		}
 		start := time.Now()
-		for c := range clients {
-			work <- c
-		}
-		close(work)
-		for range workers {
-			if err := <-errs; err != nil {
-				b.Fatal(err)
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(2)
+		for first := 0; first < clients; first += invoiceBatch {
+			batch := make([]string, 0, invoiceBatch)
+			for c := first; c < min(first+invoiceBatch, clients); c++ {
+				batch = append(batch, fmt.Sprint("client", c))
 			}
+			g.Go(func() error {
+				res, err := acts.CreateInvoices(gctx, activities.CreateInvoicesInput{Clients: batch, Period: "2026-10", Now: time.Now()})
+				if err != nil {
+					return err
+				}
+				ids := make([]string, 0, len(batch))
+				for _, r := range res.Invoices {
+					if r.ID == "" {
+						return fmt.Errorf("%s: %s%s", r.Client, r.Skipped, r.Conflict)
+					}
+					ids = append(ids, r.ID)
+				}
+				_, err = acts.RenderInvoices(gctx, activities.RenderInvoicesInput{IDs: ids})
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
 		}
 		b.ReportMetric(float64(clients)/time.Since(start).Seconds(), "invoices/s")
 	}

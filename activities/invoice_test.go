@@ -197,16 +197,7 @@ func TestRenderedDocumentsHoldTheInvoice(t *testing.T) {
 	if err != nil || len(objs) != 3 {
 		t.Fatalf("%d objects: %v", len(objs), err)
 	}
-	read := func(kind string) []byte {
-		key := strings.TrimPrefix(docs[kind], "s3://"+f.acts.S3.Bucket()+"/")
-		body, _, err := f.acts.S3.Open(ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer body.Close()
-		b, _ := io.ReadAll(body)
-		return b
-	}
+	read := func(kind string) []byte { return f.object(t, docs[kind]) }
 	var doc invoice.Document
 	if err := json.Unmarshal(read("json"), &doc); err != nil {
 		t.Fatal(err)
@@ -267,5 +258,110 @@ func TestTheExtendedDetailCountsTheCallsTheLinesBill(t *testing.T) {
 	}
 	if lines != 3 || rates != lines || days != lines {
 		t.Fatalf("lines bill %d calls, the rate detail %d, the daily breakdown %d", lines, rates, days)
+	}
+}
+
+// object reads an S3 object by its s3:// URI.
+func (f *fixture) object(t *testing.T, uri string) []byte {
+	t.Helper()
+	body, _, err := f.acts.S3.Open(ctx, strings.TrimPrefix(uri, "s3://"+f.acts.S3.Bucket()+"/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	b, err := io.ReadAll(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestABatchOfInvoicesIsEachClientsOwnInvoice: the batch activities, which
+// read all clients' calls in one pass, give each client the invoice and the
+// documents that invoicing it alone gives, and a client whose period is
+// issued is reported without failing the others.
+func TestABatchOfInvoicesIsEachClientsOwnInvoice(t *testing.T) {
+	f := invoiced(t)
+	clients := []string{"initech", "acme", "globex"}
+	batch := func() activities.CreateInvoicesResult {
+		t.Helper()
+		v, err := f.env.ExecuteActivity(f.acts.CreateInvoices, activities.CreateInvoicesInput{Clients: clients, Period: "2026-10",
+			AllowEmpty: true, Now: invoicedAt})
+		var res activities.CreateInvoicesResult
+		if err == nil {
+			err = v.Get(&res)
+		}
+		if err != nil || len(res.Invoices) != len(clients) {
+			t.Fatalf("%+v %v", res, err)
+		}
+		return res
+	}
+	created := batch()
+	ids := make([]string, len(clients))
+	for i, r := range created.Invoices {
+		if r.Client != clients[i] || r.ID == "" || r.Conflict != "" {
+			t.Fatalf("%d: %+v", i, r)
+		}
+		ids[i] = r.ID
+	}
+	v, err := f.env.ExecuteActivity(f.acts.RenderInvoices, activities.RenderInvoicesInput{IDs: ids})
+	var rendered activities.RenderInvoicesResult
+	if err == nil {
+		err = v.Get(&rendered)
+	}
+	if err != nil || len(rendered.Documents) != len(ids) {
+		t.Fatalf("%+v %v", rendered, err)
+	}
+	summary := func(id string) string {
+		inv, err := f.acts.Store.Invoice(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _ := json.Marshal(inv.Document())
+		return string(js)
+	}
+	var calls int64
+	for i, c := range clients {
+		inBatch, csv := summary(ids[i]), f.object(t, rendered.Documents[ids[i]]["csv"])
+		inv, _ := f.acts.Store.Invoice(ctx, ids[i])
+		var billed int64
+		for _, l := range inv.Lines {
+			billed += l.Calls
+		}
+		if rows := int64(bytes.Count(csv, []byte("\n")) - 1); rows != billed {
+			t.Errorf("%s: %d calls in the CSV, %d billed", c, rows, billed)
+		}
+		calls += billed
+		alone, err := f.create(activities.CreateInvoiceInput{Client: c, Period: "2026-10", AllowEmpty: true})
+		if err != nil || alone.ID != ids[i] {
+			t.Fatalf("%s alone: %+v %v", c, alone, err)
+		}
+		v, err := f.env.ExecuteActivity(f.acts.RenderInvoice, activities.RenderInvoiceInput{ID: alone.ID})
+		var docs map[string]string
+		if err == nil {
+			err = v.Get(&docs)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := summary(alone.ID); got != inBatch {
+			t.Errorf("%s alone:\n%s\nin the batch:\n%s", c, got, inBatch)
+		}
+		if got := f.object(t, docs["csv"]); !bytes.Equal(got, csv) {
+			t.Errorf("%s's CSV alone:\n%s\nin the batch:\n%s", c, got, csv)
+		}
+	}
+	if calls == 0 {
+		t.Fatal("no calls billed")
+	}
+
+	if _, err := f.acts.Store.Issue(ctx, ids[1], invoicedAt, "INV-{YYYY}-{SEQ:6}"); err != nil {
+		t.Fatal(err)
+	}
+	again := batch()
+	for i, r := range again.Invoices {
+		if (r.Conflict != "") != (clients[i] == "acme") || r.ID != ids[i] {
+			t.Errorf("after acme's issue, %s: %+v", clients[i], r)
+		}
 	}
 }

@@ -37,7 +37,7 @@ func RenderWorkflowID(invoiceID string) string { return "invoice-documents-" + i
 var invoiceActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: 10 * time.Minute,
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10,
-		NonRetryableErrorTypes: []string{activities.ErrInvoiceIssued, "InvoiceNotFound"}},
+		NonRetryableErrorTypes: []string{activities.ErrInvoiceIssued, activities.ErrInvoiceNotFound}},
 }
 
 // Invoice computes, stores (and optionally issues) a client's invoice, then

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,78 +30,144 @@ type InvoiceBasis struct {
 	Stored   invoice.Stored // identity and client details; no lines yet
 	Input    invoice.Input
 	Location *time.Location
+	Issued   Issued // the period's issued invoice, if any
 }
 
-// InvoiceBasis reads a client's master data and payable usage for month.
-func (s *Store) InvoiceBasis(ctx context.Context, client, month string, issue time.Time) (InvoiceBasis, error) {
-	var b InvoiceBasis
+// Issued names an issued invoice.
+type Issued struct {
+	ID, Number string
+}
+
+// InvoiceBases reads the master data and payable usage of clients for
+// month, in one snapshot and with one scan of the month's calls for all of
+// them, in the order of clients. Issued (and Number) are set where the
+// period already has an issued invoice.
+func (s *Store) InvoiceBases(ctx context.Context, clients []string, month string, issue time.Time) ([]InvoiceBasis, error) {
+	out := make([]InvoiceBasis, len(clients))
+	at := make(map[string]int, len(clients))
+	for i, c := range clients {
+		at[c] = i
+	}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var tz, profile string
-		var day int
-		st := &b.Stored
-		st.Period = month
-		if err := tx.QueryRow(ctx, `SELECT id, name, address, billing_email, currency, timezone, invoice_day, grace_days, template,
-			coalesce(tax_profile, '') FROM clients WHERE id = $1`, client).
-			Scan(&st.Client, &st.ClientName, &st.Address, &st.Email, &st.Currency, &tz, &day, &b.Input.GraceDays, &st.Template, &profile); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("no client %q", client)
+		var client, tz, profile string
+		var day, grace int
+		var name, address, email, currency, template string
+		profiles := map[string][]int{}
+		rows, _ := tx.Query(ctx, `SELECT id, name, address, billing_email, currency, timezone, invoice_day, grace_days, template,
+			coalesce(tax_profile, '') FROM clients WHERE id = ANY($1)`, clients)
+		if _, err := pgx.ForEachRow(rows, []any{&client, &name, &address, &email, &currency, &tz, &day, &grace, &template, &profile}, func() error {
+			i := at[client]
+			b := &out[i]
+			b.Stored = invoice.Stored{Client: client, ClientName: name, Address: address, Email: email, Currency: currency, Template: template, Period: month}
+			b.Input.GraceDays = grace
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				return fmt.Errorf("client %s: time zone %q: %w", client, tz, err)
 			}
+			b.Location = loc
+			if b.Stored.PeriodStart, b.Stored.PeriodEnd, err = invoice.Period(month, day, loc); err != nil {
+				return err
+			}
+			b.Input.PeriodStart, b.Input.PeriodEnd = b.Stored.PeriodStart, b.Stored.PeriodEnd
+			b.Input.IssueDate = dateIn(issue, loc)
+			profiles[profile] = append(profiles[profile], i)
+			return nil
+		}); err != nil {
 			return err
 		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			return fmt.Errorf("client %s: time zone %q: %w", client, tz, err)
+		for i, b := range out {
+			if b.Stored.Client == "" {
+				return fmt.Errorf("no client %q", clients[i])
+			}
 		}
-		b.Location = loc
-		if st.PeriodStart, st.PeriodEnd, err = invoice.Period(month, day, loc); err != nil {
-			return err
-		}
-		b.Input.PeriodStart, b.Input.PeriodEnd = st.PeriodStart, st.PeriodEnd
-		b.Input.IssueDate = dateIn(issue, loc)
-		rows, _ := tx.Query(ctx, `SELECT name, percent FROM taxes WHERE profile = $1 ORDER BY name`, profile)
 		var t invoice.Tax
-		if _, err := pgx.ForEachRow(rows, []any{&t.Name, &t.Percent}, func() error {
-			b.Input.Taxes = append(b.Input.Taxes, t)
+		rows, _ = tx.Query(ctx, `SELECT profile, name, percent FROM taxes WHERE profile = ANY($1) ORDER BY profile, name`, slices.Collect(maps.Keys(profiles)))
+		if _, err := pgx.ForEachRow(rows, []any{&profile, &t.Name, &t.Percent}, func() error {
+			for _, i := range profiles[profile] {
+				out[i].Input.Taxes = append(out[i].Input.Taxes, t)
+			}
 			return nil
 		}); err != nil {
 			return err
 		}
-		rows, _ = tx.Query(ctx, `SELECT coalesce(e.name, c.code), min(c.code), count(*), sum(c.billed_seconds)::bigint, sum(c.cost),
-			t.rates_include_taxes
-			FROM cdrs c JOIN rate_tables t ON t.name = c.rate_table
-			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
-			WHERE `+billable+` GROUP BY 1, t.rates_include_taxes`, client, st.PeriodStart, st.PeriodEnd, st.Currency)
-		var u invoice.Usage
-		if _, err := pgx.ForEachRow(rows, []any{&u.Description, &u.Code, &u.Calls, &u.BilledSeconds, &u.Cost, &u.Gross}, func() error {
-			b.Input.Usage = append(b.Input.Usage, u)
-			return nil
-		}); err != nil {
-			return err
-		}
-		rows, _ = tx.Query(ctx, `SELECT p.name, s.quantity, s.start_on, s.end_on, p.monthly_fee, p.activation_fee, p.fees_include_taxes
-			FROM subscriptions s JOIN packages p ON p.name = s.package
-			WHERE s.client = $1 AND p.currency = $2 ORDER BY p.name, s.start_on`, client, st.Currency)
 		var sub invoice.Subscription
 		var end *time.Time
-		_, err = pgx.ForEachRow(rows, []any{&sub.Package, &sub.Quantity, &sub.Start, &end, &sub.MonthlyFee, &sub.ActivationFee, &sub.FeesIncludeTax}, func() error {
+		rows, _ = tx.Query(ctx, `SELECT s.client, p.name, s.quantity, s.start_on, s.end_on, p.monthly_fee, p.activation_fee, p.fees_include_taxes
+			FROM subscriptions s JOIN packages p ON p.name = s.package JOIN clients c ON c.id = s.client AND c.currency = p.currency
+			WHERE s.client = ANY($1) ORDER BY s.client, p.name, s.start_on`, clients)
+		if _, err := pgx.ForEachRow(rows, []any{&client, &sub.Package, &sub.Quantity, &sub.Start, &end, &sub.MonthlyFee, &sub.ActivationFee, &sub.FeesIncludeTax}, func() error {
 			sub.End = time.Time{}
 			if end != nil {
 				sub.End = *end
 			}
-			b.Input.Subscriptions = append(b.Input.Subscriptions, sub)
+			out[at[client]].Input.Subscriptions = append(out[at[client]].Input.Subscriptions, sub)
+			return nil
+		}); err != nil {
+			return err
+		}
+		stored := make([]invoice.Stored, len(out))
+		for i := range out {
+			stored[i] = out[i].Stored
+		}
+		from, where, args := billableOf(stored)
+		var n int
+		var u invoice.Usage
+		rows, _ = tx.Query(ctx, `SELECT p.n, coalesce(e.name, c.code), min(c.code), count(*), sum(c.billed_seconds)::bigint, sum(c.cost),
+			t.rates_include_taxes
+			`+from+` JOIN rate_tables t ON t.name = c.rate_table
+			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
+			WHERE `+where+` GROUP BY 1, 2, t.rates_include_taxes`, args...)
+		if _, err := pgx.ForEachRow(rows, []any{&n, &u.Description, &u.Code, &u.Calls, &u.BilledSeconds, &u.Cost, &u.Gross}, func() error {
+			out[n-1].Input.Usage = append(out[n-1].Input.Usage, u)
+			return nil
+		}); err != nil {
+			return err
+		}
+		var id, number string
+		rows, _ = tx.Query(ctx, `SELECT i.client, i.id::text, i.number FROM invoices i
+			JOIN unnest($1::text[], $2::timestamptz[]) AS p(client, period_start) USING (client, period_start)
+			WHERE i.state = 'issued'`, clients, periodStarts(stored))
+		_, err := pgx.ForEachRow(rows, []any{&client, &id, &number}, func() error {
+			out[at[client]].Issued = Issued{ID: id, Number: number}
 			return nil
 		})
 		return err
 	})
-	return b, err
+	return out, err
 }
 
-// billable selects an invoice's calls (alias c): the client's payable calls
-// of the period ($1 client, $2 and $3 the period, $4 the client's currency),
-// rated and not by a since-deleted rate. Lines, CSV and detail all use it, so
-// that they always agree.
-var billable = `c.client = $1 AND c.connect_time >= $2 AND c.connect_time < $3 AND c.status = 'rated' AND c.currency = $4
-	AND (c.billed_seconds > 0 OR c.cost <> 0) AND NOT ` + ratedByDeletedRate("c")
+func periodStarts(invs []invoice.Stored) []time.Time {
+	out := make([]time.Time, len(invs))
+	for i, inv := range invs {
+		out[i] = inv.PeriodStart
+	}
+	return out
+}
+
+// billableOf is the FROM and WHERE clauses, with their arguments, that select the
+// billable calls (alias c) of invoices (alias p, p.n one past the index in invs): each
+// client's payable calls of its period in its currency, rated and not by a
+// since-deleted rate. Lines, CSV and detail all use it, so that they always
+// agree; a batch of invoices takes one scan of the month.
+func billableOf(invs []invoice.Stored) (from, where string, args []any) {
+	clients, currencies := make([]string, len(invs)), make([]string, len(invs))
+	starts, ends := make([]time.Time, len(invs)), make([]time.Time, len(invs))
+	var lo, hi time.Time
+	for i, inv := range invs {
+		clients[i], currencies[i], starts[i], ends[i] = inv.Client, inv.Currency, inv.PeriodStart, inv.PeriodEnd
+		if i == 0 || inv.PeriodStart.Before(lo) {
+			lo = inv.PeriodStart
+		}
+		if i == 0 || inv.PeriodEnd.After(hi) {
+			hi = inv.PeriodEnd
+		}
+	}
+	// The overall range repeats on c so that only its partitions are scanned.
+	return `FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS p(client, period_start, period_end, currency, n)
+		JOIN cdrs c ON c.client = p.client AND c.currency = p.currency AND c.connect_time >= p.period_start AND c.connect_time < p.period_end`,
+		`c.connect_time >= $5 AND c.connect_time < $6 AND c.status = 'rated' AND (c.billed_seconds > 0 OR c.cost <> 0)
+		AND NOT ` + ratedByDeletedRate("c"), []any{clients, starts, ends, currencies, lo, hi}
+}
 
 // dateIn is t's calendar date in loc, as midnight UTC.
 func dateIn(t time.Time, loc *time.Location) time.Time {
@@ -158,16 +226,6 @@ func (s *Store) SaveDraft(ctx context.Context, inv invoice.Stored) (string, erro
 		return err
 	})
 	return id, err
-}
-
-// IssuedInvoice returns the issued invoice of a client's period, if any.
-func (s *Store) IssuedInvoice(ctx context.Context, client string, periodStart time.Time) (id, number string, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT id::text, number FROM invoices WHERE client = $1 AND period_start = $2 AND state = 'issued'`,
-		client, periodStart).Scan(&id, &number)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", "", nil
-	}
-	return id, number, err
 }
 
 // Issue numbers a draft and makes it immutable, in one transaction: the
@@ -232,9 +290,14 @@ func (s *Store) Void(ctx context.Context, id string) error {
 	return err
 }
 
-// SetDocuments records where an invoice's documents are.
-func (s *Store) SetDocuments(ctx context.Context, id string, docs map[string]string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE invoices SET documents = $2 WHERE id = $1`, id, docs)
+// SetDocuments records where invoices' documents are, by invoice ID.
+func (s *Store) SetDocuments(ctx context.Context, docs map[string]map[string]string) error {
+	ids, js := make([]string, 0, len(docs)), make([]map[string]string, 0, len(docs))
+	for id, d := range docs {
+		ids, js = append(ids, id), append(js, d)
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE invoices i SET documents = d.documents
+		FROM unnest($1::uuid[], $2::jsonb[]) AS d(id, documents) WHERE i.id = d.id`, ids, js)
 	return err
 }
 
@@ -257,7 +320,7 @@ func scanInvoice(r pgx.Row) (invoice.Stored, error) {
 	return s, json.Unmarshal(taxes, &s.Taxes)
 }
 
-// Invoice reads one invoice with its lines.
+// Invoice reads one invoice with its lines, by ID or number.
 func (s *Store) Invoice(ctx context.Context, id string) (invoice.Stored, error) {
 	inv, err := scanInvoice(s.pool.QueryRow(ctx, `SELECT `+invoiceColumns+` FROM invoices WHERE id::text = $1 OR number = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -266,14 +329,45 @@ func (s *Store) Invoice(ctx context.Context, id string) (invoice.Stored, error) 
 	if err != nil {
 		return inv, err
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT kind, description, coalesce(code, ''), coalesce(calls, 0), coalesce(billed_seconds, 0),
-		coalesce(quantity, 0), amount FROM invoice_lines WHERE invoice_id = $1 ORDER BY position`, inv.ID)
+	invs := []invoice.Stored{inv}
+	err = s.readLines(ctx, invs)
+	return invs[0], err
+}
+
+// InvoicesByID reads invoices with their lines, in the order of ids.
+func (s *Store) InvoicesByID(ctx context.Context, ids []string) ([]invoice.Stored, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+invoiceColumns+` FROM unnest($1::uuid[]) WITH ORDINALITY AS k(id, n)
+		JOIN invoices USING (id) ORDER BY k.n`, ids)
+	invs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (invoice.Stored, error) { return scanInvoice(r) })
+	if err != nil {
+		return nil, err
+	}
+	if len(invs) != len(ids) {
+		for i, id := range ids {
+			if i >= len(invs) || invs[i].ID != id {
+				return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+			}
+		}
+	}
+	return invs, s.readLines(ctx, invs)
+}
+
+// readLines reads the lines of invs, in one query.
+func (s *Store) readLines(ctx context.Context, invs []invoice.Stored) error {
+	at := make(map[string]int, len(invs))
+	ids := make([]string, len(invs))
+	for i, inv := range invs {
+		at[inv.ID], ids[i] = i, inv.ID
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT invoice_id::text, kind, description, coalesce(code, ''), coalesce(calls, 0), coalesce(billed_seconds, 0),
+		coalesce(quantity, 0), amount FROM invoice_lines WHERE invoice_id = ANY($1::uuid[]) ORDER BY invoice_id, position`, ids)
+	var id string
 	var l invoice.Line
-	_, err = pgx.ForEachRow(rows, []any{&l.Kind, &l.Description, &l.Code, &l.Calls, &l.BilledSeconds, &l.Quantity, &l.Amount}, func() error {
-		inv.Lines = append(inv.Lines, l)
+	_, err := pgx.ForEachRow(rows, []any{&id, &l.Kind, &l.Description, &l.Code, &l.Calls, &l.BilledSeconds, &l.Quantity, &l.Amount}, func() error {
+		invs[at[id]].Lines = append(invs[at[id]].Lines, l)
 		return nil
 	})
-	return inv, err
+	return err
 }
 
 // Invoices lists invoices, optionally of one month (period start) and client.
@@ -284,19 +378,22 @@ func (s *Store) Invoices(ctx context.Context, month, client string) ([]invoice.S
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (invoice.Stored, error) { return scanInvoice(r) })
 }
 
-// InvoiceCalls streams the billable calls of an invoice to fn, in time order.
-func (s *Store) InvoiceCalls(ctx context.Context, inv invoice.Stored, fn func(invoice.Call) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT c.connect_time, c.call_id, c.src_number, c.dst_number, c.code, coalesce(e.name, c.code),
+// InvoiceCalls streams the billable calls of invoices to fn, invoice by
+// invoice in the order of invs, each in time order; i is the invoice's index.
+func (s *Store) InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func(i int, c invoice.Call) error) error {
+	from, where, args := billableOf(invs)
+	rows, err := s.pool.Query(ctx, `SELECT p.n, c.connect_time, c.call_id, c.src_number, c.dst_number, c.code, coalesce(e.name, c.code),
 		c.duration, c.billed_seconds, c.cost
-		FROM cdrs c JOIN rate_tables t ON t.name = c.rate_table
+		`+from+` JOIN rate_tables t ON t.name = c.rate_table
 		LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
-		WHERE `+billable+` ORDER BY c.connect_time, c.file_id, c.line`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency)
+		WHERE `+where+` ORDER BY p.n, c.connect_time, c.file_id, c.line`, args...)
 	if err != nil {
 		return err
 	}
+	var n int
 	var c invoice.Call
-	_, err = pgx.ForEachRow(rows, []any{&c.ConnectTime, &c.CallID, &c.Source, &c.Destination, &c.Code, &c.Description, &c.Duration,
-		&c.BilledSeconds, &c.Cost}, func() error { return fn(c) })
+	_, err = pgx.ForEachRow(rows, []any{&n, &c.ConnectTime, &c.CallID, &c.Source, &c.Destination, &c.Code, &c.Description, &c.Duration,
+		&c.BilledSeconds, &c.Cost}, func() error { return fn(n-1, c) })
 	return err
 }
 
@@ -304,10 +401,11 @@ func (s *Store) InvoiceCalls(ctx context.Context, inv invoice.Stored, fn func(in
 // day (in the client's zone) of the invoice's payable calls.
 func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*pdf.Extended, error) {
 	ext := &pdf.Extended{}
+	from, where, args := billableOf([]invoice.Stored{inv})
 	rows, _ := s.pool.Query(ctx, `SELECT coalesce(e.name, c.code), c.code, r.rate, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
-		FROM cdrs c JOIN rates r ON r.id = c.rate_id JOIN rate_tables t ON t.name = c.rate_table
+		`+from+` JOIN rates r ON r.id = c.rate_id JOIN rate_tables t ON t.name = c.rate_table
 		LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
-		WHERE `+billable+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency)
+		WHERE `+where+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
 	var r pdf.RateDetail
 	if _, err := pgx.ForEachRow(rows, []any{&r.Description, &r.Code, &r.PerMinute, &r.Calls, &r.BilledSeconds, &r.Amount}, func() error {
 		ext.Rates = append(ext.Rates, r)
@@ -315,8 +413,8 @@ func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*pdf.Ext
 	}); err != nil {
 		return nil, err
 	}
-	rows, _ = s.pool.Query(ctx, `SELECT (c.connect_time AT TIME ZONE $5)::date, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
-		FROM cdrs c WHERE `+billable+` GROUP BY 1 ORDER BY 1`, inv.Client, inv.PeriodStart, inv.PeriodEnd, inv.Currency, inv.PeriodStart.Location().String())
+	rows, _ = s.pool.Query(ctx, `SELECT (c.connect_time AT TIME ZONE $7)::date, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
+		`+from+` WHERE `+where+` GROUP BY 1 ORDER BY 1`, append(args, inv.PeriodStart.Location().String())...)
 	var d pdf.DayTotal
 	_, err := pgx.ForEachRow(rows, []any{&d.Day, &d.Calls, &d.BilledSeconds, &d.Amount}, func() error {
 		ext.Days = append(ext.Days, d)
