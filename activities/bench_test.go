@@ -35,8 +35,8 @@ import (
 )
 
 // benchData is the benchmark catalogue (ratingtest's: 111,000 rates in a
-// two-level chain, 10,000 accounts) in a database of the benchmark's own,
-// and n calls on it as a canonical CDR file.
+// two-level chain, 10,000 accounts), changed by extend, in a database of the
+// benchmark's own, and n calls on it as a canonical CDR file.
 type benchData struct {
 	store  *postgres.Store
 	codes  []string
@@ -45,11 +45,14 @@ type benchData struct {
 	cat    rating.Catalog
 }
 
-func newBenchData(b *testing.B, n int) *benchData {
+func newBenchData(b *testing.B, n int, extend ...func(*rating.Catalog)) *benchData {
 	b.Helper()
 	d := &benchData{store: pgtest.New(b)}
 	rng := rand.New(rand.NewPCG(7, 7))
 	d.cat, d.codes = ratingtest.Catalog(rng)
+	for _, f := range extend {
+		f(&d.cat)
+	}
 	pgtest.LoadCatalog(b, d.store, d.cat)
 	var file bytes.Buffer
 	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
@@ -297,20 +300,26 @@ func BenchmarkSummaryMillion(b *testing.B) {
 }
 
 // BenchmarkInvoices computes, stores, renders (default template, 20 usage
-// lines) and writes to S3 the invoices of 1,000 clients (BILLRUN_INVOICES),
+// lines) and writes to S3 the invoices of 10,000 clients (BILLRUN_INVOICES),
 // calling the batch activities directly as a bill run does: batches of
 // invoiceBatch clients, two batches at once. Reports invoices per second.
 // invoiceBatch is how many clients a batch of invoices holds.
 const invoiceBatch = 100
 
 func BenchmarkInvoices(b *testing.B) {
-	clients, lines := 1000, 20
+	clients, lines := 10_000, 20
 	if n, err := strconv.Atoi(os.Getenv("BILLRUN_INVOICES")); err == nil {
 		clients = n
 	}
-	d := newBenchData(b, 0)
+	// The catalogue's 1,000 clients, and as many more as asked, each with an account.
+	d := newBenchData(b, 0, func(c *rating.Catalog) {
+		for i := len(c.Clients); i < clients; i++ {
+			c.Clients = append(c.Clients, rating.Client{ID: fmt.Sprint("client", i), RateTable: "child"})
+			c.Accounts = append(c.Accounts, rating.Account{ID: int64(len(c.Accounts) + 1), Client: fmt.Sprint("client", i), Kind: rating.KindIP,
+				Value: fmt.Sprintf("11.%d.%d.%d", i>>16, (i>>8)&255, i&255), Enabled: true})
+		}
+	})
 	store, cat, codes := d.store, d.cat, d.codes
-	clients = min(clients, len(cat.Clients)) // the catalogue has 1,000
 	var file bytes.Buffer
 	file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
 	ip, prefix := map[string]string{}, map[string]string{}

@@ -1,14 +1,14 @@
 package activities
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -93,55 +93,56 @@ func (a *Activities) CreateInvoices(ctx context.Context, in CreateInvoicesInput)
 		return CreateInvoicesResult{}, err
 	}
 	out := CreateInvoicesResult{Invoices: make([]CreateInvoiceResult, len(bases))}
+	var drafts []invoice.Stored
+	var at []int // drafts[k] is the invoice of bases[at[k]]
 	for i, b := range bases {
-		if out.Invoices[i], err = a.createInvoice(ctx, b, in); err != nil {
-			return CreateInvoicesResult{}, err
+		r := &out.Invoices[i]
+		r.Client = b.Stored.Client
+		// Issued before (a retry after the issue committed): the same invoice.
+		if b.Issued.ID != "" {
+			r.ID, r.Number = b.Issued.ID, b.Issued.Number
+			continue
+		}
+		if in.Template != "" {
+			b.Stored.Template = in.Template
+		}
+		b.Input.Rounding = in.Rounding
+		c, err := invoice.Compute(b.Input)
+		if err != nil {
+			return CreateInvoicesResult{}, fmt.Errorf("client %s: %w", r.Client, err)
+		}
+		if c.Total.IsZero() && c.Calls == 0 && !in.AllowEmpty {
+			r.Skipped = fmt.Sprintf("client %s has nothing to invoice for %s", r.Client, in.Period)
+			continue
+		}
+		st := b.Stored
+		st.State, st.Lines, st.Subtotal, st.Taxes, st.Total = "draft", c.Lines, c.Subtotal, c.Taxes, c.Total
+		st.IssueDate, st.DueDate = b.Input.IssueDate, c.DueDate
+		drafts, at = append(drafts, st), append(at, i)
+	}
+	saved, err := a.Store.SaveDrafts(ctx, drafts)
+	if err != nil {
+		return CreateInvoicesResult{}, err
+	}
+	for k, sv := range saved {
+		r := &out.Invoices[at[k]]
+		r.ID, r.Number = sv.ID, sv.Issued // a number: issued since the bases were read
+	}
+	for i := range out.Invoices {
+		r := &out.Invoices[i]
+		switch {
+		case r.Number != "" && !in.Issue:
+			r.Conflict = fmt.Sprintf("client %s has invoice %s issued for %s; void it first to invoice again", r.Client, r.Number, in.Period)
+		case r.Number == "" && r.ID != "" && in.Issue:
+			if r.Number, err = a.Store.Issue(ctx, r.ID, in.Now, a.NumberTemplate); err != nil {
+				return CreateInvoicesResult{}, err
+			}
 		}
 		if activity.IsActivity(ctx) {
 			activity.RecordHeartbeat(ctx, i)
 		}
 	}
 	return out, nil
-}
-
-func (a *Activities) createInvoice(ctx context.Context, b postgres.InvoiceBasis, in CreateInvoicesInput) (CreateInvoiceResult, error) {
-	res := CreateInvoiceResult{Client: b.Stored.Client}
-	// Issued before (a retry after the issue committed): the same invoice.
-	if b.Issued.ID != "" {
-		res.ID, res.Number = b.Issued.ID, b.Issued.Number
-		if !in.Issue {
-			res.Conflict = fmt.Sprintf("client %s has invoice %s issued for %s; void it first to invoice again", res.Client, res.Number, in.Period)
-		}
-		return res, nil
-	}
-	if in.Template != "" {
-		b.Stored.Template = in.Template
-	}
-	b.Input.Rounding = in.Rounding
-	c, err := invoice.Compute(b.Input)
-	if err != nil {
-		return res, fmt.Errorf("client %s: %w", res.Client, err)
-	}
-	if c.Total.IsZero() && c.Calls == 0 && !in.AllowEmpty {
-		res.Skipped = fmt.Sprintf("client %s has nothing to invoice for %s", res.Client, in.Period)
-		return res, nil
-	}
-	st := b.Stored
-	st.State, st.Lines, st.Subtotal, st.Taxes, st.Total = "draft", c.Lines, c.Subtotal, c.Taxes, c.Total
-	st.IssueDate, st.DueDate = b.Input.IssueDate, c.DueDate
-	if res.ID, err = a.Store.SaveDraft(ctx, st); err != nil {
-		if errors.Is(err, postgres.ErrIssued) { // issued since the basis was read
-			res.Conflict = err.Error()
-			return res, nil
-		}
-		return res, err
-	}
-	if in.Issue {
-		if res.Number, err = a.Store.Issue(ctx, res.ID, in.Now, a.NumberTemplate); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
 }
 
 // RenderInvoiceInput names the invoice whose documents to write.
@@ -185,13 +186,15 @@ func (a *Activities) RenderInvoices(ctx context.Context, in RenderInvoicesInput)
 		}
 		return RenderInvoicesResult{}, err
 	}
-	// The CSVs go through temporary files: a month of calls need not fit in memory.
-	dir, err := os.MkdirTemp("", "invoices-*")
+	// The CSVs go through a temporary file: a month of calls need not fit in memory.
+	tmp, err := os.CreateTemp("", "invoice-calls-*.csv")
 	if err != nil {
 		return RenderInvoicesResult{}, err
 	}
-	defer os.RemoveAll(dir)
-	if err := a.writeCallFiles(ctx, dir, invs); err != nil {
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	calls, err := a.writeCalls(ctx, tmp, invs)
+	if err != nil {
 		return RenderInvoicesResult{}, err
 	}
 	out := RenderInvoicesResult{Documents: make(map[string]map[string]string, len(invs))}
@@ -200,7 +203,7 @@ func (a *Activities) RenderInvoices(ctx context.Context, in RenderInvoicesInput)
 	g.SetLimit(renderAtOnce)
 	for i := range invs {
 		g.Go(func() error {
-			docs, err := a.writeDocuments(gctx, invs[i], callFile(dir, i))
+			docs, err := a.writeDocuments(gctx, invs[i], calls[i])
 			if err != nil {
 				return fmt.Errorf("invoice %s: %w", invs[i].ID, err)
 			}
@@ -219,65 +222,77 @@ func (a *Activities) RenderInvoices(ctx context.Context, in RenderInvoicesInput)
 	return out, a.Store.SetDocuments(ctx, out.Documents)
 }
 
-func callFile(dir string, i int) string { return filepath.Join(dir, strconv.Itoa(i)+".csv") }
-
-// writeCallFiles writes each invoice's CSV of calls to dir, from one query.
-func (a *Activities) writeCallFiles(ctx context.Context, dir string, invs []invoice.Stored) error {
-	var f *os.File
+// writeCalls writes each invoice's CSV of calls to f, from one query, and
+// returns the section of f that holds each.
+func (a *Activities) writeCalls(ctx context.Context, f *os.File, invs []invoice.Stored) ([]*io.SectionReader, error) {
+	buf := bufio.NewWriterSize(f, 1<<16)
+	out := &countingWriter{w: buf}
+	sections := make([]*io.SectionReader, len(invs))
+	cur := -1 // the invoice whose CSV is being written
 	var w *invoice.CallsWriter
-	next := 0 // the invoice whose file is to be opened next
-	closeFile := func() error {
-		if f == nil {
-			return nil
-		}
-		err := errors.Join(w.Flush(), f.Close())
-		f = nil
-		return err
-	}
-	openUpTo := func(i int) error { // through invoice i; those between have no calls
-		for ; next <= i; next++ {
-			if err := closeFile(); err != nil {
-				return err
+	var start int64
+	// advance ends the current CSV and starts the next ones up to invoice
+	// i's: those in between have no calls, only a header.
+	advance := func(i int) error {
+		for cur < i {
+			if cur >= 0 {
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				sections[cur] = io.NewSectionReader(f, start, out.n-start)
+				start = out.n
+			}
+			if cur++; cur == len(invs) {
+				return nil
 			}
 			var err error
-			if f, err = os.Create(callFile(dir, next)); err != nil {
-				return err
-			}
-			if w, err = invoice.NewCallsWriter(f, invs[next].Currency, invs[next].PeriodStart.Location()); err != nil {
+			if w, err = invoice.NewCallsWriter(out, invs[cur].Currency, invs[cur].PeriodStart.Location()); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	defer func() { _ = closeFile() }()
+	if err := advance(0); err != nil {
+		return nil, err
+	}
 	if err := a.Store.InvoiceCalls(ctx, invs, func(i int, c invoice.Call) error {
-		if err := openUpTo(i); err != nil {
+		if err := advance(i); err != nil {
 			return err
 		}
 		return w.Write(c)
 	}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := openUpTo(len(invs) - 1); err != nil {
-		return err
+	if err := advance(len(invs)); err != nil {
+		return nil, err
 	}
-	return closeFile()
+	return sections, buf.Flush()
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // writeDocuments renders one invoice's PDF and JSON and uploads them with its
 // CSV of calls, under keys stable per invoice: a retry overwrites them.
-func (a *Activities) writeDocuments(ctx context.Context, inv invoice.Stored, calls string) (map[string]string, error) {
+func (a *Activities) writeDocuments(ctx context.Context, inv invoice.Stored, calls *io.SectionReader) (map[string]string, error) {
 	base := fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, inv.ID)
 	docs := map[string]string{"pdf": a.S3.URI(base + ".pdf"), "json": a.S3.URI(base + ".json"), "csv": a.S3.URI(base + ".csv")}
-	f, err := os.Open(calls)
-	if err != nil {
+	if _, err := a.S3.Put(ctx, base+".csv", calls, "text/csv", nil); err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if _, err := a.S3.Put(ctx, base+".csv", f, "text/csv", nil); err != nil {
-		return nil, err
-	}
-	var ext *pdf.Extended
+	var (
+		ext *pdf.Extended
+		err error
+	)
 	if inv.Template == "extended" {
 		if ext, err = a.Store.InvoiceDetail(ctx, inv); err != nil {
 			return nil, err

@@ -83,7 +83,8 @@ fi
 # --- S3 ---
 if ! listening "$S3_PORT"; then
 	mkdir -p "$L/s3"
-	ROOT_ACCESS_KEY=$S3_KEY ROOT_SECRET_KEY=$S3_SECRET nohup "$L/bin/versitygw" --port "127.0.0.1:$S3_PORT" --quiet \
+	# --keep-alive: otherwise every request is a new connection, as no real S3 does.
+	ROOT_ACCESS_KEY=$S3_KEY ROOT_SECRET_KEY=$S3_SECRET nohup "$L/bin/versitygw" --port "127.0.0.1:$S3_PORT" --quiet --keep-alive \
 		posix "$L/s3" >"$L/log/s3.log" 2>&1 &
 	echo $! >"$L/run/s3.pid"
 	wait_for S3 "$S3_PORT" 30 "$L/log/s3.log"

@@ -42,6 +42,11 @@ func New(ctx context.Context, endpoint, bucket string) (*Store, error) {
 		cfg.Region = "us-east-1"
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		// Checksums only where an operation requires them: S3-compatible
+		// servers vary in which of the newer checksums they accept, and
+		// computing a CRC for every document costs the client CPU.
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			o.UsePathStyle = true
