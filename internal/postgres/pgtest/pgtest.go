@@ -41,6 +41,10 @@ func New(t testing.TB) *postgres.Store {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
+		if os.Getenv("BILLRUN_KEEP_DB") != "" { // to look into a test's or a benchmark's data afterwards
+			t.Logf("kept database %s", name)
+			return
+		}
 		c, err := pgx.Connect(context.Background(), admin)
 		if err != nil {
 			return
