@@ -145,6 +145,18 @@ func (a *Activities) CreateInvoices(ctx context.Context, in CreateInvoicesInput)
 	return out, nil
 }
 
+// ClientsToInvoiceInput asks for a page of the clients that bill runs
+// invoice.
+type ClientsToInvoiceInput struct {
+	After string // the last client of the page before
+	Limit int
+}
+
+// ClientsToInvoice lists the active clients with autoinvoice, in ID order.
+func (a *Activities) ClientsToInvoice(ctx context.Context, in ClientsToInvoiceInput) ([]string, error) {
+	return a.Store.ClientsToInvoice(ctx, in.After, in.Limit)
+}
+
 // RenderInvoiceInput names the invoice whose documents to write.
 type RenderInvoiceInput struct {
 	ID string

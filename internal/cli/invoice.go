@@ -30,13 +30,16 @@ func (a *app) invoiceCmd() *cobra.Command {
 
 func (a *app) invoiceCreateCmd() *cobra.Command {
 	var clientID, period, state, template, rounding string
-	var wait, allowEmpty bool
+	var wait, allowEmpty, all bool
 	cmd := &cobra.Command{
-		Use:   "create --client ID --period YYYY-MM [--state draft|issued] [--template NAME] [--wait]",
-		Short: "Create one invoice (a draft replaces the period's earlier draft)",
+		Use:   "create --client ID|--all --period YYYY-MM [--state draft|issued] [--template NAME] [--wait]",
+		Short: "Create one invoice, or with --all those of every active client with autoinvoice (a draft replaces the period's earlier draft)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if (clientID == "") == !all {
+				return errors.New("give --client ID or --all")
+			}
 			if state != "draft" && state != "issued" {
 				return fmt.Errorf("--state %q: want draft or issued", state)
 			}
@@ -49,6 +52,10 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			c, err := a.temporalClient(ctx)
 			if err != nil {
 				return err
+			}
+			if all {
+				return a.invoiceRun(cmd, c, workflows.InvoiceRunInput{Period: period, Template: template, Issue: state == "issued",
+					AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding)}, wait)
 			}
 			in := workflows.InvoiceInput{Client: clientID, Period: period, Template: template, Issue: state == "issued",
 				AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding)}
@@ -76,16 +83,48 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			return a.showInvoice(cmd, res.ID)
 		},
 	}
-	cmd.Flags().StringVar(&clientID, "client", "", "client id (required)")
+	cmd.Flags().StringVar(&clientID, "client", "", "client id")
+	cmd.Flags().BoolVar(&all, "all", false, "every active client with autoinvoice, in batches")
 	cmd.Flags().StringVar(&period, "period", "", "month, YYYY-MM (required)")
 	cmd.Flags().StringVar(&state, "state", "draft", "draft or issued")
 	cmd.Flags().StringVar(&template, "template", "", "default or extended (default: the client's)")
 	cmd.Flags().StringVar(&rounding, "rounding", string(invoice.RoundThenSum), "round_then_sum or sum_then_round")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the invoice and show it")
 	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "create it even with total 0 and no calls")
-	_ = cmd.MarkFlagRequired("client")
 	_ = cmd.MarkFlagRequired("period")
 	return cmd
+}
+
+// invoiceRun starts (or joins) the month's invoice run, and with wait shows
+// what became of each client.
+func (a *app) invoiceRun(cmd *cobra.Command, c client.Client, in workflows.InvoiceRunInput, wait bool) error {
+	ctx := cmd.Context()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.InvoiceRunWorkflowID(in.Period), TaskQueue: a.cfg.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("invoice-run")),
+	}, workflows.InvoiceRun, in)
+	if err != nil {
+		return fmt.Errorf("start invoice run: %w", err)
+	}
+	if !wait {
+		fmt.Fprintf(a.err, "invoice run %s started\n", run.GetID())
+		return nil
+	}
+	var p workflows.InvoiceRunProgress
+	if err := run.Get(ctx, &p); err != nil {
+		return fmt.Errorf("invoice run %s: %w", in.Period, err)
+	}
+	for _, c := range p.Conflicts {
+		fmt.Fprintln(a.err, c)
+	}
+	if p.ConflictCount > len(p.Conflicts) {
+		fmt.Fprintf(a.err, "… and %d more clients with an issued invoice\n", p.ConflictCount-len(p.Conflicts))
+	}
+	fmt.Fprintf(a.out, "%s: %d clients, %d invoiced, %d with nothing to invoice, %d with an issued invoice already\n",
+		in.Period, p.Clients, p.Invoiced, p.Skipped, p.ConflictCount)
+	return nil
 }
 
 // invoiceStateCmd is issue or void: a state change in the database, then

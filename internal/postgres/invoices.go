@@ -455,3 +455,10 @@ func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*pdf.Ext
 	})
 	return ext, err
 }
+
+// ClientsToInvoice lists, in ID order after after, up to limit active
+// clients invoiced by bill runs (autoinvoice).
+func (s *Store) ClientsToInvoice(ctx context.Context, after string, limit int) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id FROM clients WHERE autoinvoice AND status = 'active' AND id > $1 ORDER BY id LIMIT $2`, after, limit)
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

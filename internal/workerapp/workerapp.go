@@ -24,6 +24,7 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(workflows.Ingest)
 	w.RegisterWorkflow(workflows.Rerate)
 	w.RegisterWorkflow(workflows.Invoice)
+	w.RegisterWorkflow(workflows.InvoiceRun)
 	w.RegisterWorkflow(workflows.RenderInvoice)
 	w.RegisterActivity(a)
 }

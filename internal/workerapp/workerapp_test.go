@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +214,62 @@ func attempts(t *testing.T, c client.Client, run client.WorkflowRun) int32 {
 		}
 	}
 	return max
+}
+
+// TestAnInvoiceRunInvoicesTheAutoinvoiceClientsOnceOnTheRealServices runs
+// the month's invoice run twice: the clients with autoinvoice get one issued
+// invoice each with its three documents; the second run finds them issued
+// and numbers nothing more.
+func TestAnInvoiceRunInvoicesTheAutoinvoiceClientsOnceOnTheRealServices(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	s3 := s3test.New(t)
+	c, queue := temporaltest.New(t)
+	acts := activities.New(store, s3)
+	w := workerapp.New(c, queue, acts)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	upload(t, s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
+	run, err := start(t, c, queue, acts, workflows.IngestInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.InvoiceRunWorkflowID("2026-10"), TaskQueue: queue},
+			workflows.InvoiceRun, workflows.InvoiceRunInput{Period: "2026-10", Issue: true, BatchSize: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p workflows.InvoiceRunProgress
+		if err := run.Get(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+		// acme and globex have autoinvoice; initech has not.
+		if p.Clients != 2 || p.Invoiced != 2 || p.Skipped != 0 || p.ConflictCount != 0 {
+			t.Fatalf("run %d: %+v", i+1, p)
+		}
+	}
+	invs, err := store.Invoices(ctx, "2026-10", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, numbers []string
+	for _, inv := range invs {
+		got = append(got, fmt.Sprintf("%s %s %d documents", inv.Client, inv.State, len(inv.Documents)))
+		numbers = append(numbers, inv.Number)
+	}
+	slices.Sort(numbers) // the two batches ran at once: either may come first
+	if want := "acme issued 3 documents,globex issued 3 documents"; strings.Join(got, ",") != want ||
+		strings.Join(numbers, ",") != "INV-2026-000001,INV-2026-000002" {
+		t.Fatalf("invoices %q, numbers %v", strings.Join(got, ","), numbers)
+	}
+	objs, err := s3.List(ctx, "invoices/")
+	if err != nil || len(objs) != 6 {
+		t.Fatalf("%d documents, %v", len(objs), err)
+	}
 }

@@ -1,0 +1,144 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/invoice"
+)
+
+// Invoice run workflow contract.
+const (
+	// InvoiceRunProgressQuery returns an InvoiceRunProgress.
+	InvoiceRunProgressQuery = "progress"
+	// DefaultInvoiceBatch is how many clients' invoices a batch activity makes.
+	DefaultInvoiceBatch = 100
+	// invoiceBatchesAtOnce: with four documents at a time within a batch,
+	// two batches keep two cores, the database and S3 busy.
+	invoiceBatchesAtOnce = 2
+	invoiceRunPage       = 1000 // clients per continue-as-new
+	maxConflictsKept     = 100
+)
+
+// InvoiceRunWorkflowID names the run that invoices a month's clients.
+func InvoiceRunWorkflowID(period string) string { return "invoice-run-" + period }
+
+// InvoiceRunInput asks for the invoices of a month of every active client
+// with autoinvoice, as InvoiceInput does for one.
+type InvoiceRunInput struct {
+	Period     string // YYYY-MM
+	Template   string // "" for each client's
+	Issue      bool
+	AllowEmpty bool
+	Rounding   invoice.Rounding
+	BatchSize  int // clients per batch; 0 is DefaultInvoiceBatch
+	// Carried across continue-as-new.
+	After    string    // the last client of the pages done
+	Now      time.Time // the run's start: every page issues on the same day
+	Progress InvoiceRunProgress
+}
+
+// InvoiceRunProgress is the run's progress, and its result.
+type InvoiceRunProgress struct {
+	Clients  int // looked at
+	Invoiced int // invoices created (or found issued) and rendered
+	Skipped  int // nothing to invoice
+	// Conflicts are clients whose period has an issued invoice while a
+	// draft was asked for (the first maxConflictsKept; ConflictCount all).
+	Conflicts     []string
+	ConflictCount int
+}
+
+var invoiceBatchActivity = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Minute,
+	HeartbeatTimeout:    2 * time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10,
+		NonRetryableErrorTypes: []string{activities.ErrInvoiceNotFound}},
+}
+
+// InvoiceRun invoices a month's clients a page at a time, each page in
+// batches of clients (two batches at once): each batch computes and stores
+// its invoices, then renders their documents. Every step is idempotent, so
+// a retried batch or a run started again leaves one invoice per client and
+// period.
+func InvoiceRun(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, error) {
+	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet("invoice-run"), PeriodAttr.ValueSet(in.Period))
+	p := in.Progress
+	if err := workflow.SetQueryHandler(ctx, InvoiceRunProgressQuery, func() (InvoiceRunProgress, error) { return p, nil }); err != nil {
+		return p, err
+	}
+	if in.Now.IsZero() {
+		in.Now = workflow.Now(ctx)
+	}
+	size := in.BatchSize
+	if size <= 0 {
+		size = DefaultInvoiceBatch
+	}
+	ctx = workflow.WithActivityOptions(ctx, invoiceBatchActivity)
+	var a *activities.Activities
+	var clients []string
+	if err := workflow.ExecuteActivity(ctx, a.ClientsToInvoice, activities.ClientsToInvoiceInput{After: in.After, Limit: invoiceRunPage}).
+		Get(ctx, &clients); err != nil {
+		return p, err
+	}
+	running := 0
+	var failed error
+	for start := 0; start < len(clients); start += size {
+		batch := clients[start:min(start+size, len(clients))]
+		if err := workflow.Await(ctx, func() bool { return running < invoiceBatchesAtOnce }); err != nil {
+			return p, err
+		}
+		running++
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer func() { running-- }()
+			if err := invoiceBatch(ctx, in, batch, &p); err != nil && failed == nil {
+				failed = err
+			}
+		})
+	}
+	if err := workflow.Await(ctx, func() bool { return running == 0 }); err != nil {
+		return p, err
+	}
+	if failed != nil {
+		return p, failed
+	}
+	if len(clients) == invoiceRunPage {
+		in.After, in.Progress = clients[len(clients)-1], p
+		return p, workflow.NewContinueAsNewError(ctx, InvoiceRun, in)
+	}
+	return p, nil
+}
+
+// invoiceBatch creates the invoices of clients, then renders them.
+func invoiceBatch(ctx workflow.Context, in InvoiceRunInput, clients []string, p *InvoiceRunProgress) error {
+	var a *activities.Activities
+	var created activities.CreateInvoicesResult
+	if err := workflow.ExecuteActivity(ctx, a.CreateInvoices, activities.CreateInvoicesInput{Clients: clients, Period: in.Period,
+		Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty, Now: in.Now, Rounding: in.Rounding}).Get(ctx, &created); err != nil {
+		return err
+	}
+	var ids []string
+	for _, r := range created.Invoices {
+		switch {
+		case r.Conflict != "":
+			if p.ConflictCount++; len(p.Conflicts) < maxConflictsKept {
+				p.Conflicts = append(p.Conflicts, r.Conflict)
+			}
+		case r.Skipped != "":
+			p.Skipped++
+		default:
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) > 0 {
+		if err := workflow.ExecuteActivity(ctx, a.RenderInvoices, activities.RenderInvoicesInput{IDs: ids}).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	p.Clients += len(clients)
+	p.Invoiced += len(ids)
+	return nil
+}

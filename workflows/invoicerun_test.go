@@ -1,0 +1,90 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/billrun/billrun/activities"
+)
+
+func TestAnInvoiceRunBatchesTheClientsAndCountsWhatBecameOfEach(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	clients := []string{"a", "b", "c", "d", "e"}
+	env.OnActivity(a.ClientsToInvoice, mock.Anything, activities.ClientsToInvoiceInput{Limit: invoiceRunPage}).Return(clients, nil).Once()
+	var batches [][]string
+	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CreateInvoicesInput) (activities.CreateInvoicesResult, error) {
+			if in.Period != "2026-10" || !in.Issue || in.Now.IsZero() {
+				return activities.CreateInvoicesResult{}, fmt.Errorf("input %+v", in)
+			}
+			batches = append(batches, in.Clients)
+			var res activities.CreateInvoicesResult
+			for _, c := range in.Clients {
+				r := activities.CreateInvoiceResult{Client: c, ID: "inv-" + c}
+				switch c {
+				case "b":
+					r = activities.CreateInvoiceResult{Client: c, Skipped: "nothing to invoice"}
+				case "d":
+					r.Conflict = "client d has invoice INV-1 issued"
+				}
+				res.Invoices = append(res.Invoices, r)
+			}
+			return res, nil
+		})
+	var rendered []string
+	env.OnActivity(a.RenderInvoices, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RenderInvoicesInput) (activities.RenderInvoicesResult, error) {
+			rendered = append(rendered, in.IDs...)
+			return activities.RenderInvoicesResult{}, nil
+		})
+	env.ExecuteWorkflow(InvoiceRun, InvoiceRunInput{Period: "2026-10", Issue: true, BatchSize: 2})
+	require.NoError(t, env.GetWorkflowError())
+	var p InvoiceRunProgress
+	require.NoError(t, env.GetWorkflowResult(&p))
+	require.Equal(t, InvoiceRunProgress{Clients: 5, Invoiced: 3, Skipped: 1, Conflicts: []string{"client d has invoice INV-1 issued"}, ConflictCount: 1}, p)
+	slices.SortFunc(batches, func(x, y []string) int { return slices.Compare(x, y) })
+	require.Equal(t, [][]string{{"a", "b"}, {"c", "d"}, {"e"}}, batches)
+	slices.Sort(rendered)
+	require.Equal(t, []string{"inv-a", "inv-c", "inv-e"}, rendered)
+}
+
+func TestAFullPageOfClientsContinuesAsNewAfterItsLastClient(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	page := make([]string, invoiceRunPage)
+	for i := range page {
+		page[i] = fmt.Sprintf("c%04d", i)
+	}
+	env.OnActivity(a.ClientsToInvoice, mock.Anything, mock.Anything).Return(page, nil).Once()
+	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CreateInvoicesInput) (activities.CreateInvoicesResult, error) {
+			var res activities.CreateInvoicesResult
+			for _, c := range in.Clients {
+				res.Invoices = append(res.Invoices, activities.CreateInvoiceResult{Client: c, Skipped: "nothing"})
+			}
+			return res, nil
+		})
+	env.ExecuteWorkflow(InvoiceRun, InvoiceRunInput{Period: "2026-10"})
+	err := env.GetWorkflowError()
+	require.True(t, workflow.IsContinueAsNewError(err), "err = %v", err)
+	var next InvoiceRunInput
+	var cont *workflow.ContinueAsNewError
+	require.ErrorAs(t, err, &cont)
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next))
+	require.Equal(t, "c0999", next.After)
+	require.Equal(t, invoiceRunPage, next.Progress.Skipped)
+	require.False(t, next.Now.IsZero(), "the run's day is carried over")
+}
