@@ -58,3 +58,7 @@ else
 fi
 $B invoice download "$id" --out .local/demo-invoices
 echo "open .local/demo-invoices/*.pdf to see it"
+echo
+echo "== October's invoice run: drafts for every client with autoinvoice (acme's above is the same draft)"
+$B invoice create --all --period 2026-10 --wait
+$B invoice list --period 2026-10
