@@ -16,8 +16,6 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
@@ -300,12 +298,9 @@ func BenchmarkSummaryMillion(b *testing.B) {
 }
 
 // BenchmarkInvoices computes, stores, renders (default template, 20 usage
-// lines) and writes to S3 the invoices of 10,000 clients (BILLRUN_INVOICES),
-// calling the batch activities directly as a bill run does: batches of
-// invoiceBatch clients, two batches at once. Reports invoices per second.
-// invoiceBatch is how many clients a batch of invoices holds.
-const invoiceBatch = 100
-
+// lines) and writes to S3 the invoices of 10,000 clients (BILLRUN_INVOICES):
+// the InvoiceRun workflow on the dev server with an in-process worker,
+// batches of 100 clients, two at once. Reports invoices per second.
 func BenchmarkInvoices(b *testing.B) {
 	clients, lines := 10_000, 20
 	if n, err := strconv.Atoi(os.Getenv("BILLRUN_INVOICES")); err == nil {
@@ -361,34 +356,29 @@ func BenchmarkInvoices(b *testing.B) {
 		_ = os.WriteFile(os.Getenv("BILLRUN_EXPLAIN"), []byte(plan.String()), 0o644)
 		rows.Close()
 	}
+	if _, err := store.Pool().Exec(ctx, `UPDATE clients SET autoinvoice = true`); err != nil {
+		b.Fatal(err)
+	}
+	c, queue := temporaltest.New(b)
+	w := workerapp.New(c, queue, acts)
+	if err := w.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(2)
-		for first := 0; first < clients; first += invoiceBatch {
-			batch := make([]string, 0, invoiceBatch)
-			for c := first; c < min(first+invoiceBatch, clients); c++ {
-				batch = append(batch, fmt.Sprint("client", c))
-			}
-			g.Go(func() error {
-				res, err := acts.CreateInvoices(gctx, activities.CreateInvoicesInput{Clients: batch, Period: "2026-10", Now: time.Now()})
-				if err != nil {
-					return err
-				}
-				ids := make([]string, 0, len(batch))
-				for _, r := range res.Invoices {
-					if r.ID == "" {
-						return fmt.Errorf("%s: %s%s", r.Client, r.Skipped, r.Conflict)
-					}
-					ids = append(ids, r.ID)
-				}
-				_, err = acts.RenderInvoices(gctx, activities.RenderInvoicesInput{IDs: ids})
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.InvoiceRunWorkflowID("2026-10"), TaskQueue: queue},
+			workflows.InvoiceRun, workflows.InvoiceRunInput{Period: "2026-10"})
+		if err != nil {
 			b.Fatal(err)
+		}
+		var p workflows.InvoiceRunProgress
+		if err := run.Get(ctx, &p); err != nil {
+			b.Fatal(err)
+		}
+		if p.Invoiced != clients {
+			b.Fatalf("%+v", p)
 		}
 		b.ReportMetric(float64(clients)/time.Since(start).Seconds(), "invoices/s")
 	}
