@@ -44,6 +44,7 @@ bench: up
 	$(ENV) go test -run '^$$' -bench SummaryMillion -benchtime 3x -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench BenchmarkInvoices -benchtime 1x -timeout 30m ./activities/
 	go test -run '^$$' -bench Render -benchtime 3s -cpu 1 ./internal/pdf/
+	$(ENV) go test -run '^$$' -bench Put -benchtime 3000x ./internal/s3store/
 
 # Peak memory while ingesting a generated 5 GB stream (a few minutes, ~10 GB of disk).
 bench-memory: up
