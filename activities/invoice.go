@@ -209,13 +209,17 @@ func (a *Activities) RenderInvoices(ctx context.Context, in RenderInvoicesInput)
 	if err != nil {
 		return RenderInvoicesResult{}, err
 	}
+	details, err := a.details(ctx, invs)
+	if err != nil {
+		return RenderInvoicesResult{}, err
+	}
 	out := RenderInvoicesResult{Documents: make(map[string]map[string]string, len(invs))}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(renderAtOnce)
 	for i := range invs {
 		g.Go(func() error {
-			docs, err := a.writeDocuments(gctx, invs[i], calls[i])
+			docs, err := a.writeDocuments(gctx, invs[i], calls[i], details[i])
 			if err != nil {
 				return fmt.Errorf("invoice %s: %w", invs[i].ID, err)
 			}
@@ -232,6 +236,27 @@ func (a *Activities) RenderInvoices(ctx context.Context, in RenderInvoicesInput)
 		return RenderInvoicesResult{}, err
 	}
 	return out, a.Store.SetDocuments(ctx, out.Documents)
+}
+
+// details reads what the extended template adds for the invoices that use
+// it, in one pass; the others get nil.
+func (a *Activities) details(ctx context.Context, invs []invoice.Stored) ([]*pdf.Extended, error) {
+	out := make([]*pdf.Extended, len(invs))
+	var ext []invoice.Stored
+	var at []int
+	for i, inv := range invs {
+		if inv.Template == "extended" {
+			ext, at = append(ext, inv), append(at, i)
+		}
+	}
+	if len(ext) == 0 {
+		return out, nil
+	}
+	exts, err := a.Store.InvoiceDetails(ctx, ext)
+	for k, e := range exts {
+		out[at[k]] = e
+	}
+	return out, err
 }
 
 // writeCalls writes each invoice's CSV of calls to f, from one query, and
@@ -295,20 +320,11 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // writeDocuments renders one invoice's PDF and JSON and uploads them with its
 // CSV of calls, under keys stable per invoice: a retry overwrites them.
-func (a *Activities) writeDocuments(ctx context.Context, inv invoice.Stored, calls *io.SectionReader) (map[string]string, error) {
+func (a *Activities) writeDocuments(ctx context.Context, inv invoice.Stored, calls *io.SectionReader, ext *pdf.Extended) (map[string]string, error) {
 	base := fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, inv.ID)
 	docs := map[string]string{"pdf": a.S3.URI(base + ".pdf"), "json": a.S3.URI(base + ".json"), "csv": a.S3.URI(base + ".csv")}
 	if _, err := a.S3.Put(ctx, base+".csv", calls, "text/csv", nil); err != nil {
 		return nil, err
-	}
-	var (
-		ext *pdf.Extended
-		err error
-	)
-	if inv.Template == "extended" {
-		if ext, err = a.Store.InvoiceDetail(ctx, inv); err != nil {
-			return nil, err
-		}
 	}
 	body, err := pdf.Render(inv, a.Issuer, ext)
 	if err != nil {

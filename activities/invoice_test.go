@@ -354,6 +354,31 @@ func TestABatchOfInvoicesIsEachClientsOwnInvoice(t *testing.T) {
 	if calls == 0 {
 		t.Fatal("no calls billed")
 	}
+	// The extended detail of several invoices at once (each in its client's
+	// zone: Berlin, New York) is each one's alone.
+	var invs []invoice.Stored
+	for _, id := range ids {
+		inv, err := f.acts.Store.Invoice(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		invs = append(invs, inv)
+	}
+	together, err := f.acts.Store.InvoiceDetails(ctx, invs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, inv := range invs {
+		alone, err := f.acts.Store.InvoiceDetail(ctx, inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(alone)
+		b, _ := json.Marshal(together[i])
+		if !bytes.Equal(a, b) || (inv.Client == "acme" && len(alone.Days) == 0) {
+			t.Errorf("%s's detail alone:\n%s\ntogether:\n%s", inv.Client, a, b)
+		}
+	}
 
 	if _, err := f.acts.Store.Issue(ctx, ids[1], invoicedAt, "INV-{YYYY}-{SEQ:6}"); err != nil {
 		t.Fatal(err)

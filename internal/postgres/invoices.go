@@ -152,16 +152,18 @@ func periodStarts(invs []invoice.Stored) []time.Time {
 }
 
 // billableOf is the FROM and WHERE clauses, with their arguments, that select the
-// billable calls (alias c) of invoices (alias p, p.n one past the index in invs): each
+// billable calls (alias c) of invoices (alias p, p.n one past the index in
+// invs, p.zone the client's time zone): each
 // client's payable calls of its period in its currency, rated and not by a
 // since-deleted rate. Lines, CSV and detail all use it, so that they always
 // agree; a batch of invoices takes one scan of the month.
 func billableOf(invs []invoice.Stored) (from, where string, args []any) {
-	clients, currencies := make([]string, len(invs)), make([]string, len(invs))
+	clients, currencies, zones := make([]string, len(invs)), make([]string, len(invs)), make([]string, len(invs))
 	starts, ends := make([]time.Time, len(invs)), make([]time.Time, len(invs))
 	var lo, hi time.Time
 	for i, inv := range invs {
 		clients[i], currencies[i], starts[i], ends[i] = inv.Client, inv.Currency, inv.PeriodStart, inv.PeriodEnd
+		zones[i] = inv.PeriodStart.Location().String()
 		if i == 0 || inv.PeriodStart.Before(lo) {
 			lo = inv.PeriodStart
 		}
@@ -170,10 +172,11 @@ func billableOf(invs []invoice.Stored) (from, where string, args []any) {
 		}
 	}
 	// The overall range repeats on c so that only its partitions are scanned.
-	return `FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS p(client, period_start, period_end, currency, n)
+	return `FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[])
+			WITH ORDINALITY AS p(client, period_start, period_end, currency, zone, n)
 		JOIN cdrs c ON c.client = p.client AND c.currency = p.currency AND c.connect_time >= p.period_start AND c.connect_time < p.period_end`,
-		`c.connect_time >= $5 AND c.connect_time < $6 AND c.status = 'rated' AND (c.billed_seconds > 0 OR c.cost <> 0)
-		AND NOT ` + ratedByDeletedRate("c"), []any{clients, starts, ends, currencies, lo, hi}
+		`c.connect_time >= $6 AND c.connect_time < $7 AND c.status = 'rated' AND (c.billed_seconds > 0 OR c.cost <> 0)
+		AND NOT ` + ratedByDeletedRate("c"), []any{clients, starts, ends, currencies, zones, lo, hi}
 }
 
 // dateIn is t's calendar date in loc, as midnight UTC.
@@ -433,27 +436,47 @@ func (s *Store) InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func
 // InvoiceDetail reads what the extended template adds: use per rate and per
 // day (in the client's zone) of the invoice's payable calls.
 func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*pdf.Extended, error) {
-	ext := &pdf.Extended{}
-	from, where, args := billableOf([]invoice.Stored{inv})
-	rows, _ := s.pool.Query(ctx, `SELECT coalesce(e.name, c.code), c.code, r.rate, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
-		`+from+` JOIN rates r ON r.id = c.rate_id JOIN rate_tables t ON t.name = c.rate_table
-		LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
-		WHERE `+where+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
-	var r pdf.RateDetail
-	if _, err := pgx.ForEachRow(rows, []any{&r.Description, &r.Code, &r.PerMinute, &r.Calls, &r.BilledSeconds, &r.Amount}, func() error {
-		ext.Rates = append(ext.Rates, r)
-		return nil
-	}); err != nil {
+	exts, err := s.InvoiceDetails(ctx, []invoice.Stored{inv})
+	if err != nil {
 		return nil, err
 	}
-	rows, _ = s.pool.Query(ctx, `SELECT (c.connect_time AT TIME ZONE $7)::date, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
-		`+from+` WHERE `+where+` GROUP BY 1 ORDER BY 1`, append(args, inv.PeriodStart.Location().String())...)
-	var d pdf.DayTotal
-	_, err := pgx.ForEachRow(rows, []any{&d.Day, &d.Calls, &d.BilledSeconds, &d.Amount}, func() error {
-		ext.Days = append(ext.Days, d)
-		return nil
+	return exts[0], nil
+}
+
+// InvoiceDetails is InvoiceDetail for several invoices, in two passes over
+// their month in all.
+func (s *Store) InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*pdf.Extended, error) {
+	exts := make([]*pdf.Extended, len(invs))
+	for i := range exts {
+		exts[i] = &pdf.Extended{}
+	}
+	from, where, args := billableOf(invs)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, hashJoins); err != nil {
+			return err
+		}
+		var n int
+		var r pdf.RateDetail
+		rows, _ := tx.Query(ctx, `SELECT p.n, coalesce(e.name, c.code), c.code, r.rate, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
+			`+from+` JOIN rates r ON r.id = c.rate_id JOIN rate_tables t ON t.name = c.rate_table
+			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
+			WHERE `+where+` GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, args...)
+		if _, err := pgx.ForEachRow(rows, []any{&n, &r.Description, &r.Code, &r.PerMinute, &r.Calls, &r.BilledSeconds, &r.Amount}, func() error {
+			exts[n-1].Rates = append(exts[n-1].Rates, r)
+			return nil
+		}); err != nil {
+			return err
+		}
+		var d pdf.DayTotal
+		rows, _ = tx.Query(ctx, `SELECT p.n, (c.connect_time AT TIME ZONE p.zone)::date, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
+			`+from+` WHERE `+where+` GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+		_, err := pgx.ForEachRow(rows, []any{&n, &d.Day, &d.Calls, &d.BilledSeconds, &d.Amount}, func() error {
+			exts[n-1].Days = append(exts[n-1].Days, d)
+			return nil
+		})
+		return err
 	})
-	return ext, err
+	return exts, err
 }
 
 // ClientsToInvoice lists, in ID order after after, up to limit active
