@@ -1,6 +1,8 @@
 package activities
 
 import (
+	"context"
+
 	"github.com/billrun/billrun/internal/pdf"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/s3store"
@@ -14,6 +16,14 @@ type Activities struct {
 	// Issuer is printed on invoices; NumberTemplate numbers them.
 	Issuer         pdf.Issuer
 	NumberTemplate string
+	// Runs tells whether a workflow is still running; nil takes every
+	// recorded run for running.
+	Runs Runs
+}
+
+// Runs tells whether the workflow with an ID has an open run.
+type Runs interface {
+	Open(ctx context.Context, workflowID string) (bool, error)
 }
 
 // New wires the activities.

@@ -24,13 +24,30 @@ type BeginRerateInput struct {
 	Match    rerate.Match
 }
 
-// BeginRerate records the run, or refuses it when another overlaps it.
+// BeginRerate records the run, or refuses it when another overlaps it. A
+// run recorded as running whose workflow has ended (terminated from the
+// Temporal UI, say) no longer holds its period: it is marked failed and
+// the new run goes ahead.
 func (a *Activities) BeginRerate(ctx context.Context, in BeginRerateInput) error {
-	err := a.Store.BeginRerate(ctx, in.RunID, in.From, in.To, in.Client, in.Match)
-	if errors.Is(err, postgres.ErrRerateRunning) {
+	for tries := 0; ; tries++ {
+		err := a.Store.BeginRerate(ctx, in.RunID, in.From, in.To, in.Client, in.Match)
+		var running *postgres.RerateRunningError
+		if !errors.As(err, &running) {
+			return err
+		}
+		if tries == 0 && a.Runs != nil && running.ID != in.RunID {
+			open, err := a.Runs.Open(ctx, running.ID)
+			if err != nil {
+				return err
+			}
+			if !open {
+				// Another run may release it at the same time: either way it is released.
+				_ = a.Store.ReleaseRerate(ctx, running.ID)
+				continue
+			}
+		}
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrRerateRunning, err)
 	}
-	return err
 }
 
 // RerateBatchInput is one slice of a rerate.

@@ -19,8 +19,16 @@ import (
 )
 
 // ErrRerateRunning is returned by BeginRerate when a run over an
-// overlapping period is under way.
+// overlapping period is under way; the error is a *RerateRunningError.
 var ErrRerateRunning = errors.New("a rerate over an overlapping period is running")
+
+// RerateRunningError names the running rerate that a new one overlaps.
+type RerateRunningError struct{ ID string }
+
+func (e *RerateRunningError) Error() string { return ErrRerateRunning.Error() + ": " + e.ID }
+
+// Is makes errors.Is(err, ErrRerateRunning) hold.
+func (e *RerateRunningError) Is(target error) bool { return target == ErrRerateRunning }
 
 // RerateSlice selects the calls one rerate batch revisits.
 type RerateSlice struct {
@@ -37,7 +45,7 @@ func (s *Store) BeginRerate(ctx context.Context, id string, from, to time.Time, 
 	if errors.As(err, &pe) && pe.Code == "23P01" { // exclusion_violation
 		var other string
 		_ = s.pool.QueryRow(ctx, `SELECT id FROM rerate_runs WHERE state = 'running' AND period && tstzrange($1, $2) LIMIT 1`, from, to).Scan(&other)
-		return fmt.Errorf("%w: %s", ErrRerateRunning, other)
+		return &RerateRunningError{ID: other}
 	}
 	return err
 }

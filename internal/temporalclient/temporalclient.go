@@ -1,15 +1,18 @@
-// Package temporalclient dials Temporal with billrun's settings and prepares
-// a namespace (custom search attributes) for billrun's workflows.
+// Package temporalclient dials Temporal with billrun's settings, prepares
+// a namespace (custom search attributes) for billrun's workflows, and tells
+// activities whether a workflow still runs.
 package temporalclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 )
@@ -56,4 +59,23 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		return fmt.Errorf("add search attributes: %w", err)
 	}
 	return nil
+}
+
+// Runs answers whether workflows are still running, from the Temporal
+// service.
+type Runs struct {
+	Client client.Client
+}
+
+// Open tells whether the workflow with ID id has a running execution.
+func (r Runs) Open(ctx context.Context, id string) (bool, error) {
+	d, err := r.Client.DescribeWorkflowExecution(ctx, id, "")
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("describe workflow %s: %w", id, err)
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }

@@ -67,8 +67,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
-// New returns a worker on taskQueue with everything registered.
+// New returns a worker on taskQueue with everything registered; a's Runs,
+// if unset, ask c.
 func New(c client.Client, taskQueue string, a *activities.Activities) worker.Worker {
+	if a.Runs == nil {
+		a.Runs = temporalclient.Runs{Client: c}
+	}
 	w := worker.New(c, taskQueue, worker.Options{
 		// Each file activity holds one PostgreSQL connection and one
 		// rating pass; two cores keep two busy, a third overlaps I/O.

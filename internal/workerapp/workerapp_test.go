@@ -3,6 +3,7 @@ package workerapp_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -15,10 +16,12 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/rerate"
 	"github.com/billrun/billrun/internal/s3store"
 	"github.com/billrun/billrun/internal/s3store/s3test"
 	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
@@ -271,5 +274,51 @@ func TestAnInvoiceRunInvoicesTheAutoinvoiceClientsOnceOnTheRealServices(t *testi
 	objs, err := s3.List(ctx, "invoices/")
 	if err != nil || len(objs) != 6 {
 		t.Fatalf("%d documents, %v", len(objs), err)
+	}
+}
+
+// TestARerateTakesOverThePeriodOfARunThatWasTerminated: a rerate recorded as
+// running holds its period while its workflow runs; once that workflow is
+// terminated (as from the Temporal UI), the next rerate goes ahead without
+// a manual release.
+func TestARerateTakesOverThePeriodOfARunThatWasTerminated(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	c, queue := temporaltest.New(t)
+	w := workerapp.New(c, queue, activities.New(store, s3test.New(t)))
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	october, november := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	// A workflow that stays open: no worker polls its queue.
+	held, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "rerate-held-" + queue, TaskQueue: queue + "-nobody"}, "Held")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.BeginRerate(ctx, held.GetID(), october, november, "", rerate.All); err != nil {
+		t.Fatal(err)
+	}
+	in := workflows.RerateInput{From: october, To: november, Match: rerate.All}
+	rerateRun := func(id string) error {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id + "-" + queue, TaskQueue: queue}, workflows.Rerate, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run.Get(ctx, nil)
+	}
+	var app *temporal.ApplicationError
+	if err := rerateRun("while-held"); !errors.As(err, &app) || app.Type() != activities.ErrRerateRunning {
+		t.Fatalf("a rerate while the holder runs: %v", err)
+	}
+	if err := c.TerminateWorkflow(ctx, held.GetID(), "", "stuck"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rerateRun("after-terminate"); err != nil {
+		t.Fatalf("a rerate after the holder was terminated: %v", err)
+	}
+	var state string
+	if err := store.Pool().QueryRow(ctx, `SELECT state FROM rerate_runs WHERE id = $1`, held.GetID()).Scan(&state); err != nil || state != "failed" {
+		t.Fatalf("the terminated run is %q, %v", state, err)
 	}
 }
