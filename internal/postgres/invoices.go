@@ -35,10 +35,10 @@ type Issued struct {
 	ID, Number string
 }
 
-// InvoiceBases reads the master data and payable usage of clients for
-// month, in one snapshot and with one scan of the month's calls for all of
-// them, in the order of clients. Issued (and Number) are set where the
-// period already has an issued invoice.
+// InvoiceBases reads the master data and payable usage of clients (each
+// once) for month, in one snapshot and with one scan of the month's calls
+// for all of them, in the order of clients. Issued is set where the period
+// already has an issued invoice.
 func (s *Store) InvoiceBases(ctx context.Context, clients []string, month string, issue time.Time) ([]InvoiceBasis, error) {
 	out := make([]InvoiceBasis, len(clients))
 	at := make(map[string]int, len(clients))
