@@ -70,3 +70,17 @@ func TestAnUnknownGroupByKeyIsRefusedBeforeAnyQuery(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestInvoiceCreateTakesOneClientOrAll: --client and --all exclude each
+// other, and one of them is needed; nothing is started otherwise.
+func TestInvoiceCreateTakesOneClientOrAll(t *testing.T) {
+	for _, args := range [][]string{
+		{"invoice", "create", "--period", "2026-10"},
+		{"invoice", "create", "--period", "2026-10", "--client", "acme", "--all"},
+	} {
+		code, _, errOut := run(t, "postgres://nobody@127.0.0.1:1/none", args...)
+		if code == 0 || !strings.Contains(errOut, "give --client ID or --all") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}
