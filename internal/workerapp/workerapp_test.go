@@ -66,17 +66,25 @@ func start(t *testing.T, c client.Client, queue string, acts *activities.Activit
 	}, workflows.Ingest, in)
 }
 
-func TestIngestWorkflowRatesTheInboxOnTheRealServices(t *testing.T) {
+// inProcess starts a worker in the test process on the real services, with
+// the demo catalogue in a database and a bucket of the test's own.
+func inProcess(t *testing.T) (client.Client, string, *activities.Activities) {
+	t.Helper()
 	store := pgtest.New(t)
 	pgtest.ImportDemo(t, store)
-	s3 := s3test.New(t)
 	c, queue := temporaltest.New(t)
-	acts := activities.New(store, s3)
+	acts := activities.New(store, s3test.New(t))
 	w := workerapp.New(c, queue, acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
+	return c, queue, acts
+}
+
+func TestIngestWorkflowRatesTheInboxOnTheRealServices(t *testing.T) {
+	c, queue, acts := inProcess(t)
+	store, s3 := acts.Store, acts.S3
 
 	upload(t, s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
 	upload(t, s3, cdr.Asterisk, "Master.csv", read(t, "cdr", "asterisk-Master.csv"))
@@ -224,16 +232,8 @@ func attempts(t *testing.T, c client.Client, run client.WorkflowRun) int32 {
 // invoice each with its three documents; the second run finds them issued
 // and numbers nothing more.
 func TestAnInvoiceRunInvoicesTheAutoinvoiceClientsOnceOnTheRealServices(t *testing.T) {
-	store := pgtest.New(t)
-	pgtest.ImportDemo(t, store)
-	s3 := s3test.New(t)
-	c, queue := temporaltest.New(t)
-	acts := activities.New(store, s3)
-	w := workerapp.New(c, queue, acts)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	c, queue, acts := inProcess(t)
+	store, s3 := acts.Store, acts.S3
 	upload(t, s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
 	run, err := start(t, c, queue, acts, workflows.IngestInput{})
 	if err != nil {
@@ -282,14 +282,8 @@ func TestAnInvoiceRunInvoicesTheAutoinvoiceClientsOnceOnTheRealServices(t *testi
 // terminated (as from the Temporal UI), the next rerate goes ahead without
 // a manual release.
 func TestARerateTakesOverThePeriodOfARunThatWasTerminated(t *testing.T) {
-	store := pgtest.New(t)
-	pgtest.ImportDemo(t, store)
-	c, queue := temporaltest.New(t)
-	w := workerapp.New(c, queue, activities.New(store, s3test.New(t)))
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	c, queue, acts := inProcess(t)
+	store := acts.Store
 	october, november := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	// A workflow that stays open: no worker polls its queue.
 	held, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "rerate-held-" + queue, TaskQueue: queue + "-nobody"}, "Held")
