@@ -282,6 +282,9 @@ func (a *Activities) writeCalls(ctx context.Context, f *os.File, invs []invoice.
 			if cur++; cur == len(invs) {
 				return nil
 			}
+			if activity.IsActivity(ctx) { // a batch's calls can take a while
+				activity.RecordHeartbeat(ctx, cur)
+			}
 			var err error
 			if w, err = invoice.NewCallsWriter(out, invs[cur].Currency, invs[cur].PeriodStart.Location()); err != nil {
 				return err
