@@ -29,15 +29,20 @@ const (
 	ErrInvoiceNotFound = "InvoiceNotFound"
 )
 
-// CreateInvoiceInput asks for one client's invoice of one month.
-type CreateInvoiceInput struct {
-	Client     string
+// InvoiceOptions say how to invoice a month, for one client or many.
+type InvoiceOptions struct {
 	Period     string // YYYY-MM
 	Template   string // "" for the client's
 	Issue      bool   // number it right away
 	AllowEmpty bool   // create it even with total 0 and no calls
 	Now        time.Time
 	Rounding   invoice.Rounding
+}
+
+// CreateInvoiceInput asks for one client's invoice of one month.
+type CreateInvoiceInput struct {
+	Client string
+	InvoiceOptions
 }
 
 // CreateInvoiceResult names the invoice, or why there is none.
@@ -55,8 +60,7 @@ type CreateInvoiceResult struct {
 // (replacing an earlier draft), then issues it when asked. Run again, it
 // replaces the draft with the same content: one invoice, one number.
 func (a *Activities) CreateInvoice(ctx context.Context, in CreateInvoiceInput) (CreateInvoiceResult, error) {
-	res, err := a.CreateInvoices(ctx, CreateInvoicesInput{Clients: []string{in.Client}, Period: in.Period, Template: in.Template,
-		Issue: in.Issue, AllowEmpty: in.AllowEmpty, Now: in.Now, Rounding: in.Rounding})
+	res, err := a.CreateInvoices(ctx, CreateInvoicesInput{Clients: []string{in.Client}, InvoiceOptions: in.InvoiceOptions})
 	if err != nil {
 		return CreateInvoiceResult{}, err
 	}
@@ -70,13 +74,8 @@ func (a *Activities) CreateInvoice(ctx context.Context, in CreateInvoiceInput) (
 // CreateInvoicesInput asks for the invoices of several clients for one
 // month, as CreateInvoiceInput does for one.
 type CreateInvoicesInput struct {
-	Clients    []string
-	Period     string
-	Template   string
-	Issue      bool
-	AllowEmpty bool
-	Now        time.Time
-	Rounding   invoice.Rounding
+	Clients []string
+	InvoiceOptions
 }
 
 // CreateInvoicesResult has a result per client, in the order asked.

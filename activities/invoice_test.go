@@ -55,7 +55,7 @@ func (f *fixture) create(in activities.CreateInvoiceInput) (activities.CreateInv
 //	subtotal 38.49; VAT 19 % = 7.3131 → 7.31; total 45.80; issued 2 Nov (Berlin), due 16 Nov.
 func TestAcmesOctoberInvoiceToTheCent(t *testing.T) {
 	f := invoiced(t)
-	res, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10"})
+	res, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,23 +87,23 @@ func TestAcmesOctoberInvoiceToTheCent(t *testing.T) {
 
 func TestCreatingAnInvoiceAgainKeepsOneInvoiceAndOneNumber(t *testing.T) {
 	f := invoiced(t)
-	a, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10"})
+	a, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10"})
+	b, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10"}})
 	if err != nil || b.ID != a.ID {
 		t.Fatalf("a second draft: %+v %v, first %s", b, err, a.ID)
 	}
-	issued, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10", Issue: true})
+	issued, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Issue: true}})
 	if err != nil || issued.ID != a.ID || issued.Number != "INV-2026-000001" {
 		t.Fatalf("%+v %v", issued, err)
 	}
-	again, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10", Issue: true})
+	again, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Issue: true}})
 	if err != nil || again.ID != a.ID || again.Number != issued.Number {
 		t.Fatalf("issued again: %+v %v", again, err)
 	}
-	_, err = f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10"})
+	_, err = f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10"}})
 	var app *temporal.ApplicationError
 	if !errors.As(err, &app) || app.Type() != activities.ErrInvoiceIssued {
 		t.Fatalf("a draft over an issued invoice: %v", err)
@@ -115,7 +115,7 @@ func TestCreatingAnInvoiceAgainKeepsOneInvoiceAndOneNumber(t *testing.T) {
 	if err := f.acts.Store.Void(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	next, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10", Issue: true})
+	next, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Issue: true}})
 	if err != nil || next.ID == a.ID || next.Number != "INV-2026-000002" {
 		t.Fatalf("%+v %v", next, err)
 	}
@@ -126,11 +126,11 @@ func TestCreatingAnInvoiceAgainKeepsOneInvoiceAndOneNumber(t *testing.T) {
 
 func TestAnEmptyInvoiceIsCreatedOnlyWhenAskedFor(t *testing.T) {
 	f := newFixture(t) // globex has no subscription and no calls here
-	res, err := f.create(activities.CreateInvoiceInput{Client: "globex", Period: "2026-10"})
+	res, err := f.create(activities.CreateInvoiceInput{Client: "globex", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10"}})
 	if err != nil || res.Skipped == "" || res.ID != "" {
 		t.Fatalf("%+v %v", res, err)
 	}
-	res, err = f.create(activities.CreateInvoiceInput{Client: "globex", Period: "2026-10", AllowEmpty: true})
+	res, err = f.create(activities.CreateInvoiceInput{Client: "globex", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", AllowEmpty: true}})
 	if err != nil || res.ID == "" {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -147,7 +147,7 @@ func TestConcurrentIssuesNeverShareOrSkipANumber(t *testing.T) {
 	f.importCSV("clients", clients.String())
 	ids := make([]string, n)
 	for i := range n {
-		res, err := f.create(activities.CreateInvoiceInput{Client: fmt.Sprintf("c%02d", i), Period: "2026-10", AllowEmpty: true})
+		res, err := f.create(activities.CreateInvoiceInput{Client: fmt.Sprintf("c%02d", i), InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", AllowEmpty: true}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +179,7 @@ func TestConcurrentIssuesNeverShareOrSkipANumber(t *testing.T) {
 
 func TestRenderedDocumentsHoldTheInvoice(t *testing.T) {
 	f := invoiced(t)
-	res, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10", Issue: true})
+	res, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Issue: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestTheExtendedDetailCountsTheCallsTheLinesBill(t *testing.T) {
 	if _, err := f.acts.Store.DeleteRate(ctx, "retail-eur", "447", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.create(activities.CreateInvoiceInput{Client: "acme", Period: "2026-10", Template: "extended"})
+	res, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Template: "extended"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,8 +285,8 @@ func TestABatchOfInvoicesIsEachClientsOwnInvoice(t *testing.T) {
 	clients := []string{"initech", "acme", "globex"}
 	batch := func() activities.CreateInvoicesResult {
 		t.Helper()
-		v, err := f.env.ExecuteActivity(f.acts.CreateInvoices, activities.CreateInvoicesInput{Clients: clients, Period: "2026-10",
-			AllowEmpty: true, Now: invoicedAt})
+		v, err := f.env.ExecuteActivity(f.acts.CreateInvoices, activities.CreateInvoicesInput{Clients: clients, InvoiceOptions: activities.InvoiceOptions{Period: "2026-10",
+			AllowEmpty: true, Now: invoicedAt}})
 		var res activities.CreateInvoicesResult
 		if err == nil {
 			err = v.Get(&res)
@@ -332,7 +332,7 @@ func TestABatchOfInvoicesIsEachClientsOwnInvoice(t *testing.T) {
 			t.Errorf("%s: %d calls in the CSV, %d billed", c, rows, billed)
 		}
 		calls += billed
-		alone, err := f.create(activities.CreateInvoiceInput{Client: c, Period: "2026-10", AllowEmpty: true})
+		alone, err := f.create(activities.CreateInvoiceInput{Client: c, InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", AllowEmpty: true}})
 		if err != nil || alone.ID != ids[i] {
 			t.Fatalf("%s alone: %+v %v", c, alone, err)
 		}

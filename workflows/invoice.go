@@ -48,8 +48,9 @@ func Invoice(ctx workflow.Context, in InvoiceInput) (InvoiceResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, invoiceActivity)
 	var a *activities.Activities
 	var created activities.CreateInvoiceResult
-	if err := workflow.ExecuteActivity(ctx, a.CreateInvoice, activities.CreateInvoiceInput{Client: in.Client, Period: in.Period,
-		Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty, Now: workflow.Now(ctx), Rounding: in.Rounding}).Get(ctx, &created); err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.CreateInvoice, activities.CreateInvoiceInput{Client: in.Client,
+		InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
+			Now: workflow.Now(ctx), Rounding: in.Rounding}}).Get(ctx, &created); err != nil {
 		return InvoiceResult{}, err
 	}
 	res := InvoiceResult{ID: created.ID, Number: created.Number, Skipped: created.Skipped}

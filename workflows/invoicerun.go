@@ -116,8 +116,9 @@ func InvoiceRun(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, e
 func invoiceBatch(ctx workflow.Context, in InvoiceRunInput, clients []string, p *InvoiceRunProgress) error {
 	var a *activities.Activities
 	var created activities.CreateInvoicesResult
-	if err := workflow.ExecuteActivity(ctx, a.CreateInvoices, activities.CreateInvoicesInput{Clients: clients, Period: in.Period,
-		Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty, Now: in.Now, Rounding: in.Rounding}).Get(ctx, &created); err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.CreateInvoices, activities.CreateInvoicesInput{Clients: clients,
+		InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
+			Now: in.Now, Rounding: in.Rounding}}).Get(ctx, &created); err != nil {
 		return err
 	}
 	var ids []string
