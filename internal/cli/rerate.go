@@ -12,6 +12,7 @@ import (
 
 	"github.com/billrun/billrun/internal/rating"
 	"github.com/billrun/billrun/internal/rerate"
+	"github.com/billrun/billrun/internal/temporalclient"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -130,11 +131,11 @@ func (a *app) rerateReleaseCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := c.DescribeWorkflowExecution(ctx, args[0], "")
+			open, err := temporalclient.Runs{Client: c}.Open(ctx, args[0])
 			if err != nil {
 				return fmt.Errorf("rerate run %s: %w", args[0], err)
 			}
-			if st := d.GetWorkflowExecutionInfo().GetStatus(); st == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			if open {
 				return fmt.Errorf("rerate run %s is running: cancel it instead", args[0])
 			}
 			db, err := a.db(ctx)
