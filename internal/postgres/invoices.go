@@ -199,6 +199,9 @@ type Saved struct {
 // may share a client and period.
 func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]Saved, error) {
 	out := make([]Saved, len(invs))
+	if len(invs) == 0 { // a batch whose clients all had nothing to invoice
+		return out, nil
+	}
 	clients, starts := make([]string, len(invs)), periodStarts(invs)
 	for i, inv := range invs {
 		clients[i] = inv.Client
