@@ -3,116 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/billrun/billrun/internal/report"
 )
-
-// summaryKeys maps each group-by key to the expression grouped and shown.
-// Only these fixed strings reach SQL.
-var summaryKeys = map[report.Key]string{
-	report.Client: "c.client",
-	// Grouped by id; the label is looked up once per group.
-	report.Account: `(SELECT a.kind || ':' || a.value || CASE WHEN a.tech_prefix <> '' THEN ' #' || a.tech_prefix ELSE '' END
-		FROM accounts a WHERE a.id = c.account_id)`,
-	report.DstCode: "c.code",
-	// Names join calls before grouping: many codes share a name.
-	report.DstName:  "coalesce(e.name, c.code)",
-	report.Day:      "((c.connect_time AT TIME ZONE $3)::date)::text",
-	report.Month:    "to_char(c.connect_time AT TIME ZONE $3, 'YYYY-MM')",
-	report.Currency: "c.currency",
-}
-
-// Summary runs the summary report over rated calls.
-func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.SummaryRow, error) {
-	var sel, groups []string
-	joins := ""
-	for i, k := range q.GroupBy {
-		expr, ok := summaryKeys[k]
-		if !ok {
-			return nil, fmt.Errorf("unknown group-by key %q", k)
-		}
-		switch k {
-		case report.Account:
-			sel = append(sel, expr)
-			groups = append(groups, "c.account_id")
-			continue
-		case report.DstName:
-			joins = " LEFT JOIN rate_tables rt ON rt.name = c.rate_table LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = c.code"
-		}
-		sel = append(sel, expr)
-		groups = append(groups, strconv.Itoa(i+1))
-	}
-	sel = append(sel, "c.currency")
-	groups = append(groups, strconv.Itoa(len(q.GroupBy)+1))
-	order := make([]string, len(sel))
-	for i := range sel {
-		order[i] = strconv.Itoa(i + 1)
-	}
-	sql := `SELECT ` + strings.Join(sel, ", ") + `, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)::text
-		FROM cdrs c` + joins + `
-		WHERE c.connect_time >= $1 AND c.connect_time < $2 AND c.status = 'rated'
-		GROUP BY ` + strings.Join(groups, ", ") + `
-		ORDER BY ` + strings.Join(order, ", ")
-	args := []any{q.From, q.To}
-	if strings.Contains(sql, "$3") {
-		loc := "UTC"
-		if q.Location != nil {
-			loc = q.Location.String()
-		}
-		args = append(args, loc)
-	}
-	var out []report.SummaryRow
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		// Enough memory to aggregate a month in one pass, not in spills,
-		// and both cores on it: day partitions are each too small for the
-		// planner to go parallel on its own.
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'; SET LOCAL parallel_setup_cost = 0;
-			SET LOCAL parallel_tuple_cost = 0; SET LOCAL min_parallel_table_scan_size = 0`); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, scanSummary(len(q.GroupBy)))
-		return err
-	})
-	return out, err
-}
-
-func scanSummary(keys int) pgx.RowToFunc[report.SummaryRow] {
-	return func(r pgx.CollectableRow) (report.SummaryRow, error) {
-		vals := make([]*string, keys)
-		var row report.SummaryRow
-		var amount string
-		dest := make([]any, 0, len(vals)+4)
-		for i := range vals {
-			dest = append(dest, &vals[i])
-		}
-		dest = append(dest, &row.Currency, &row.Calls, &row.BilledSeconds, &amount)
-		if err := r.Scan(dest...); err != nil {
-			return row, err
-		}
-		// As text: parsing it is several times cheaper than decoding numeric.
-		var err error
-		if row.Amount, err = decimal.NewFromString(amount); err != nil {
-			return row, err
-		}
-		row.Values = make([]string, len(vals))
-		for i, v := range vals {
-			if v != nil {
-				row.Values[i] = *v
-			}
-		}
-		return row, nil
-	}
-}
 
 // mismatchSQL selects the mismatched CDRs of [$1, $2) with their category:
 // the rating status, or deleted_rate for calls rated by a since-deleted rate.

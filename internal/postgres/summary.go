@@ -1,0 +1,586 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/billrun/billrun/internal/report"
+)
+
+// Summary runs the summary report over the rated calls of [q.From, q.To).
+//
+// PostgreSQL streams the period's rated calls as COPY text, only the columns
+// the keys need, and billrun groups them as they arrive: one goroutine parses
+// calls and names their keys, another sums them into groups. Grouping in
+// PostgreSQL costs about a microsecond a call on one core once a month holds
+// tens of thousands of (client, destination) groups; streaming costs it a
+// third of that, and the parsing and summing run beside it
+// (docs/benchmarks.md). The whole report reads one snapshot.
+func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.SummaryRow, error) {
+	loc := q.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	g, err := newSummer(q.GroupBy, q.From.In(loc))
+	if err != nil {
+		return nil, err
+	}
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// The session time zone places calls in days and months. JIT would
+		// compile every day partition's scan of a month for nothing.
+		if _, err := tx.Exec(ctx, `SELECT set_config('TimeZone', $1, true), set_config('jit', 'off', true)`, loc.String()); err != nil {
+			return err
+		}
+		if g.cols.table {
+			if err := g.loadDecks(ctx, tx); err != nil {
+				return err
+			}
+		}
+		sql := `COPY (SELECT ` + strings.Join(g.selectList(), ", ") + ` FROM cdrs c
+			WHERE c.connect_time >= ` + quoteTime(q.From) + ` AND c.connect_time < ` + quoteTime(q.To) + ` AND c.status = 'rated') TO STDOUT`
+		w := &lineWriter{line: g.add}
+		g.start()
+		_, err := tx.Conn().PgConn().CopyTo(ctx, w, sql)
+		g.wait()
+		if err == nil {
+			err = w.err
+		}
+		if err != nil {
+			return fmt.Errorf("summary: %w", err)
+		}
+		if g.cols.account {
+			return g.loadAccountLabels(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return g.rows(), nil
+}
+
+// summaryCols are the calls' columns a summary reads besides currency,
+// billed seconds and cost, in this order.
+type summaryCols struct {
+	client, account, table, code, day bool
+}
+
+// groupKey numbers a group's values: one number per group-by key, then the
+// currency. Numbers come from the interners; 0 is NULL.
+type groupKey [8]uint32 // seven keys at most, and the currency
+
+// summer groups COPY text rows of rated calls.
+type summer struct {
+	keys []report.Key
+	cols summaryCols
+	base time.Time // the local date of the report's start: day numbers count from it
+
+	clients, codes, names, currencies interner
+	accounts                          map[int64]uint32
+	accountIDs                        []int64 // by number - 1
+	accountLabels                     map[int64]string
+	// Destination names: rate table → its deck's number in decks; a deck
+	// maps a code (as COPY text) to its name's number. Codes without a name
+	// are named by the code itself, as billing-rules §5 names invoice lines.
+	tables map[string]int
+	decks  []*deckNames
+	months map[int64]uint32 // day number → month number
+
+	// Parsed calls go to the summing goroutine in batches.
+	batch      *callBatch
+	full, free chan *callBatch
+	done       chan struct{}
+
+	// Owned by the summing goroutine.
+	index  map[groupKey]int32
+	packed map[uint64]int32 // the same for keys that pack into 64 bits
+	groups []groupKey
+	sums   []report.Sums
+	fields [8][]byte
+}
+
+func newSummer(keys []report.Key, from time.Time) (*summer, error) {
+	g := &summer{keys: keys, base: time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC),
+		accounts: map[int64]uint32{}, tables: map[string]int{}, decks: []*deckNames{newDeckNames(0)},
+		months: map[int64]uint32{}, index: map[groupKey]int32{}, packed: map[uint64]int32{}}
+	if len(keys) >= len(groupKey{}) {
+		return nil, fmt.Errorf("%d group-by keys: at most %d", len(keys), len(groupKey{})-1)
+	}
+	for _, k := range keys {
+		switch k {
+		case report.Client:
+			g.cols.client = true
+		case report.Account:
+			g.cols.account = true
+		case report.DstCode:
+			g.cols.code = true
+		case report.DstName:
+			g.cols.code, g.cols.table = true, true
+		case report.Day, report.Month:
+			g.cols.day = true
+		case report.Currency:
+		default:
+			return nil, fmt.Errorf("unknown group-by key %q", k)
+		}
+	}
+	return g, nil
+}
+
+// selectList is what the COPY reads for each call, in summaryCols order.
+// Only these fixed strings reach SQL; the date is formatted from a time.
+func (g *summer) selectList() []string {
+	var cols []string
+	if g.cols.client {
+		cols = append(cols, "c.client")
+	}
+	if g.cols.account {
+		cols = append(cols, "c.account_id")
+	}
+	if g.cols.table {
+		cols = append(cols, "c.rate_table")
+	}
+	if g.cols.code {
+		cols = append(cols, "c.code")
+	}
+	if g.cols.day {
+		cols = append(cols, "c.connect_time::date - DATE '"+g.base.Format(time.DateOnly)+"'")
+	}
+	return append(cols, "c.currency", "c.billed_seconds", "c.cost")
+}
+
+// loadDecks reads the code decks of the rate tables.
+func (g *summer) loadDecks(ctx context.Context, tx pgx.Tx) error {
+	rows, _ := tx.Query(ctx, `SELECT name, deck FROM rate_tables WHERE deck IS NOT NULL`)
+	deckOf := map[string]int{}
+	var table, deck string
+	if _, err := pgx.ForEachRow(rows, []any{&table, &deck}, func() error {
+		d, ok := deckOf[deck]
+		if !ok {
+			d = len(g.decks)
+			deckOf[deck] = d
+			g.decks = append(g.decks, newDeckNames(1024))
+		}
+		g.tables[table] = d
+		return nil
+	}); err != nil {
+		return fmt.Errorf("summary: rate tables: %w", err)
+	}
+	if len(deckOf) == 0 {
+		return nil
+	}
+	w := &lineWriter{line: func(line []byte) error {
+		f := bytes.SplitN(line, []byte{'\t'}, 3)
+		if len(f) != 3 {
+			return fmt.Errorf("summary: a code deck row has %d fields", len(f))
+		}
+		g.decks[deckOf[unescape(f[0])]].put(f[1], g.names.id(f[2]))
+		return nil
+	}}
+	_, err := tx.Conn().PgConn().CopyTo(ctx, w, `COPY (SELECT deck, code, name FROM code_deck_entries
+		WHERE deck IN (SELECT deck FROM rate_tables)) TO STDOUT`)
+	if err == nil {
+		err = w.err
+	}
+	if err != nil {
+		return fmt.Errorf("summary: code decks: %w", err)
+	}
+	return nil
+}
+
+// loadAccountLabels names the accounts met, as kind:value #tech_prefix.
+func (g *summer) loadAccountLabels(ctx context.Context, tx pgx.Tx) error {
+	g.accountLabels = map[int64]string{}
+	rows, _ := tx.Query(ctx, `SELECT id, kind || ':' || value || CASE WHEN tech_prefix <> '' THEN ' #' || tech_prefix ELSE '' END
+		FROM accounts WHERE id = ANY($1)`, g.accountIDs)
+	var id int64
+	var label string
+	_, err := pgx.ForEachRow(rows, []any{&id, &label}, func() error {
+		g.accountLabels[id] = label
+		return nil
+	})
+	return err
+}
+
+// add groups one call.
+func (g *summer) add(line []byte) error {
+	f := g.fields[:0]
+	for len(f) < len(g.fields)-1 {
+		i := bytes.IndexByte(line, '\t')
+		if i < 0 {
+			break
+		}
+		f = append(f, line[:i])
+		line = line[i+1:]
+	}
+	f = append(f, line)
+	var client, account, table, code, day []byte
+	if g.cols.client {
+		client, f = f[0], f[1:]
+	}
+	if g.cols.account {
+		account, f = f[0], f[1:]
+	}
+	if g.cols.table {
+		table, f = f[0], f[1:]
+	}
+	if g.cols.code {
+		code, f = f[0], f[1:]
+	}
+	if g.cols.day {
+		day, f = f[0], f[1:]
+	}
+	if len(f) != 3 {
+		return fmt.Errorf("summary: a row has %d fields too many", len(f)-3)
+	}
+	seconds, err := strconv.ParseInt(string(f[1]), 10, 64)
+	if err != nil {
+		return fmt.Errorf("summary: billed seconds %q: %w", f[1], err)
+	}
+	cost, costFits := parseMillionths(f[2])
+	var costDecimal decimal.Decimal
+	if !costFits {
+		if costDecimal, err = decimal.NewFromString(string(f[2])); err != nil {
+			return fmt.Errorf("summary: cost %q: %w", f[2], err)
+		}
+	}
+	var k groupKey
+	for i, key := range g.keys {
+		switch key {
+		case report.Client:
+			k[i] = g.clients.id(client)
+		case report.Account:
+			if k[i], err = g.account(account); err != nil {
+				return err
+			}
+		case report.DstCode:
+			k[i] = g.codes.id(code)
+		case report.DstName:
+			k[i] = g.name(table, code)
+		case report.Day, report.Month:
+			d, err := strconv.ParseInt(string(day), 10, 32)
+			if err != nil {
+				return fmt.Errorf("summary: day %q: %w", day, err)
+			}
+			k[i] = uint32(d) + 1
+			if key == report.Month {
+				k[i] = g.month(d)
+			}
+		case report.Currency:
+			k[i] = g.currencies.id(f[0])
+		}
+	}
+	k[len(g.keys)] = g.currencies.id(f[0])
+	b := g.batch
+	c := summedCall{key: k, seconds: seconds, cost: cost}
+	if !costFits {
+		b.bigs = append(b.bigs, costDecimal)
+		c.big = int32(len(b.bigs))
+	}
+	b.calls = append(b.calls, c)
+	if len(b.calls) == cap(b.calls) {
+		g.full <- b
+		g.batch = <-g.free
+	}
+	return nil
+}
+
+// summedCall is a parsed call on its way to its group.
+type summedCall struct {
+	key     groupKey
+	seconds int64
+	cost    int64 // millionths, unless big > 0
+	big     int32 // then the cost is the batch's bigs[big-1]
+}
+
+type callBatch struct {
+	calls []summedCall
+	bigs  []decimal.Decimal
+}
+
+// start starts the summing goroutine; wait hands it the last calls and
+// waits until it has summed them.
+func (g *summer) start() {
+	const batches, size = 4, 2048
+	g.full, g.free, g.done = make(chan *callBatch, batches), make(chan *callBatch, batches), make(chan struct{})
+	for range batches - 1 {
+		g.free <- &callBatch{calls: make([]summedCall, 0, size)}
+	}
+	g.batch = &callBatch{calls: make([]summedCall, 0, size)}
+	go func() {
+		defer close(g.done)
+		for b := range g.full {
+			for _, c := range b.calls {
+				i := g.group(c.key)
+				if c.big == 0 {
+					g.sums[i].Add(c.seconds, c.cost)
+				} else {
+					g.sums[i].AddDecimal(c.seconds, b.bigs[c.big-1])
+				}
+			}
+			b.calls, b.bigs = b.calls[:0], b.bigs[:0]
+			g.free <- b
+		}
+	}()
+}
+
+func (g *summer) wait() {
+	g.full <- g.batch
+	close(g.full)
+	<-g.done
+}
+
+// group numbers the group of k, a new one when k is new. Keys of up to three
+// numbers below 2^21, the usual reports, are found by one uint64: a month's
+// tens of thousands of groups leave a wider key a cache miss slower.
+func (g *summer) group(k groupKey) int32 {
+	var p uint64
+	packs := len(g.keys) < 3
+	for j := 0; packs && j <= len(g.keys); j++ {
+		packs = k[j] < 1<<21
+		p = p<<21 | uint64(k[j])
+	}
+	var i int32
+	var ok bool
+	if packs {
+		i, ok = g.packed[p]
+	} else {
+		i, ok = g.index[k]
+	}
+	if !ok {
+		i = int32(len(g.sums))
+		if packs {
+			g.packed[p] = i
+		} else {
+			g.index[k] = i
+		}
+		g.groups = append(g.groups, k)
+		g.sums = append(g.sums, report.Sums{})
+	}
+	return i
+}
+
+func (g *summer) account(b []byte) (uint32, error) {
+	if isNull(b) {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("summary: account %q: %w", b, err)
+	}
+	n, ok := g.accounts[id]
+	if !ok {
+		g.accountIDs = append(g.accountIDs, id)
+		n = uint32(len(g.accountIDs))
+		g.accounts[id] = n
+	}
+	return n, nil
+}
+
+// name numbers the destination name of code in table's deck.
+func (g *summer) name(table, code []byte) uint32 {
+	if isNull(code) {
+		return 0
+	}
+	deck := g.decks[g.tables[string(table)]] // deck 0: none, every code unnamed
+	n, ok := deck.get(code)
+	if !ok {
+		n = g.names.id(code)
+		deck.put(code, n)
+	}
+	return n
+}
+
+// month numbers the month of day number d.
+func (g *summer) month(d int64) uint32 {
+	m, ok := g.months[d]
+	if !ok {
+		t := g.base.AddDate(0, 0, int(d))
+		m = uint32(t.Year()*12+int(t.Month())-1) + 1
+		g.months[d] = m
+	}
+	return m
+}
+
+// rows turns the groups into report rows in the order of their values.
+func (g *summer) rows() []report.SummaryRow {
+	out := make([]report.SummaryRow, len(g.groups))
+	for i, k := range g.groups {
+		r := report.SummaryRow{Values: make([]string, len(g.keys)), Calls: g.sums[i].Calls,
+			BilledSeconds: g.sums[i].BilledSeconds, Amount: g.sums[i].Amount(), Currency: g.currencies.value(k[len(g.keys)])}
+		for j, key := range g.keys {
+			n := k[j]
+			switch key {
+			case report.Client:
+				r.Values[j] = g.clients.value(n)
+			case report.Account:
+				if n > 0 {
+					r.Values[j] = g.accountLabels[g.accountIDs[n-1]]
+				}
+			case report.DstCode:
+				r.Values[j] = g.codes.value(n)
+			case report.DstName:
+				r.Values[j] = g.names.value(n)
+			case report.Day:
+				r.Values[j] = g.base.AddDate(0, 0, int(n)-1).Format(time.DateOnly)
+			case report.Month:
+				r.Values[j] = time.Date(int(n-1)/12, time.Month(int(n-1)%12+1), 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+			case report.Currency:
+				r.Values[j] = g.currencies.value(n)
+			}
+		}
+		out[i] = r
+	}
+	slices.SortFunc(out, func(a, b report.SummaryRow) int {
+		if c := slices.Compare(a.Values, b.Values); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Currency, b.Currency)
+	})
+	return out
+}
+
+// interner numbers distinct COPY text values from 1; 0 is NULL.
+type interner struct {
+	ids    map[string]uint32
+	values []string
+}
+
+func (in *interner) id(b []byte) uint32 {
+	if isNull(b) {
+		return 0
+	}
+	if n, ok := in.ids[string(b)]; ok { // no allocation for the lookup
+		return n
+	}
+	if in.ids == nil {
+		in.ids = map[string]uint32{}
+	}
+	in.values = append(in.values, unescape(b))
+	n := uint32(len(in.values))
+	in.ids[string(b)] = n
+	return n
+}
+
+func (in *interner) value(n uint32) string {
+	if n == 0 {
+		return ""
+	}
+	return in.values[n-1]
+}
+
+// parseMillionths parses a cost as COPY prints numeric(20,6), e.g. "-1.105991",
+// into millionths; ok is false when it does not fit an int64 or has more
+// than six places.
+func parseMillionths(b []byte) (v int64, ok bool) {
+	s := b
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	places := -1
+	for _, c := range s {
+		switch {
+		case c == '.' && places < 0:
+			places = 0
+		case c >= '0' && c <= '9' && places < 6 && v < (1<<63-1)/100:
+			v = v*10 + int64(c-'0')
+			if places >= 0 {
+				places++
+			}
+		default:
+			return 0, false
+		}
+	}
+	if len(s) == 0 || places == 0 {
+		return 0, false
+	}
+	for places = max(places, 0); places < 6; places++ {
+		if v > (1<<63-1)/10 {
+			return 0, false
+		}
+		v *= 10
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// deckNames maps a deck's codes to name numbers. Codes of up to 18 digits
+// (all real ones) are keyed as integers: one probe, no string to compare,
+// for the lookup the summary makes per call.
+type deckNames struct {
+	short map[uint64]uint32
+	long  map[string]uint32
+}
+
+func newDeckNames(size int) *deckNames {
+	return &deckNames{short: make(map[uint64]uint32, size), long: map[string]uint32{}}
+}
+
+// codeKey is the digits of code after a leading 1 (which keeps leading
+// zeros apart); ok is false for longer codes or other characters.
+func codeKey(code []byte) (k uint64, ok bool) {
+	if len(code) == 0 || len(code) > 18 {
+		return 0, false
+	}
+	k = 1
+	for _, c := range code {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		k = k*10 + uint64(c-'0')
+	}
+	return k, true
+}
+
+func (d *deckNames) get(code []byte) (uint32, bool) {
+	if k, ok := codeKey(code); ok {
+		n, found := d.short[k]
+		return n, found
+	}
+	n, found := d.long[string(code)]
+	return n, found
+}
+
+func (d *deckNames) put(code []byte, n uint32) {
+	if k, ok := codeKey(code); ok {
+		d.short[k] = n
+	} else {
+		d.long[string(code)] = n
+	}
+}
+
+// lineWriter hands each line of COPY text data to line.
+type lineWriter struct {
+	line    func([]byte) error
+	partial []byte
+	err     error
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 && w.err == nil {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			w.partial = append(w.partial, p...)
+			break
+		}
+		line := p[:i]
+		p = p[i+1:]
+		if len(w.partial) > 0 {
+			line = append(w.partial, line...)
+			w.partial = line[:0]
+		}
+		w.err = w.line(line)
+	}
+	return n, w.err
+}
