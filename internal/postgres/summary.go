@@ -39,8 +39,8 @@ func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.Summary
 		if _, err := tx.Exec(ctx, `SELECT set_config('TimeZone', $1, true), set_config('jit', 'off', true)`, loc.String()); err != nil {
 			return err
 		}
-		if g.cols.table {
-			if err := g.loadDecks(ctx, tx); err != nil {
+		if g.cols.rate {
+			if err := g.loadRates(ctx, tx); err != nil {
 				return err
 			}
 		}
@@ -70,7 +70,7 @@ func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.Summary
 // summaryCols are the calls' columns a summary reads besides currency,
 // billed seconds and cost, in this order.
 type summaryCols struct {
-	client, account, table, code, day bool
+	client, account, rate, day bool
 }
 
 // groupKey numbers a group's values: one number per group-by key, then the
@@ -87,12 +87,12 @@ type summer struct {
 	accounts                          map[int64]uint32
 	accountIDs                        []int64 // by number - 1
 	accountLabels                     map[int64]string
-	// Destination names: rate table → its deck's number in decks; a deck
-	// maps a code (as COPY text) to its name's number. Codes without a name
-	// are named by the code itself, as billing-rules §5 names invoice lines.
-	tables map[string]int
-	decks  []*deckNames
-	months map[int64]uint32 // day number → month number
+	// A rated call's code and destination name are its rate's: by rate id,
+	// the numbers of each rate's code and name. Ids index a slice where
+	// they are dense enough, as sequences leave them (a map otherwise).
+	rates     []rateNames
+	ratesByID map[int64]rateNames
+	months    map[int64]uint32 // day number → month number
 
 	// Parsed calls go to the summing goroutine in batches.
 	batch      *callBatch
@@ -109,8 +109,8 @@ type summer struct {
 
 func newSummer(keys []report.Key, from time.Time) (*summer, error) {
 	g := &summer{keys: keys, base: time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC),
-		accounts: map[int64]uint32{}, tables: map[string]int{}, decks: []*deckNames{newDeckNames(0)},
-		months: map[int64]uint32{}, index: map[groupKey]int32{}, packed: map[uint64]int32{}}
+		accounts: map[int64]uint32{},
+		months:   map[int64]uint32{}, index: map[groupKey]int32{}, packed: map[uint64]int32{}}
 	if len(keys) >= len(groupKey{}) {
 		return nil, fmt.Errorf("%d group-by keys: at most %d", len(keys), len(groupKey{})-1)
 	}
@@ -120,10 +120,8 @@ func newSummer(keys []report.Key, from time.Time) (*summer, error) {
 			g.cols.client = true
 		case report.Account:
 			g.cols.account = true
-		case report.DstCode:
-			g.cols.code = true
-		case report.DstName:
-			g.cols.code, g.cols.table = true, true
+		case report.DstCode, report.DstName:
+			g.cols.rate = true
 		case report.Day, report.Month:
 			g.cols.day = true
 		case report.Currency:
@@ -144,11 +142,8 @@ func (g *summer) selectList() []string {
 	if g.cols.account {
 		cols = append(cols, "c.account_id")
 	}
-	if g.cols.table {
-		cols = append(cols, "c.rate_table")
-	}
-	if g.cols.code {
-		cols = append(cols, "c.code")
+	if g.cols.rate {
+		cols = append(cols, "c.rate_id")
 	}
 	if g.cols.day {
 		cols = append(cols, "c.connect_time::date - DATE '"+g.base.Format(time.DateOnly)+"'")
@@ -156,44 +151,57 @@ func (g *summer) selectList() []string {
 	return append(cols, "c.currency", "c.billed_seconds", "c.cost")
 }
 
-// loadDecks reads the code decks of the rate tables.
-func (g *summer) loadDecks(ctx context.Context, tx pgx.Tx) error {
-	rows, _ := tx.Query(ctx, `SELECT name, deck FROM rate_tables WHERE deck IS NOT NULL`)
-	deckOf := map[string]int{}
-	var table, deck string
-	if _, err := pgx.ForEachRow(rows, []any{&table, &deck}, func() error {
-		d, ok := deckOf[deck]
-		if !ok {
-			d = len(g.decks)
-			deckOf[deck] = d
-			g.decks = append(g.decks, newDeckNames(1024))
-		}
-		g.tables[table] = d
-		return nil
-	}); err != nil {
-		return fmt.Errorf("summary: rate tables: %w", err)
+// rateNames numbers a rate's code and destination name.
+type rateNames struct{ code, name uint32 }
+
+// loadRates numbers every rate's code and destination name: the name its
+// table's deck gives the code, else the code itself (billing-rules §5).
+func (g *summer) loadRates(ctx context.Context, tx pgx.Tx) error {
+	type rate struct {
+		id int64
+		rateNames
 	}
-	if len(deckOf) == 0 {
-		return nil
-	}
+	var rates []rate
+	var maxID int64
 	w := &lineWriter{line: func(line []byte) error {
 		f := bytes.SplitN(line, []byte{'\t'}, 3)
 		if len(f) != 3 {
-			return fmt.Errorf("summary: a code deck row has %d fields", len(f))
+			return fmt.Errorf("a rate row has %d fields", len(f))
 		}
-		g.decks[deckOf[unescape(f[0])]].put(f[1], g.names.id(f[2]))
+		id, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil || id < 0 {
+			return fmt.Errorf("rate id %q", f[0])
+		}
+		maxID = max(maxID, id)
+		rates = append(rates, rate{id, rateNames{g.codes.id(f[1]), g.names.id(f[2])}})
 		return nil
 	}}
-	_, err := tx.Conn().PgConn().CopyTo(ctx, w, `COPY (SELECT deck, code, name FROM code_deck_entries
-		WHERE deck IN (SELECT deck FROM rate_tables)) TO STDOUT`)
+	_, err := tx.Conn().PgConn().CopyTo(ctx, w, `COPY (SELECT r.id, r.code, coalesce(e.name, r.code) FROM rates r
+		LEFT JOIN rate_tables rt ON rt.name = r.rate_table
+		LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = r.code) TO STDOUT`)
 	if err == nil {
 		err = w.err
 	}
 	if err != nil {
-		return fmt.Errorf("summary: code decks: %w", err)
+		return fmt.Errorf("summary: rates: %w", err)
+	}
+	if maxID < int64(len(rates))*denseRates+1<<20 {
+		g.rates = make([]rateNames, maxID+1)
+		for _, r := range rates {
+			g.rates[r.id] = r.rateNames
+		}
+		return nil
+	}
+	g.ratesByID = make(map[int64]rateNames, len(rates))
+	for _, r := range rates {
+		g.ratesByID[r.id] = r.rateNames
 	}
 	return nil
 }
+
+// denseRates bounds the ids per rate for which rates are indexed by id in a
+// slice: re-imports (upserts) use up sequence numbers.
+var denseRates int64 = 16
 
 // loadAccountLabels names the accounts met, as kind:value #tech_prefix.
 func (g *summer) loadAccountLabels(ctx context.Context, tx pgx.Tx) error {
@@ -221,18 +229,15 @@ func (g *summer) add(line []byte) error {
 		line = line[i+1:]
 	}
 	f = append(f, line)
-	var client, account, table, code, day []byte
+	var client, account, rate, day []byte
 	if g.cols.client {
 		client, f = f[0], f[1:]
 	}
 	if g.cols.account {
 		account, f = f[0], f[1:]
 	}
-	if g.cols.table {
-		table, f = f[0], f[1:]
-	}
-	if g.cols.code {
-		code, f = f[0], f[1:]
+	if g.cols.rate {
+		rate, f = f[0], f[1:]
 	}
 	if g.cols.day {
 		day, f = f[0], f[1:]
@@ -251,6 +256,12 @@ func (g *summer) add(line []byte) error {
 			return fmt.Errorf("summary: cost %q: %w", f[2], err)
 		}
 	}
+	var names rateNames
+	if g.cols.rate {
+		if names, err = g.rate(rate); err != nil {
+			return err
+		}
+	}
 	var k groupKey
 	for i, key := range g.keys {
 		switch key {
@@ -261,9 +272,9 @@ func (g *summer) add(line []byte) error {
 				return err
 			}
 		case report.DstCode:
-			k[i] = g.codes.id(code)
+			k[i] = names.code
 		case report.DstName:
-			k[i] = g.name(table, code)
+			k[i] = names.name
 		case report.Day, report.Month:
 			d, err := strconv.ParseInt(string(day), 10, 32)
 			if err != nil {
@@ -384,18 +395,29 @@ func (g *summer) account(b []byte) (uint32, error) {
 	return n, nil
 }
 
-// name numbers the destination name of code in table's deck.
-func (g *summer) name(table, code []byte) uint32 {
-	if isNull(code) {
-		return 0
+// rate numbers the code and destination name of a call's rate.
+func (g *summer) rate(b []byte) (rateNames, error) {
+	if isNull(b) {
+		return rateNames{}, nil
 	}
-	deck := g.decks[g.tables[string(table)]] // deck 0: none, every code unnamed
-	n, ok := deck.get(code)
+	id, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return rateNames{}, fmt.Errorf("summary: rate id %q", b)
+	}
+	var r rateNames
+	ok := false
+	if g.rates != nil {
+		if ok = id >= 0 && id < int64(len(g.rates)); ok {
+			r = g.rates[id]
+			ok = r != rateNames{}
+		}
+	} else {
+		r, ok = g.ratesByID[id]
+	}
 	if !ok {
-		n = g.names.id(code)
-		deck.put(code, n)
+		return r, fmt.Errorf("summary: a call was rated by rate %d, which rates no longer holds", id)
 	}
-	return n
+	return r, nil
 }
 
 // month numbers the month of day number d.
@@ -512,51 +534,6 @@ func parseMillionths(b []byte) (v int64, ok bool) {
 		v = -v
 	}
 	return v, true
-}
-
-// deckNames maps a deck's codes to name numbers. Codes of up to 18 digits
-// (all real ones) are keyed as integers: one probe, no string to compare,
-// for the lookup the summary makes per call.
-type deckNames struct {
-	short map[uint64]uint32
-	long  map[string]uint32
-}
-
-func newDeckNames(size int) *deckNames {
-	return &deckNames{short: make(map[uint64]uint32, size), long: map[string]uint32{}}
-}
-
-// codeKey is the digits of code after a leading 1 (which keeps leading
-// zeros apart); ok is false for longer codes or other characters.
-func codeKey(code []byte) (k uint64, ok bool) {
-	if len(code) == 0 || len(code) > 18 {
-		return 0, false
-	}
-	k = 1
-	for _, c := range code {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		k = k*10 + uint64(c-'0')
-	}
-	return k, true
-}
-
-func (d *deckNames) get(code []byte) (uint32, bool) {
-	if k, ok := codeKey(code); ok {
-		n, found := d.short[k]
-		return n, found
-	}
-	n, found := d.long[string(code)]
-	return n, found
-}
-
-func (d *deckNames) put(code []byte, n uint32) {
-	if k, ok := codeKey(code); ok {
-		d.short[k] = n
-	} else {
-		d.long[string(code)] = n
-	}
 }
 
 // lineWriter hands each line of COPY text data to line.

@@ -104,17 +104,24 @@ func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 	}
 	exec(`INSERT INTO code_deck_entries (deck, code, name) VALUES ('world', '3361', E'Back\\slash\tand tab')`)
 	exec(`INSERT INTO rate_tables (name, currency) VALUES ('no-deck', 'EUR')`)
-	exec(`INSERT INTO cdrs (file_id, line, call_id, connect_time, duration, status, client, account_id, rate_table, code,
-			billed_seconds, cost, currency)
-		SELECT 1, i, 'c' || i, timestamptz '2026-09-29 20:00:00+00' + (i * 7919 % 3000) * interval '16 minutes', 60,
-			CASE WHEN i % 13 = 0 THEN 'unknown_account' ELSE 'rated' END,
-			(ARRAY['acme', 'globex', 'initech', E'we\\ird\tclient'])[1 + i % 4],
-			CASE WHEN i % 11 = 0 THEN NULL ELSE (SELECT min(id) FROM accounts) + i % 5 END,
-			(ARRAY['retail-eur', 'acme-special', 'wholesale-usd', 'no-deck', 'gone'])[1 + i % 5],
-			(ARRAY['49', '4930', '4915', '44', '3361', '999', '1212'])[1 + i * 31 % 7],
-			i % 400, ((i * 104729 % 2000003) - 1000000) / 1000000.0 + CASE WHEN i % 97 = 0 THEN 90000000000000 ELSE 0 END,
-			(ARRAY['EUR', 'USD'])[1 + i % 2]
-		FROM generate_series(1, 3000) i`)
+	exec(`INSERT INTO rates (rate_table, code, rate, effective_from, min_seconds, interval_seconds)
+		VALUES ('no-deck', '49', 0.01, '2026-01-01', 1, 1), ('wholesale-usd', '999', 0.01, '2026-01-01', 1, 1),
+		('retail-eur', '3361', 0.01, '2026-01-01', 1, 1) ON CONFLICT DO NOTHING`)
+	calls := func(from, to int, rates string) {
+		exec(`INSERT INTO cdrs (file_id, line, call_id, connect_time, duration, status, client, account_id, rate_table, rate_id,
+				code, billed_seconds, cost, currency)
+			SELECT 1, i, 'c' || i, timestamptz '2026-09-29 20:00:00+00' + (i * 7919 % 3000) * interval '16 minutes', 60,
+				CASE WHEN i % 13 = 0 THEN 'unknown_account' ELSE 'rated' END,
+				(ARRAY['acme', 'globex', 'initech', E'we\\ird\tclient'])[1 + i % 4],
+				CASE WHEN i % 11 = 0 THEN NULL ELSE (SELECT min(id) FROM accounts) + i % 5 END,
+				r.rate_table, r.id, r.code,
+				i % 400, ((i * 104729 % 2000003) - 1000000) / 1000000.0 + CASE WHEN i % 97 = 0 THEN 90000000000000 ELSE 0 END,
+				(ARRAY['EUR', 'USD'])[1 + i % 2]
+			FROM generate_series($1::int, $2::int) i
+			CROSS JOIN LATERAL (SELECT * FROM rates WHERE `+rates+` ORDER BY id
+				OFFSET i * 31 % (SELECT count(*) FROM rates WHERE `+rates+`) LIMIT 1) r`, from, to)
+	}
+	calls(1, 3000, "true")
 	keySets := [][]report.Key{
 		nil,
 		{report.Client}, {report.Account}, {report.DstCode}, {report.DstName}, {report.Day}, {report.Month}, {report.Currency},
@@ -123,7 +130,7 @@ func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 		{report.Month, report.Account, report.DstCode},
 		report.Keys,
 	}
-	for _, zone := range []string{"UTC", "America/New_York", "Asia/Kolkata"} {
+	compare := func(t *testing.T, zone string) {
 		loc, err := time.LoadLocation(zone)
 		if err != nil {
 			t.Fatal(err)
@@ -131,6 +138,7 @@ func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 		for _, keys := range keySets {
 			q := report.Summary{From: time.Date(2026, 10, 1, 0, 0, 0, 0, loc), To: time.Date(2026, 11, 1, 0, 0, 0, 0, loc), GroupBy: keys, Location: loc}
 			t.Run(fmt.Sprint(zone, keys), func(t *testing.T) {
+				t.Helper()
 				rows, err := s.Summary(ctx, q)
 				if err != nil {
 					t.Fatal(err)
@@ -146,6 +154,32 @@ func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 				}
 			})
 		}
+	}
+	for _, zone := range []string{"UTC", "America/New_York", "Asia/Kolkata"} {
+		compare(t, zone)
+	}
+	// Rate ids far apart, as many re-imports leave them: rates are then
+	// looked up by id in a map instead of a slice.
+	exec(`INSERT INTO rates (id, rate_table, code, rate, effective_from, min_seconds, interval_seconds)
+		OVERRIDING SYSTEM VALUE VALUES (900000000, 'acme-special', '4420', 0.01, '2026-01-01', 1, 1)`)
+	calls(3001, 3100, "id = 900000000")
+	t.Run("sparse rate ids", func(t *testing.T) { compare(t, "UTC") })
+}
+
+func TestSummaryRefusesACallWhoseRateIsGone(t *testing.T) {
+	s := pgtest.New(t)
+	pgtest.ImportDemo(t, s)
+	if _, err := s.Pool().Exec(ctx, `SELECT ensure_cdr_partition('2026-10-05')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, `INSERT INTO cdrs (file_id, line, call_id, connect_time, duration, status, client,
+		rate_table, rate_id, code, billed_seconds, cost, currency)
+		VALUES (1, 1, 'x', '2026-10-05 10:00:00+00', 60, 'rated', 'acme', 'retail-eur', 77777, '49', 60, 1, 'EUR')`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Summary(ctx, report.Summary{From: at("2026-10-01 00:00:00"), To: at("2026-11-01 00:00:00"), GroupBy: []report.Key{report.DstName}})
+	if err == nil || !strings.Contains(err.Error(), "rate 77777") {
+		t.Fatalf("err %v, want one naming rate 77777", err)
 	}
 }
 
