@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -163,6 +164,7 @@ func (g *summer) loadRates(ctx context.Context, tx pgx.Tx) error {
 	}
 	var rates []rate
 	var maxID int64
+	byCode, byName := slices.Contains(g.keys, report.DstCode), slices.Contains(g.keys, report.DstName)
 	w := &lineWriter{line: func(line []byte) error {
 		f := bytes.SplitN(line, []byte{'\t'}, 3)
 		if len(f) != 3 {
@@ -173,12 +175,23 @@ func (g *summer) loadRates(ctx context.Context, tx pgx.Tx) error {
 			return fmt.Errorf("rate id %q", f[0])
 		}
 		maxID = max(maxID, id)
-		rates = append(rates, rate{id, rateNames{g.codes.id(f[1]), g.names.id(f[2])}})
+		var r rateNames
+		if byCode {
+			r.code = g.codes.id(f[1])
+		}
+		if byName {
+			r.name = g.names.id(f[2])
+		}
+		rates = append(rates, rate{id, r})
 		return nil
 	}}
-	_, err := tx.Conn().PgConn().CopyTo(ctx, w, `COPY (SELECT r.id, r.code, coalesce(e.name, r.code) FROM rates r
-		LEFT JOIN rate_tables rt ON rt.name = r.rate_table
-		LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = r.code) TO STDOUT`)
+	sql := `COPY (SELECT r.id, r.code, NULL FROM rates r) TO STDOUT`
+	if byName {
+		sql = `COPY (SELECT r.id, r.code, coalesce(e.name, r.code) FROM rates r
+			LEFT JOIN rate_tables rt ON rt.name = r.rate_table
+			LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = r.code) TO STDOUT`
+	}
+	_, err := tx.Conn().PgConn().CopyTo(ctx, w, sql)
 	if err == nil {
 		err = w.err
 	}
@@ -431,42 +444,100 @@ func (g *summer) month(d int64) uint32 {
 	return m
 }
 
-// rows turns the groups into report rows in the order of their values.
+// rows turns the groups into report rows in the byte order of their values.
+// Groups sort by the ranks of their numbers, each value compared once.
 func (g *summer) rows() []report.SummaryRow {
-	out := make([]report.SummaryRow, len(g.groups))
-	for i, k := range g.groups {
-		r := report.SummaryRow{Values: make([]string, len(g.keys)), Calls: g.sums[i].Calls,
-			BilledSeconds: g.sums[i].BilledSeconds, Amount: g.sums[i].Amount(), Currency: g.currencies.value(k[len(g.keys)])}
-		for j, key := range g.keys {
-			n := k[j]
-			switch key {
-			case report.Client:
-				r.Values[j] = g.clients.value(n)
-			case report.Account:
-				if n > 0 {
-					r.Values[j] = g.accountLabels[g.accountIDs[n-1]]
-				}
-			case report.DstCode:
-				r.Values[j] = g.codes.value(n)
-			case report.DstName:
-				r.Values[j] = g.names.value(n)
-			case report.Day:
-				r.Values[j] = g.base.AddDate(0, 0, int(n)-1).Format(time.DateOnly)
-			case report.Month:
-				r.Values[j] = time.Date(int(n-1)/12, time.Month(int(n-1)%12+1), 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
-			case report.Currency:
-				r.Values[j] = g.currencies.value(n)
+	n := len(g.keys)
+	labels, ranks := make([][]string, n+1), make([][]uint32, n+1)
+	for j := range n + 1 {
+		labels[j] = g.labels(j)
+		ranks[j] = rank(labels[j])
+	}
+	order := make([]int32, len(g.groups))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ka, kb := &g.groups[a], &g.groups[b]
+		for j := range n + 1 {
+			if c := cmp.Compare(ranks[j][ka[j]], ranks[j][kb[j]]); c != 0 {
+				return c
 			}
+		}
+		return 0
+	})
+	out := make([]report.SummaryRow, len(order))
+	values := make([]string, len(order)*n)
+	for i, gi := range order {
+		k, sums := &g.groups[gi], &g.sums[gi]
+		r := report.SummaryRow{Values: values[i*n : (i+1)*n : (i+1)*n], Calls: sums.Calls, BilledSeconds: sums.BilledSeconds,
+			Amount: sums.Amount(), Currency: labels[n][k[n]]}
+		for j := range n {
+			r.Values[j] = labels[j][k[j]]
 		}
 		out[i] = r
 	}
-	slices.SortFunc(out, func(a, b report.SummaryRow) int {
-		if c := slices.Compare(a.Values, b.Values); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Currency, b.Currency)
-	})
 	return out
+}
+
+// labels returns the strings of group key part j (the currency when j is
+// the number of keys), indexed by their numbers.
+func (g *summer) labels(j int) []string {
+	key := report.Currency
+	if j < len(g.keys) {
+		key = g.keys[j]
+	}
+	switch key {
+	case report.Client:
+		return g.clients.labels()
+	case report.DstCode:
+		return g.codes.labels()
+	case report.DstName:
+		return g.names.labels()
+	case report.Currency:
+		return g.currencies.labels()
+	case report.Account:
+		out := make([]string, len(g.accountIDs)+1)
+		for i, id := range g.accountIDs {
+			out[i+1] = g.accountLabels[id]
+		}
+		return out
+	}
+	var top uint32 // day and month numbers: as many labels as the largest
+	for i := range g.groups {
+		top = max(top, g.groups[i][j])
+	}
+	out := make([]string, top+1)
+	seen := make([]bool, top+1)
+	for i := range g.groups {
+		if n := g.groups[i][j]; !seen[n] {
+			seen[n] = true
+			if key == report.Day {
+				out[n] = g.base.AddDate(0, 0, int(n)-1).Format(time.DateOnly)
+			} else {
+				out[n] = time.Date(int(n-1)/12, time.Month(int(n-1)%12+1), 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+			}
+		}
+	}
+	return out
+}
+
+// rank numbers labels by their byte order, equal labels alike.
+func rank(labels []string) []uint32 {
+	idx := make([]int32, len(labels))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return strings.Compare(labels[a], labels[b]) })
+	ranks := make([]uint32, len(labels))
+	for i, x := range idx {
+		if i > 0 && labels[x] != labels[idx[i-1]] {
+			ranks[x] = ranks[idx[i-1]] + 1
+		} else if i > 0 {
+			ranks[x] = ranks[idx[i-1]]
+		}
+	}
+	return ranks
 }
 
 // interner numbers distinct COPY text values from 1; 0 is NULL.
@@ -491,11 +562,9 @@ func (in *interner) id(b []byte) uint32 {
 	return n
 }
 
-func (in *interner) value(n uint32) string {
-	if n == 0 {
-		return ""
-	}
-	return in.values[n-1]
+// labels returns the values by number, "" for NULL.
+func (in *interner) labels() []string {
+	return append([]string{""}, in.values...)
 }
 
 // parseMillionths parses a cost as COPY prints numeric(20,6), e.g. "-1.105991",
