@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"github.com/billrun/billrun/internal/readiness"
 )
@@ -38,4 +39,16 @@ func (a *Activities) Readiness(ctx context.Context, in ReadinessInput) ([]readin
 		return nil, err
 	}
 	return readiness.Check(facts), nil
+}
+
+// Span is a half-open range of time.
+type Span struct {
+	From, To time.Time
+}
+
+// PeriodSpan is the range that holds every active client's period of a
+// month (YYYY-MM): what a bill run rerates.
+func (a *Activities) PeriodSpan(ctx context.Context, period string) (Span, error) {
+	from, to, err := a.Store.PeriodSpan(ctx, period)
+	return Span{from, to}, err
 }

@@ -143,3 +143,31 @@ func span(froms, tos []time.Time) (time.Time, time.Time) {
 	}
 	return lo, hi
 }
+
+// PeriodSpan is the smallest range that holds every active client's period
+// of month (YYYY-MM), each from its invoice day in its time zone: what a bill
+// run checks and rerates. It is the month in UTC when no client is active.
+func (s *Store) PeriodSpan(ctx context.Context, month string) (time.Time, time.Time, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT timezone, invoice_day FROM clients WHERE status = 'active'`)
+	var froms, tos []time.Time
+	var tz string
+	var day int
+	_, err := pgx.ForEachRow(rows, []any{&tz, &day}, func() error {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return fmt.Errorf("time zone %q: %w", tz, err)
+		}
+		from, to, err := invoice.Period(month, day, loc)
+		froms, tos = append(froms, from), append(tos, to)
+		return err
+	})
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if len(froms) == 0 {
+		from, to, err := invoice.Period(month, 1, time.UTC)
+		return from, to, err
+	}
+	from, to := span(froms, tos)
+	return from, to, nil
+}

@@ -18,6 +18,10 @@ const (
 	Warning Severity = "warning"
 )
 
+// CheckMismatches is the check that finds mismatched calls, which a bill run
+// waits on.
+const CheckMismatches = "mismatches"
+
 // Finding is one problem, with the sentence that says what to fix.
 type Finding struct {
 	Severity Severity `json:"severity"`
@@ -107,7 +111,7 @@ func Check(f Facts) []Finding {
 			add(Warning, c.ID, "traffic", "client %s has no rated calls in %s: check that its CDR files are ingested", c.ID, f.Period)
 		}
 		if m := f.Mismatches[c.ID]; len(m) > 0 {
-			add(Warning, c.ID, "mismatches", "client %s has mismatched calls in %s (%s) that its invoice will not show; fix master data and rerate (billctl report mismatches --details)", c.ID, f.Period, counts(m))
+			add(Warning, c.ID, CheckMismatches, "client %s has mismatched calls in %s (%s) that its invoice will not show; fix master data and rerate (billctl report mismatches --details)", c.ID, f.Period, counts(m))
 		}
 		if codes := f.UnnamedCodes[c.ID]; len(codes) > 0 {
 			shown := codes
@@ -118,7 +122,7 @@ func Check(f Facts) []Finding {
 		}
 	}
 	if m := f.Mismatches[""]; len(m) > 0 {
-		add(Warning, "", "mismatches", "calls in %s match no account (%s); add the accounts and rerate (billctl report mismatches --details)", f.Period, counts(m))
+		add(Warning, "", CheckMismatches, "calls in %s match no account (%s); add the accounts and rerate (billctl report mismatches --details)", f.Period, counts(m))
 	}
 	return out
 }

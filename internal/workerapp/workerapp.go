@@ -26,6 +26,7 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(workflows.Invoice)
 	w.RegisterWorkflow(workflows.InvoiceRun)
 	w.RegisterWorkflow(workflows.RenderInvoice)
+	w.RegisterWorkflow(workflows.BillRun)
 	w.RegisterActivity(a)
 }
 

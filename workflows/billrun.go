@@ -1,0 +1,182 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/readiness"
+	"github.com/billrun/billrun/internal/rerate"
+)
+
+// Bill run workflow contract.
+const (
+	// BillRunStatusQuery returns a BillRunStatus.
+	BillRunStatusQuery = "status"
+	// BillRunResolveSignal carries a BillRunResolve to a run that waits.
+	BillRunResolveSignal = "resolve"
+
+	// Phases of a bill run, in order; waiting may come back after rerating.
+	PhaseIngesting = "ingesting"
+	PhaseChecking  = "checking"
+	PhaseWaiting   = "waiting"
+	PhaseRerating  = "rerating"
+	PhaseInvoicing = "invoicing"
+	PhaseDone      = "done"
+
+	// Resolutions of a waiting run.
+	ResolveRerate = "rerate" // rerate the period's mismatched calls, then check again
+	ResolveAccept = "accept" // invoice as things stand: mismatched calls are not billed
+
+	// ErrBadPeriod ends a run asked for a period that is not YYYY-MM.
+	ErrBadPeriod = "BadPeriod"
+
+	maxFindingsKept = 100
+)
+
+// BillRunWorkflowID names the bill run of a month: one at a time per month.
+func BillRunWorkflowID(period string) string { return "bill-run-" + period }
+
+// BillRunInput starts the bill run of a month.
+type BillRunInput struct {
+	Period   string // YYYY-MM
+	Issue    bool   // issue the invoices; drafts otherwise
+	Template string // "" for each client's
+}
+
+// BillRunResolve tells a waiting run how to go on: ResolveRerate or
+// ResolveAccept.
+type BillRunResolve struct {
+	Action string
+}
+
+// BillRunStatus is the run's state, and its result.
+type BillRunStatus struct {
+	Period string
+	Phase  string
+	// From and To are the span of the clients' periods that the run checks
+	// and rerates.
+	From, To time.Time
+	Ingest   IngestProgress
+	// The last readiness check: counts, and the first maxFindingsKept findings.
+	Errors, Warnings int
+	Mismatched       bool // some warning is about mismatched calls
+	Findings         []readiness.Finding
+	Reratings        []RerateResult
+	RerateFailure    string // why the last rerate asked for did not run
+	Accepted         bool   // invoiced despite findings, as asked
+	Invoices         InvoiceRunProgress
+}
+
+// blocked reports whether the checks stop the run until it is resolved:
+// any error, or calls that the invoices would miss.
+func (s *BillRunStatus) blocked() bool { return s.Errors > 0 || s.Mismatched }
+
+// BillRun is the month-end bill run of the seed's checklist: ingest the
+// inbox, check readiness (billing-rules §6) over every client's period, and
+// when a check finds an error or mismatched calls, wait for finance to fix
+// master data and resolve the run (rerate the mismatched calls and check
+// again, or accept); then invoice every client with autoinvoice. Each step is
+// a child workflow or activity that is safe to run again.
+func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
+	st := BillRunStatus{Period: in.Period, Phase: PhaseIngesting}
+	if _, err := time.Parse("2006-01", in.Period); err != nil {
+		return st, temporal.NewNonRetryableApplicationError(fmt.Sprintf("period %q is not YYYY-MM", in.Period), ErrBadPeriod, nil)
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet("bill-run"), PeriodAttr.ValueSet(in.Period))
+	if err := workflow.SetQueryHandler(ctx, BillRunStatusQuery, func() (BillRunStatus, error) { return st, nil }); err != nil {
+		return st, err
+	}
+	self := workflow.GetInfo(ctx).WorkflowExecution
+	child := func(suffix string) workflow.Context {
+		return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: self.ID + "-" + suffix + "-" + self.RunID[:8],
+			// Cancelling the bill run cancels the step it is in.
+			ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		})
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute}})
+	var a *activities.Activities
+
+	var span activities.Span
+	if err := workflow.ExecuteActivity(actx, a.PeriodSpan, in.Period).Get(ctx, &span); err != nil {
+		return st, err
+	}
+	st.From, st.To = span.From, span.To
+
+	// A file that fails shows up below as a readiness error, with its reason.
+	err := workflow.ExecuteChildWorkflow(child("ingest"), Ingest, IngestInput{}).Get(ctx, &st.Ingest)
+	if err != nil && !isApplicationError(err, ErrFilesFailed) {
+		return st, err
+	}
+
+	resolve := workflow.GetSignalChannel(ctx, BillRunResolveSignal)
+	for {
+		st.Phase = PhaseChecking
+		var findings []readiness.Finding
+		if err := workflow.ExecuteActivity(actx, a.Readiness, activities.ReadinessInput{Period: in.Period}).Get(ctx, &findings); err != nil {
+			return st, err
+		}
+		st.judge(findings)
+		if !st.blocked() {
+			break
+		}
+		st.Phase = PhaseWaiting
+		var r BillRunResolve
+		resolve.Receive(ctx, &r)
+		if r.Action == ResolveAccept {
+			st.Accepted = true
+			break
+		}
+		if r.Action != ResolveRerate {
+			workflow.GetLogger(ctx).Warn("unknown resolution ignored", "action", r.Action)
+			continue
+		}
+		st.Phase = PhaseRerating
+		st.RerateFailure = ""
+		rin := RerateInput{From: st.From, To: st.To, Match: rerate.Mismatched}
+		rctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: RerateWorkflowID(rin, workflow.Now(ctx)),
+			ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL})
+		var res RerateResult
+		if err := workflow.ExecuteChildWorkflow(rctx, Rerate, rin).Get(ctx, &res); err != nil {
+			// Another rerate holds the period, say: the run waits again.
+			st.RerateFailure = err.Error()
+			continue
+		}
+		st.Reratings = append(st.Reratings, res)
+	}
+
+	st.Phase = PhaseInvoicing
+	err = workflow.ExecuteChildWorkflow(child("invoices"), InvoiceRun,
+		InvoiceRunInput{Period: in.Period, Template: in.Template, Issue: in.Issue}).Get(ctx, &st.Invoices)
+	if err != nil {
+		return st, err
+	}
+	st.Phase = PhaseDone
+	return st, nil
+}
+
+// judge records a readiness check in the status.
+func (s *BillRunStatus) judge(findings []readiness.Finding) {
+	s.Errors, s.Warnings, s.Mismatched = 0, 0, false
+	for _, f := range findings {
+		if f.Severity == readiness.Error {
+			s.Errors++
+		} else {
+			s.Warnings++
+		}
+		s.Mismatched = s.Mismatched || f.Check == readiness.CheckMismatches
+	}
+	s.Findings = findings[:min(len(findings), maxFindingsKept)]
+}
+
+func isApplicationError(err error, kind string) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == kind
+}

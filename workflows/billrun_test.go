@@ -1,0 +1,150 @@
+package workflows
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/readiness"
+	"github.com/billrun/billrun/internal/rerate"
+)
+
+var (
+	mismatch = readiness.Finding{Severity: readiness.Warning, Client: "acme", Check: readiness.CheckMismatches, Message: "mismatched"}
+	noCalls  = readiness.Finding{Severity: readiness.Warning, Client: "acme", Check: "traffic", Message: "no calls"}
+	badTable = readiness.Finding{Severity: readiness.Error, Client: "acme", Check: "currency", Message: "wrong currency"}
+)
+
+// billRunEnv mocks a bill run's steps: each readiness check returns the next
+// of checks (the last one again when they run out).
+type billRunEnv struct {
+	env       *testsuite.TestWorkflowEnvironment
+	checks    [][]readiness.Finding
+	checked   int
+	reratings []RerateInput
+	invoiced  []InvoiceRunInput
+}
+
+var span = activities.Span{From: time.Date(2026, 9, 30, 22, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC)}
+
+func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
+	var s testsuite.WorkflowTestSuite
+	b := &billRunEnv{env: s.NewTestWorkflowEnvironment(), checks: checks}
+	var a *activities.Activities
+	b.env.RegisterActivity(a)
+	b.env.RegisterWorkflow(Ingest)
+	b.env.RegisterWorkflow(Rerate)
+	b.env.RegisterWorkflow(InvoiceRun)
+	b.env.OnActivity(a.PeriodSpan, mock.Anything, "2026-10").Return(span, nil)
+	b.env.OnActivity(a.Readiness, mock.Anything, activities.ReadinessInput{Period: "2026-10"}).Return(
+		func(context.Context, activities.ReadinessInput) ([]readiness.Finding, error) {
+			f := b.checks[min(b.checked, len(b.checks)-1)]
+			b.checked++
+			return f, nil
+		})
+	b.env.OnWorkflow(Ingest, mock.Anything, IngestInput{}).Return(IngestProgress{FilesDone: 2, CDRs: 10}, nil).Once()
+	b.env.OnWorkflow(Rerate, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in RerateInput) (RerateResult, error) {
+		b.reratings = append(b.reratings, in)
+		return RerateResult{Batches: 36, Summary: rerate.Summary{Examined: 5, Changed: 3}}, nil
+	})
+	b.env.OnWorkflow(InvoiceRun, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, error) {
+		b.invoiced = append(b.invoiced, in)
+		return InvoiceRunProgress{Clients: 3, Invoiced: 2, Skipped: 1}, nil
+	})
+	return b
+}
+
+// status asks the running workflow for its status.
+func (b *billRunEnv) status(t *testing.T) BillRunStatus {
+	v, err := b.env.QueryWorkflow(BillRunStatusQuery)
+	require.NoError(t, err)
+	var st BillRunStatus
+	require.NoError(t, v.Get(&st))
+	return st
+}
+
+// resolveWhenWaiting sends resolutions, one each time the run waits.
+func (b *billRunEnv) resolveWhenWaiting(t *testing.T, actions ...string) {
+	for i, action := range actions {
+		b.env.RegisterDelayedCallback(func() {
+			st := b.status(t)
+			require.Equal(t, PhaseWaiting, st.Phase, "resolution %d", i)
+			b.env.SignalWorkflow(BillRunResolveSignal, BillRunResolve{Action: action})
+		}, time.Duration(i+1)*time.Hour)
+	}
+}
+
+func (b *billRunEnv) result(t *testing.T) BillRunStatus {
+	require.NoError(t, b.env.GetWorkflowError())
+	var st BillRunStatus
+	require.NoError(t, b.env.GetWorkflowResult(&st))
+	return st
+}
+
+func TestABillRunWithoutFindingsThatBlockGoesStraightToInvoices(t *testing.T) {
+	b := newBillRunEnv(t, []readiness.Finding{noCalls})
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10", Issue: true, Template: "extended"})
+	st := b.result(t)
+	require.Equal(t, PhaseDone, st.Phase)
+	require.Equal(t, 1, b.checked)
+	require.Empty(t, b.reratings)
+	require.Equal(t, []InvoiceRunInput{{Period: "2026-10", Issue: true, Template: "extended"}}, b.invoiced)
+	require.Equal(t, 0, st.Errors)
+	require.Equal(t, 1, st.Warnings)
+	require.Equal(t, int64(10), st.Ingest.CDRs)
+	require.Equal(t, 2, st.Invoices.Invoiced)
+	require.Equal(t, span.From, st.From)
+}
+
+func TestABillRunWaitsOnMismatchesAndRerateResolvesThem(t *testing.T) {
+	b := newBillRunEnv(t, []readiness.Finding{mismatch}, []readiness.Finding{mismatch}, nil)
+	b.resolveWhenWaiting(t, ResolveRerate, ResolveRerate)
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
+	st := b.result(t)
+	require.Equal(t, PhaseDone, st.Phase)
+	require.Equal(t, 3, b.checked, "checked once, then after each rerate")
+	want := RerateInput{From: span.From, To: span.To, Match: rerate.Mismatched}
+	require.Equal(t, []RerateInput{want, want}, b.reratings)
+	require.Len(t, st.Reratings, 2)
+	require.False(t, st.Accepted)
+	require.False(t, st.Mismatched)
+	require.Len(t, b.invoiced, 1)
+}
+
+func TestABillRunWaitsOnErrorsUntilAccepted(t *testing.T) {
+	b := newBillRunEnv(t, []readiness.Finding{badTable, mismatch})
+	b.resolveWhenWaiting(t, "bogus", ResolveAccept)
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
+	st := b.result(t)
+	require.Equal(t, PhaseDone, st.Phase)
+	require.True(t, st.Accepted)
+	require.Equal(t, 1, st.Errors)
+	require.True(t, st.Mismatched)
+	require.Equal(t, []readiness.Finding{badTable, mismatch}, st.Findings)
+	require.Empty(t, b.reratings)
+	require.Len(t, b.invoiced, 1)
+}
+
+func TestABillRunThatNobodyResolvesInvoicesNothing(t *testing.T) {
+	b := newBillRunEnv(t, []readiness.Finding{badTable})
+	b.env.RegisterDelayedCallback(func() {
+		require.Equal(t, PhaseWaiting, b.status(t).Phase)
+		b.env.CancelWorkflow()
+	}, 24*time.Hour)
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
+	require.Error(t, b.env.GetWorkflowError())
+	require.Empty(t, b.invoiced)
+}
+
+func TestABillRunRefusesAPeriodThatIsNotAMonth(t *testing.T) {
+	b := newBillRunEnv(t, nil)
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-13"})
+	require.ErrorContains(t, b.env.GetWorkflowError(), "not YYYY-MM")
+	require.Equal(t, 0, b.checked)
+}
