@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/billrun/billrun/internal/readiness"
+	"github.com/billrun/billrun/workflows"
+)
+
+func (a *app) runCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "run", Short: "Bill runs: the month end from ingestion to invoices"}
+	cmd.AddCommand(a.runBillCmd(), a.runResolveCmd(), a.runStatusCmd())
+	return cmd
+}
+
+func (a *app) runBillCmd() *cobra.Command {
+	var period, state, template string
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "bill --period YYYY-MM [--state draft|issued] [--template NAME] [--wait]",
+		Short: "Start (or join) the month's bill run: ingest → readiness and mismatches → rerate → invoices",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if _, err := time.Parse("2006-01", period); err != nil {
+				return fmt.Errorf("--period %q is not YYYY-MM", period)
+			}
+			if state != "draft" && state != "issued" {
+				return fmt.Errorf("--state %q: want draft or issued", state)
+			}
+			if template != "" && template != "default" && template != "extended" {
+				return fmt.Errorf("--template %q: want default or extended", template)
+			}
+			c, err := a.temporalClient(ctx)
+			if err != nil {
+				return err
+			}
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID: workflows.BillRunWorkflowID(period), TaskQueue: a.cfg.TaskQueue,
+				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+				TypedSearchAttributes: temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("bill-run"),
+					workflows.PeriodAttr.ValueSet(period)),
+			}, workflows.BillRun, workflows.BillRunInput{Period: period, Issue: state == "issued", Template: template})
+			if err != nil {
+				return fmt.Errorf("start bill run: %w", err)
+			}
+			if !wait {
+				fmt.Fprintf(a.err, "bill run %s started\n", run.GetID())
+				return a.print(table{header: []string{"run"}, rows: [][]string{{run.GetID()}}, json: map[string]string{"run": run.GetID()}})
+			}
+			return a.followBillRun(ctx, c, run.GetID(), false)
+		},
+	}
+	cmd.Flags().StringVar(&period, "period", "", "month, YYYY-MM (required)")
+	cmd.Flags().StringVar(&state, "state", "draft", "invoices as draft or issued")
+	cmd.Flags().StringVar(&template, "template", "", "default or extended (default: each client's)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run until it is done or waits to be resolved")
+	_ = cmd.MarkFlagRequired("period")
+	return cmd
+}
+
+func (a *app) runResolveCmd() *cobra.Command {
+	var rerate, accept, wait bool
+	cmd := &cobra.Command{
+		Use:   "resolve RUN_ID --rerate|--accept [--wait]",
+		Short: "Continue a bill run that waits on readiness errors or mismatches: rerate them after fixing master data, or accept them",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if rerate == accept {
+				return errors.New("give one of --rerate or --accept")
+			}
+			c, err := a.temporalClient(ctx)
+			if err != nil {
+				return err
+			}
+			st, err := billRunStatus(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			if st.Phase != workflows.PhaseWaiting {
+				return fmt.Errorf("bill run %s is %s, not waiting to be resolved", args[0], st.Phase)
+			}
+			action := workflows.ResolveAccept
+			if rerate {
+				action = workflows.ResolveRerate
+			}
+			if err := c.SignalWorkflow(ctx, args[0], "", workflows.BillRunResolveSignal, workflows.BillRunResolve{Action: action}); err != nil {
+				return fmt.Errorf("resolve %s: %w", args[0], err)
+			}
+			fmt.Fprintf(a.err, "bill run %s: %s\n", args[0], action)
+			if !wait {
+				return nil
+			}
+			return a.followBillRun(ctx, c, args[0], true)
+		},
+	}
+	cmd.Flags().BoolVar(&rerate, "rerate", false, "rerate the period's mismatched calls with the master data as it is now, then check again")
+	cmd.Flags().BoolVar(&accept, "accept", false, "invoice as things stand: mismatched calls are not billed")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run until it is done or waits again")
+	return cmd
+}
+
+func (a *app) runStatusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status RUN_ID",
+		Short: "A bill run's phase, findings, reratings and invoices",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.temporalClient(cmd.Context())
+			if err != nil {
+				return err
+			}
+			st, err := billRunStatus(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			return a.printBillRun(args[0], st)
+		},
+	}
+}
+
+func billRunStatus(ctx context.Context, c client.Client, id string) (workflows.BillRunStatus, error) {
+	var st workflows.BillRunStatus
+	v, err := c.QueryWorkflow(ctx, id, "", workflows.BillRunStatusQuery)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil {
+		return st, fmt.Errorf("bill run %s: %w", id, err)
+	}
+	return st, nil
+}
+
+// followBillRun shows the run's phase until it is done, fails or waits to
+// be resolved (a waiting run is reported as an error, so that scripts stop).
+// After a resolution the run may still show the wait it leaves: resolved
+// skips waits until the run has moved on.
+func (a *app) followBillRun(ctx context.Context, c client.Client, id string, resolved bool) error {
+	done := make(chan error, 1)
+	var final workflows.BillRunStatus
+	go func() { done <- c.GetWorkflow(ctx, id, "").Get(ctx, &final) }()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	phase := ""
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("bill run %s: %w", id, err)
+			}
+			return a.printBillRun(id, final)
+		case <-tick.C:
+			st, err := billRunStatus(ctx, c, id)
+			if err != nil {
+				continue
+			}
+			if st.Phase != phase {
+				phase = st.Phase
+				fmt.Fprintf(a.err, "bill run %s: %s\n", id, phase)
+			}
+			if st.Phase != workflows.PhaseWaiting {
+				resolved = false
+				continue
+			}
+			if resolved {
+				continue
+			}
+			if err := a.printBillRun(id, st); err != nil {
+				return err
+			}
+			why := fmt.Sprintf("%d errors", st.Errors)
+			if st.Mismatched {
+				why += " and mismatched calls"
+			}
+			return fmt.Errorf("bill run %s waits: %s; fix master data, then billctl run resolve %s --rerate (or --accept)", id, why, id)
+		}
+	}
+}
+
+func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
+	var reratedCalls, changed int64
+	for _, r := range st.Reratings {
+		reratedCalls += r.Examined
+		changed += r.Changed
+	}
+	findings := st.Findings
+	if findings == nil {
+		findings = []readiness.Finding{}
+	}
+	t := table{
+		header: []string{"run", "period", "phase", "errors", "warnings", "mismatched", "reratings", "invoiced", "skipped", "conflicts"},
+		rows: [][]string{{id, st.Period, st.Phase, strconv.Itoa(st.Errors), strconv.Itoa(st.Warnings), strconv.FormatBool(st.Mismatched),
+			strconv.Itoa(len(st.Reratings)), strconv.Itoa(st.Invoices.Invoiced), strconv.Itoa(st.Invoices.Skipped),
+			strconv.Itoa(st.Invoices.ConflictCount)}},
+		json: map[string]any{"run": id, "period": st.Period, "phase": st.Phase, "from": st.From, "to": st.To,
+			"cdrs_ingested": st.Ingest.CDRs, "files_failed": st.Ingest.FilesFailed,
+			"errors": st.Errors, "warnings": st.Warnings, "mismatched": st.Mismatched, "findings": findings,
+			"reratings": len(st.Reratings), "rerated_calls": reratedCalls, "rerated_changed": changed, "rerate_failure": st.RerateFailure,
+			"accepted": st.Accepted, "clients": st.Invoices.Clients, "invoiced": st.Invoices.Invoiced,
+			"skipped": st.Invoices.Skipped, "conflicts": st.Invoices.ConflictCount},
+	}
+	if err := a.print(t); err != nil || a.format != "table" {
+		return err
+	}
+	if st.RerateFailure != "" {
+		fmt.Fprintf(a.out, "\nthe last rerate did not run: %s\n", oneLine(st.RerateFailure))
+	}
+	if len(findings) > 0 && st.Phase != workflows.PhaseDone {
+		f := table{header: []string{"severity", "client", "check", "message"}}
+		for _, x := range findings {
+			f.rows = append(f.rows, []string{string(x.Severity), x.Client, x.Check, x.Message})
+		}
+		fmt.Fprintln(a.out)
+		return a.print(f)
+	}
+	return nil
+}
