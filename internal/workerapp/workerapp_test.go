@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/rerate"
@@ -314,5 +315,66 @@ func TestARerateTakesOverThePeriodOfARunThatWasTerminated(t *testing.T) {
 	var state string
 	if err := store.Pool().QueryRow(ctx, `SELECT state FROM rerate_runs WHERE id = $1`, held.GetID()).Scan(&state); err != nil || state != "failed" {
 		t.Fatalf("the terminated run is %q, %v", state, err)
+	}
+}
+
+// TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices: the demo month
+// has a readiness error and mismatched calls, so the run waits; an account
+// is added for the unknown caller and the run is resolved with a rerate,
+// which matches that call and waits again on what is left; accepted, it
+// invoices the autoinvoice clients.
+func TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices(t *testing.T) {
+	c, queue, acts := inProcess(t)
+	upload(t, acts.S3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
+	id := workflows.BillRunWorkflowID("2026-10") + "-" + queue
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.BillRun,
+		workflows.BillRunInput{Period: "2026-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := func(reratings int) workflows.BillRunStatus {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			v, err := c.QueryWorkflow(ctx, id, "", workflows.BillRunStatusQuery)
+			var st workflows.BillRunStatus
+			if err == nil && v.Get(&st) == nil && st.Phase == workflows.PhaseWaiting && len(st.Reratings) == reratings {
+				return st
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatal("the bill run never waited")
+		return workflows.BillRunStatus{}
+	}
+	st := waiting(0)
+	if st.Ingest.CDRs == 0 || st.Errors != 1 || !st.Mismatched || !strings.Contains(fmt.Sprint(st.Findings), "unknown_account: 1") {
+		t.Fatalf("first check: %+v", st)
+	}
+	as, err := catalog.ReadAccounts("accounts.csv", strings.NewReader("client,kind,value,tech_prefix,rate_table,enabled\nacme,ip,203.0.113.99,,,true\n"))
+	if err == nil {
+		_, err = acts.Store.ImportAccounts(ctx, "accounts.csv", as)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SignalWorkflow(ctx, id, "", workflows.BillRunResolveSignal, workflows.BillRunResolve{Action: workflows.ResolveRerate}); err != nil {
+		t.Fatal(err)
+	}
+	st = waiting(1)
+	if r := st.Reratings[0]; r.NewlyMatched != 1 || r.StillMismatched != 1 || strings.Contains(fmt.Sprint(st.Findings), "unknown_account") {
+		t.Fatalf("after the rerate: %+v", st)
+	}
+	if err := c.SignalWorkflow(ctx, id, "", workflows.BillRunResolveSignal, workflows.BillRunResolve{Action: workflows.ResolveAccept}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Phase != workflows.PhaseDone || !st.Accepted || st.Invoices.Invoiced != 2 {
+		t.Fatalf("done: %+v", st)
+	}
+	invs, err := acts.Store.Invoices(ctx, "2026-10", "")
+	if err != nil || len(invs) != 2 || invs[0].State != "draft" {
+		t.Fatalf("%+v %v", invs, err)
 	}
 }
