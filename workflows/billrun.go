@@ -180,3 +180,51 @@ func isApplicationError(err error, kind string) bool {
 	var app *temporal.ApplicationError
 	return errors.As(err, &app) && app.Type() == kind
 }
+
+// ScheduledBillRunInput is what a schedule's action carries: the bill
+// run's options. The month billed is the one before the action's time in
+// TimeZone.
+type ScheduledBillRunInput struct {
+	TimeZone string // IANA; "" is UTC
+	Issue    bool
+	Template string
+}
+
+// ScheduledBillRun starts, under its usual ID, the bill run of the month
+// before now in in.TimeZone, and returns that ID: scheduled and manual runs
+// of a month are the same run, found and resolved the same way. The bill run
+// goes on after this workflow ends; one already running is left alone.
+func ScheduledBillRun(ctx workflow.Context, in ScheduledBillRunInput) (string, error) {
+	var period string
+	// Reading the zone database is I/O: done once, recorded in the history.
+	err := workflow.SideEffect(ctx, func(workflow.Context) any {
+		loc, err := time.LoadLocation(in.TimeZone)
+		if err != nil {
+			return ""
+		}
+		now := workflow.Now(ctx).In(loc)
+		return time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+	}).Get(&period)
+	if err != nil {
+		return "", err
+	}
+	if period == "" {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("time zone %q is unknown", in.TimeZone), ErrBadPeriod, nil)
+	}
+	id := BillRunWorkflowID(period)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id,
+		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(KindAttr.ValueSet("bill-run"), PeriodAttr.ValueSet(period)),
+	})
+	run := workflow.ExecuteChildWorkflow(cctx, BillRun, BillRunInput{Period: period, Issue: in.Issue, Template: in.Template})
+	if err := run.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		var started *temporal.ChildWorkflowExecutionAlreadyStartedError
+		if errors.As(err, &started) {
+			workflow.GetLogger(ctx).Info("the month's bill run already runs", "id", id)
+			return id, nil
+		}
+		return "", err
+	}
+	return id, nil
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -147,4 +148,49 @@ func TestABillRunRefusesAPeriodThatIsNotAMonth(t *testing.T) {
 	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-13"})
 	require.ErrorContains(t, b.env.GetWorkflowError(), "not YYYY-MM")
 	require.Equal(t, 0, b.checked)
+}
+
+func TestAScheduledBillRunBillsTheMonthBeforeInItsTimeZone(t *testing.T) {
+	tests := []struct {
+		name, zone string
+		at         time.Time
+		want       string
+	}{
+		{"early in a month", "Europe/Berlin", time.Date(2026, 11, 2, 5, 30, 0, 0, time.UTC), "2026-10"},
+		{"already the next month in the zone", "Asia/Tokyo", time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), "2026-11"},
+		{"the same instant in UTC", "", time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), "2026-10"},
+		{"January bills December", "UTC", time.Date(2027, 1, 1, 6, 0, 0, 0, time.UTC), "2026-12"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			env.SetStartTime(tt.at)
+			env.RegisterWorkflow(BillRun)
+			var got BillRunInput
+			env.OnWorkflow(BillRun, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in BillRunInput) (BillRunStatus, error) {
+				got = in
+				return BillRunStatus{Phase: PhaseDone}, nil
+			})
+			var childID string
+			env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+				childID = info.WorkflowExecution.ID
+			})
+			env.ExecuteWorkflow(ScheduledBillRun, ScheduledBillRunInput{TimeZone: tt.zone, Issue: true})
+			require.NoError(t, env.GetWorkflowError())
+			var id string
+			require.NoError(t, env.GetWorkflowResult(&id))
+			require.Equal(t, BillRunWorkflowID(tt.want), id)
+			require.Equal(t, id, childID)
+			require.Equal(t, BillRunInput{Period: tt.want, Issue: true}, got)
+		})
+	}
+}
+
+func TestAScheduledBillRunRefusesAnUnknownTimeZone(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(BillRun)
+	env.ExecuteWorkflow(ScheduledBillRun, ScheduledBillRunInput{TimeZone: "Mars/Olympus"})
+	require.ErrorContains(t, env.GetWorkflowError(), "Mars/Olympus")
 }

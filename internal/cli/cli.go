@@ -75,7 +75,7 @@ func (a *app) root() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&a.format, "format", "table", "output: table, json or csv")
 	root.AddCommand(a.migrateCmd(), a.importCmd(), a.cdrCmd(), a.reportCmd(), a.rerateCmd(), a.ratesCmd(), a.checkCmd(), a.invoiceCmd(),
-		a.runCmd())
+		a.runCmd(), a.scheduleCmd())
 	return root
 }
 

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/billrun/billrun/internal/cli"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/testenv"
 )
 
 // run runs billctl in-process against the test's database.
@@ -82,5 +85,71 @@ func TestInvoiceCreateTakesOneClientOrAll(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, "give --client ID or --all") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
+	}
+}
+
+func TestBadRunAndScheduleArgumentsAreRefusedBeforeAnyService(t *testing.T) {
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "bill", "--period", "2026-13"}, `--period "2026-13" is not YYYY-MM`},
+		{[]string{"run", "bill", "--period", "2026-10", "--state", "final"}, `--state "final"`},
+		{[]string{"run", "resolve", "bill-run-2026-10"}, "give one of --rerate or --accept"},
+		{[]string{"run", "resolve", "bill-run-2026-10", "--rerate", "--accept"}, "give one of --rerate or --accept"},
+		{[]string{"schedule", "create", "monthly", "--day", "31"}, "--day 31: want 1 to 28"},
+		{[]string{"schedule", "create", "monthly", "--hour", "24"}, "--hour 24"},
+		{[]string{"schedule", "create", "monthly", "--tz", "Mars/Olympus"}, `--tz "Mars/Olympus"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, _, errOut := run(t, "postgres://nobody@127.0.0.1:1/none", tt.args...)
+			if code == 0 || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 {
+				t.Fatalf("exit %d, stderr %q, want %q", code, errOut, tt.want)
+			}
+		})
+	}
+}
+
+// TestAScheduleIsCreatedListedAndDeleted against the real Temporal.
+func TestAScheduleIsCreatedListedAndDeleted(t *testing.T) {
+	testenv.Require(t, "TEMPORAL_ADDRESS")
+	name := "test-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	listed := func() map[string]any {
+		t.Helper()
+		code, out, errOut := run(t, "", "--format", "json", "schedule", "list")
+		if code != 0 {
+			t.Fatalf("list: exit %d, %s", code, errOut)
+		}
+		var doc []map[string]any
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%q: %v", out, err)
+		}
+		for _, s := range doc {
+			if s["name"] == name {
+				return s
+			}
+		}
+		return nil
+	}
+	if code, _, errOut := run(t, "", "schedule", "create", name, "--day", "2", "--hour", "6", "--tz", "Europe/Berlin"); code != 0 {
+		t.Fatalf("create: exit %d, %s", code, errOut)
+	}
+	t.Cleanup(func() { run(t, "", "schedule", "delete", name) })
+	s := listed()
+	if s == nil || s["day"] != "2" || s["hour"] != "6" || s["tz"] != "Europe/Berlin" || s["paused"] != false {
+		t.Fatalf("listed %v", s)
+	}
+	next, err := time.Parse(time.RFC3339, s["next"].(string))
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	if err != nil || next.In(berlin).Day() != 2 || next.In(berlin).Hour() != 6 || !next.After(time.Now()) {
+		t.Fatalf("next run %v: %v", s["next"], err)
+	}
+	if code, _, errOut := run(t, "", "schedule", "delete", name); code != 0 {
+		t.Fatalf("delete: exit %d, %s", code, errOut)
+	}
+	if s := listed(); s != nil {
+		t.Fatalf("still listed after delete: %v", s)
 	}
 }
