@@ -59,6 +59,10 @@ fi
 $B invoice download "$id" --out .local/demo-invoices
 echo "open .local/demo-invoices/*.pdf to see it"
 echo
-echo "== October's invoice run: drafts for every client with autoinvoice (acme's above is the same draft)"
-$B invoice create --all --period 2026-10 --wait
+echo "== October's bill run: ingest, readiness and mismatches over every client's period, then invoices"
+echo "(it waits on the catalogue's error and the month's mismatches above; finance would fix master data and"
+echo " resolve it with --rerate; the demo accepts them: mismatched calls are not billed)"
+if ! $B run bill --period 2026-10 --wait; then
+	$B run resolve bill-run-2026-10 --accept --wait
+fi
 $B invoice list --period 2026-10

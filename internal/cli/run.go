@@ -179,9 +179,12 @@ func (a *app) followBillRun(ctx context.Context, c client.Client, id string, res
 			if err := a.printBillRun(id, st); err != nil {
 				return err
 			}
-			why := fmt.Sprintf("%d errors", st.Errors)
-			if st.Mismatched {
-				why += " and mismatched calls"
+			why := "mismatched calls"
+			if st.Errors > 0 {
+				why = plural(st.Errors, "readiness error")
+				if st.Mismatched {
+					why += " and mismatched calls"
+				}
 			}
 			return fmt.Errorf("bill run %s waits: %s; fix master data, then billctl run resolve %s --rerate (or --accept)", id, why, id)
 		}
@@ -225,4 +228,11 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 		return a.print(f)
 	}
 	return nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
 }
