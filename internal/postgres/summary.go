@@ -80,9 +80,10 @@ type groupKey [8]uint32 // seven keys at most, and the currency
 
 // summer groups COPY text rows of rated calls.
 type summer struct {
-	keys []report.Key
-	cols summaryCols
-	base time.Time // the local date of the report's start: day numbers count from it
+	keys  []report.Key
+	cols  summaryCols
+	width int       // fields a row has
+	base  time.Time // the local date of the report's start: day numbers count from it
 
 	clients, codes, names, currencies interner
 	accounts                          map[int64]uint32
@@ -94,6 +95,7 @@ type summer struct {
 	rates     []rateNames
 	ratesByID map[int64]rateNames
 	months    map[int64]uint32 // day number → month number
+	fields    [8][]byte        // of the row being parsed
 
 	// Parsed calls go to the summing goroutine in batches.
 	batch      *callBatch
@@ -105,7 +107,6 @@ type summer struct {
 	packed map[uint64]int32 // the same for keys that pack into 64 bits
 	groups []groupKey
 	sums   []report.Sums
-	fields [8][]byte
 }
 
 func newSummer(keys []report.Key, from time.Time) (*summer, error) {
@@ -130,6 +131,7 @@ func newSummer(keys []report.Key, from time.Time) (*summer, error) {
 			return nil, fmt.Errorf("unknown group-by key %q", k)
 		}
 	}
+	g.width = len(g.selectList())
 	return g, nil
 }
 
@@ -214,7 +216,7 @@ func (g *summer) loadRates(ctx context.Context, tx pgx.Tx) error {
 
 // denseRates bounds the ids per rate for which rates are indexed by id in a
 // slice: re-imports (upserts) use up sequence numbers.
-var denseRates int64 = 16
+const denseRates = 16
 
 // loadAccountLabels names the accounts met, as kind:value #tech_prefix.
 func (g *summer) loadAccountLabels(ctx context.Context, tx pgx.Tx) error {
@@ -242,6 +244,9 @@ func (g *summer) add(line []byte) error {
 		line = line[i+1:]
 	}
 	f = append(f, line)
+	if len(f) != g.width {
+		return fmt.Errorf("summary: a row has %d fields, not %d", len(f), g.width)
+	}
 	var client, account, rate, day []byte
 	if g.cols.client {
 		client, f = f[0], f[1:]
@@ -254,9 +259,6 @@ func (g *summer) add(line []byte) error {
 	}
 	if g.cols.day {
 		day, f = f[0], f[1:]
-	}
-	if len(f) != 3 {
-		return fmt.Errorf("summary: a row has %d fields too many", len(f)-3)
 	}
 	seconds, err := strconv.ParseInt(string(f[1]), 10, 64)
 	if err != nil {
