@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,9 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/billrun/billrun/internal/cli"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
 	"github.com/billrun/billrun/internal/testenv"
+	"github.com/billrun/billrun/workflows"
 )
 
 // run runs billctl in-process against the test's database.
@@ -151,5 +158,46 @@ func TestAScheduleIsCreatedListedAndDeleted(t *testing.T) {
 	}
 	if s := listed(); s != nil {
 		t.Fatalf("still listed after delete: %v", s)
+	}
+}
+
+// TestRunListFindsBillRunsByPeriod against the real Temporal: a bill run
+// that no worker picks up is listed under its month only.
+func TestRunListFindsBillRunsByPeriod(t *testing.T) {
+	c, queue := temporaltest.New(t)
+	period := fmt.Sprintf("19%02d-%02d", rand.IntN(100), 1+rand.IntN(12))
+	id := workflows.BillRunWorkflowID(period) + "-" + queue
+	_, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: queue + "-nobody",
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("bill-run"), workflows.PeriodAttr.ValueSet(period))},
+		workflows.BillRun, workflows.BillRunInput{Period: period})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.TerminateWorkflow(context.Background(), id, "", "test over") })
+	listed := func(p string) []map[string]string {
+		code, out, errOut := run(t, "", "--format", "json", "run", "list", "--period", p)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var doc []map[string]string
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%q: %v", out, err)
+		}
+		return doc
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		doc := listed(period)
+		if len(doc) == 1 && doc[0]["run"] == id && doc[0]["status"] == "running" && doc[0]["period"] == period {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not listed: %v", doc)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	other := "18" + period[2:]
+	if doc := listed(other); len(doc) != 0 {
+		t.Fatalf("listed under %s: %v", other, doc)
 	}
 }

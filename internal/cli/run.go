@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/internal/readiness"
@@ -18,7 +21,7 @@ import (
 
 func (a *app) runCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "run", Short: "Bill runs: the month end from ingestion to invoices"}
-	cmd.AddCommand(a.runBillCmd(), a.runResolveCmd(), a.runStatusCmd())
+	cmd.AddCommand(a.runBillCmd(), a.runResolveCmd(), a.runStatusCmd(), a.runListCmd())
 	return cmd
 }
 
@@ -128,6 +131,59 @@ func (a *app) runStatusCmd() *cobra.Command {
 			return a.printBillRun(args[0], st)
 		},
 	}
+}
+
+func (a *app) runListCmd() *cobra.Command {
+	var period string
+	cmd := &cobra.Command{
+		Use:   "list [--period YYYY-MM]",
+		Short: "Bill runs, newest first, manual or scheduled (Temporal's visibility: a just-started run may take a moment)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			query := workflows.KindAttr.GetName() + ` = 'bill-run'`
+			if period != "" {
+				if _, err := time.Parse("2006-01", period); err != nil {
+					return fmt.Errorf("--period %q is not YYYY-MM", period)
+				}
+				query += ` AND ` + workflows.PeriodAttr.GetName() + ` = '` + period + `'`
+			}
+			c, err := a.temporalClient(ctx)
+			if err != nil {
+				return err
+			}
+			t := table{header: []string{"run", "period", "status", "started", "closed"}}
+			doc := []map[string]string{}
+			var next []byte
+			for {
+				resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: next})
+				if err != nil {
+					return fmt.Errorf("list bill runs: %w", err)
+				}
+				for _, e := range resp.Executions {
+					var p string
+					if f := e.GetSearchAttributes().GetIndexedFields()[workflows.PeriodAttr.GetName()]; f != nil {
+						_ = converter.GetDefaultDataConverter().FromPayload(f, &p)
+					}
+					status := strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WorkflowExecutionStatus"))
+					closed := ""
+					if e.GetCloseTime() != nil {
+						closed = e.GetCloseTime().AsTime().UTC().Format(time.RFC3339)
+					}
+					row := []string{e.GetExecution().GetWorkflowId(), p, status, e.GetStartTime().AsTime().UTC().Format(time.RFC3339), closed}
+					t.rows = append(t.rows, row)
+					doc = append(doc, map[string]string{"run": row[0], "period": row[1], "status": row[2], "started": row[3], "closed": row[4]})
+				}
+				if next = resp.NextPageToken; len(next) == 0 {
+					break
+				}
+			}
+			t.json = doc
+			return a.print(t)
+		},
+	}
+	cmd.Flags().StringVar(&period, "period", "", "only this month's runs")
+	return cmd
 }
 
 func billRunStatus(ctx context.Context, c client.Client, id string) (workflows.BillRunStatus, error) {
