@@ -52,3 +52,17 @@ func (a *Activities) PeriodSpan(ctx context.Context, period string) (Span, error
 	from, to, err := a.Store.PeriodSpan(ctx, period)
 	return Span{from, to}, err
 }
+
+// MaxDigestFindings is how many findings a bill run's readiness digest
+// keeps, whatever the number of clients: payloads stay small.
+const MaxDigestFindings = 100
+
+// ReadinessDigest runs the checks of billing-rules §6 for a bill run: the
+// counts, and the first findings, errors first.
+func (a *Activities) ReadinessDigest(ctx context.Context, in ReadinessInput) (readiness.Digest, error) {
+	findings, err := a.Readiness(ctx, in)
+	if err != nil {
+		return readiness.Digest{}, err
+	}
+	return readiness.NewDigest(findings, MaxDigestFindings), nil
+}

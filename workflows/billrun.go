@@ -35,8 +35,6 @@ const (
 
 	// ErrBadPeriod ends a run asked for a period that is not YYYY-MM.
 	ErrBadPeriod = "BadPeriod"
-
-	maxFindingsKept = 100
 )
 
 // BillRunWorkflowID names the bill run of a month: one at a time per month.
@@ -63,7 +61,7 @@ type BillRunStatus struct {
 	// and rerates.
 	From, To time.Time
 	Ingest   IngestProgress
-	// The last readiness check: counts, and the first maxFindingsKept findings.
+	// The last readiness check: counts, and the first findings, errors first.
 	Errors, Warnings int
 	Mismatched       bool // some warning is about mismatched calls
 	Findings         []readiness.Finding
@@ -119,11 +117,11 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	resolve := workflow.GetSignalChannel(ctx, BillRunResolveSignal)
 	for {
 		st.Phase = PhaseChecking
-		var findings []readiness.Finding
-		if err := workflow.ExecuteActivity(actx, a.Readiness, activities.ReadinessInput{Period: in.Period}).Get(ctx, &findings); err != nil {
+		var d readiness.Digest
+		if err := workflow.ExecuteActivity(actx, a.ReadinessDigest, activities.ReadinessInput{Period: in.Period}).Get(ctx, &d); err != nil {
 			return st, err
 		}
-		st.judge(findings)
+		st.Errors, st.Warnings, st.Mismatched, st.Findings = d.Errors, d.Warnings, d.Mismatched, d.Findings
 		if !st.blocked() {
 			break
 		}
@@ -160,20 +158,6 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	}
 	st.Phase = PhaseDone
 	return st, nil
-}
-
-// judge records a readiness check in the status.
-func (s *BillRunStatus) judge(findings []readiness.Finding) {
-	s.Errors, s.Warnings, s.Mismatched = 0, 0, false
-	for _, f := range findings {
-		if f.Severity == readiness.Error {
-			s.Errors++
-		} else {
-			s.Warnings++
-		}
-		s.Mismatched = s.Mismatched || f.Check == readiness.CheckMismatches
-	}
-	s.Findings = findings[:min(len(findings), maxFindingsKept)]
 }
 
 func isApplicationError(err error, kind string) bool {

@@ -43,11 +43,11 @@ func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
 	b.env.RegisterWorkflow(Rerate)
 	b.env.RegisterWorkflow(InvoiceRun)
 	b.env.OnActivity(a.PeriodSpan, mock.Anything, "2026-10").Return(span, nil)
-	b.env.OnActivity(a.Readiness, mock.Anything, activities.ReadinessInput{Period: "2026-10"}).Return(
-		func(context.Context, activities.ReadinessInput) ([]readiness.Finding, error) {
-			f := b.checks[min(b.checked, len(b.checks)-1)]
+	b.env.OnActivity(a.ReadinessDigest, mock.Anything, activities.ReadinessInput{Period: "2026-10"}).Return(
+		func(context.Context, activities.ReadinessInput) (readiness.Digest, error) {
+			fs := b.checks[min(b.checked, len(b.checks)-1)]
 			b.checked++
-			return f, nil
+			return readiness.NewDigest(fs, activities.MaxDigestFindings), nil
 		})
 	b.env.OnWorkflow(Ingest, mock.Anything, IngestInput{}).Return(IngestProgress{FilesDone: 2, CDRs: 10}, nil).Once()
 	b.env.OnWorkflow(Rerate, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in RerateInput) (RerateResult, error) {

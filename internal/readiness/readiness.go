@@ -149,3 +149,31 @@ func HasErrors(fs []Finding) bool {
 	}
 	return false
 }
+
+// Digest is a check's findings cut to a bounded size: the counts, and the
+// first findings, errors first.
+type Digest struct {
+	Errors, Warnings int
+	Mismatched       bool // some finding is about mismatched calls
+	Findings         []Finding
+}
+
+// NewDigest counts fs and keeps the first keep of them, errors first, each
+// severity in the order of fs.
+func NewDigest(fs []Finding, keep int) Digest {
+	var d Digest
+	var errs, warns []Finding
+	for _, f := range fs {
+		if f.Severity == Error {
+			d.Errors++
+			errs = append(errs, f)
+		} else {
+			d.Warnings++
+			warns = append(warns, f)
+		}
+		d.Mismatched = d.Mismatched || f.Check == CheckMismatches
+	}
+	all := append(errs, warns...)
+	d.Findings = all[:min(len(all), keep)]
+	return d
+}

@@ -1,6 +1,7 @@
 package readiness
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,32 @@ func TestEveryCheckFindsWhatItLooksFor(t *testing.T) {
 	fs := Check(Facts{Period: "2026-10", Clients: []Client{good}})
 	if len(fs) != 1 || fs[0].Check != "traffic" || fs[0].Severity != Warning || HasErrors(fs) || !strings.Contains(fs[0].Message, "no rated calls in 2026-10") {
 		t.Fatalf("%+v", fs)
+	}
+}
+
+func TestADigestCountsEverythingAndKeepsErrorsFirst(t *testing.T) {
+	w1 := Finding{Severity: Warning, Client: "a", Check: "traffic"}
+	w2 := Finding{Severity: Warning, Client: "b", Check: CheckMismatches}
+	e1 := Finding{Severity: Error, Client: "c", Check: "account"}
+	e2 := Finding{Severity: Error, Client: "d", Check: "currency"}
+	tests := []struct {
+		name string
+		in   []Finding
+		keep int
+		want Digest
+	}{
+		{"nothing found", nil, 2, Digest{}},
+		{"errors move first, in their order", []Finding{w1, e1, w2, e2}, 10,
+			Digest{Errors: 2, Warnings: 2, Mismatched: true, Findings: []Finding{e1, e2, w1, w2}}},
+		{"counts cover what is cut", []Finding{w1, w2, e1, e2}, 3,
+			Digest{Errors: 2, Warnings: 2, Mismatched: true, Findings: []Finding{e1, e2, w1}}},
+		{"no mismatch finding", []Finding{w1, e1}, 1, Digest{Errors: 1, Warnings: 1, Findings: []Finding{e1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NewDigest(tt.in, tt.keep); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
 	}
 }
