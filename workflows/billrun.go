@@ -45,6 +45,9 @@ type BillRunInput struct {
 	Period   string // YYYY-MM
 	Issue    bool   // issue the invoices; drafts otherwise
 	Template string // "" for each client's
+	// CDRTimeZone is the zone of naive timestamps in asterisk and freeswitch
+	// files the run ingests ("" is UTC), as IngestInput.TimeZone.
+	CDRTimeZone string
 }
 
 // BillRunResolve tells a waiting run how to go on: ResolveRerate or
@@ -109,7 +112,7 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	st.From, st.To = span.From, span.To
 
 	// A file that fails shows up below as a readiness error, with its reason.
-	err := workflow.ExecuteChildWorkflow(child("ingest"), Ingest, IngestInput{}).Get(ctx, &st.Ingest)
+	err := workflow.ExecuteChildWorkflow(child("ingest"), Ingest, IngestInput{TimeZone: in.CDRTimeZone}).Get(ctx, &st.Ingest)
 	if err != nil && !isApplicationError(err, ErrFilesFailed) {
 		return st, err
 	}

@@ -28,6 +28,7 @@ type billRunEnv struct {
 	env       *testsuite.TestWorkflowEnvironment
 	checks    [][]readiness.Finding
 	checked   int
+	ingested  []IngestInput
 	reratings []RerateInput
 	invoiced  []InvoiceRunInput
 }
@@ -49,7 +50,10 @@ func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
 			b.checked++
 			return readiness.NewDigest(fs, activities.MaxDigestFindings), nil
 		})
-	b.env.OnWorkflow(Ingest, mock.Anything, IngestInput{}).Return(IngestProgress{FilesDone: 2, CDRs: 10}, nil).Once()
+	b.env.OnWorkflow(Ingest, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in IngestInput) (IngestProgress, error) {
+		b.ingested = append(b.ingested, in)
+		return IngestProgress{FilesDone: 2, CDRs: 10}, nil
+	})
 	b.env.OnWorkflow(Rerate, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in RerateInput) (RerateResult, error) {
 		b.reratings = append(b.reratings, in)
 		return RerateResult{Batches: 36, Summary: rerate.Summary{Examined: 5, Changed: 3}}, nil
@@ -90,9 +94,10 @@ func (b *billRunEnv) result(t *testing.T) BillRunStatus {
 
 func TestABillRunWithoutFindingsThatBlockGoesStraightToInvoices(t *testing.T) {
 	b := newBillRunEnv(t, []readiness.Finding{noCalls})
-	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10", Issue: true, Template: "extended"})
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10", Issue: true, Template: "extended", CDRTimeZone: "Europe/Berlin"})
 	st := b.result(t)
 	require.Equal(t, PhaseDone, st.Phase)
+	require.Equal(t, []IngestInput{{TimeZone: "Europe/Berlin"}}, b.ingested)
 	require.Equal(t, 1, b.checked)
 	require.Empty(t, b.reratings)
 	require.Equal(t, []InvoiceRunInput{{Period: "2026-10", Issue: true, Template: "extended"}}, b.invoiced)

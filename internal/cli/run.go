@@ -26,10 +26,10 @@ func (a *app) runCmd() *cobra.Command {
 }
 
 func (a *app) runBillCmd() *cobra.Command {
-	var period, state, template string
+	var period, state, template, tz string
 	var wait bool
 	cmd := &cobra.Command{
-		Use:   "bill --period YYYY-MM [--state draft|issued] [--template NAME] [--wait]",
+		Use:   "bill --period YYYY-MM [--state draft|issued] [--template NAME] [--tz ZONE] [--wait]",
 		Short: "Start (or join) the month's bill run: ingest → readiness and mismatches → rerate → invoices",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -43,6 +43,9 @@ func (a *app) runBillCmd() *cobra.Command {
 			if template != "" && template != "default" && template != "extended" {
 				return fmt.Errorf("--template %q: want default or extended", template)
 			}
+			if _, err := time.LoadLocation(tz); err != nil {
+				return fmt.Errorf("--tz %q: %w", tz, err)
+			}
 			c, err := a.temporalClient(ctx)
 			if err != nil {
 				return err
@@ -53,7 +56,7 @@ func (a *app) runBillCmd() *cobra.Command {
 				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 				TypedSearchAttributes: temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("bill-run"),
 					workflows.PeriodAttr.ValueSet(period)),
-			}, workflows.BillRun, workflows.BillRunInput{Period: period, Issue: state == "issued", Template: template})
+			}, workflows.BillRun, workflows.BillRunInput{Period: period, Issue: state == "issued", Template: template, CDRTimeZone: tz})
 			if err != nil {
 				return fmt.Errorf("start bill run: %w", err)
 			}
@@ -68,6 +71,7 @@ func (a *app) runBillCmd() *cobra.Command {
 	cmd.Flags().StringVar(&state, "state", "draft", "invoices as draft or issued")
 	cmd.Flags().StringVar(&template, "template", "", "default or extended (default: each client's)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run until it is done or waits to be resolved")
+	cmd.Flags().StringVar(&tz, "tz", "", "time zone of naive timestamps in asterisk and freeswitch files (default UTC)")
 	_ = cmd.MarkFlagRequired("period")
 	return cmd
 }
