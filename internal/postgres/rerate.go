@@ -203,16 +203,7 @@ func (r *rerateSource) Next() (*cdr.Record, *rating.Result, error) {
 	} else {
 		r.data = nil
 	}
-	f := r.fields[:0]
-	for len(f) < len(r.fields)-1 {
-		i := bytes.IndexByte(line, '\t')
-		if i < 0 {
-			break
-		}
-		f = append(f, line[:i])
-		line = line[i+1:]
-	}
-	f = append(f, line)
+	f := splitFields(line, r.fields[:])
 	if len(f) != len(r.fields) {
 		return nil, nil, fmt.Errorf("rerate: a taken-out row has %d fields", len(f))
 	}
@@ -251,6 +242,21 @@ func (r *rerateSource) Next() (*cdr.Record, *rating.Result, error) {
 }
 
 func (r *rerateSource) Rejects() ([]*cdr.LineError, int64) { return nil, 0 }
+
+// splitFields splits a COPY text row at its tabs into buf's slots, the last
+// taking the rest of the row; it returns the fields found.
+func splitFields(line []byte, buf [][]byte) [][]byte {
+	f := buf[:0]
+	for len(f) < len(buf)-1 {
+		i := bytes.IndexByte(line, '\t')
+		if i < 0 {
+			break
+		}
+		f = append(f, line[:i])
+		line = line[i+1:]
+	}
+	return append(f, line)
+}
 
 func isNull(b []byte) bool { return len(b) == 2 && b[0] == '\\' && b[1] == 'N' }
 

@@ -234,16 +234,7 @@ func (g *summer) loadAccountLabels(ctx context.Context, tx pgx.Tx) error {
 
 // add groups one call.
 func (g *summer) add(line []byte) error {
-	f := g.fields[:0]
-	for len(f) < len(g.fields)-1 {
-		i := bytes.IndexByte(line, '\t')
-		if i < 0 {
-			break
-		}
-		f = append(f, line[:i])
-		line = line[i+1:]
-	}
-	f = append(f, line)
+	f := splitFields(line, g.fields[:])
 	if len(f) != g.width {
 		return fmt.Errorf("summary: a row has %d fields, not %d", len(f), g.width)
 	}
