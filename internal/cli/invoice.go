@@ -40,11 +40,8 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			if (clientID == "") == !all {
 				return errors.New("give --client ID or --all")
 			}
-			if state != "draft" && state != "issued" {
-				return fmt.Errorf("--state %q: want draft or issued", state)
-			}
-			if template != "" && template != "default" && template != "extended" {
-				return fmt.Errorf("--template %q: want default or extended", template)
+			if err := checkInvoiceFlags(state, template); err != nil {
+				return err
 			}
 			if _, err := time.Parse("2006-01", period); err != nil {
 				return fmt.Errorf("--period %q is not YYYY-MM", period)
@@ -93,6 +90,18 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "create it even with total 0 and no calls")
 	_ = cmd.MarkFlagRequired("period")
 	return cmd
+}
+
+// checkInvoiceFlags checks --state and --template, which the commands that
+// make invoices share.
+func checkInvoiceFlags(state, template string) error {
+	if state != "draft" && state != "issued" {
+		return fmt.Errorf("--state %q: want draft or issued", state)
+	}
+	if template != "" && template != "default" && template != "extended" {
+		return fmt.Errorf("--template %q: want default or extended", template)
+	}
+	return nil
 }
 
 // invoiceRun starts (or joins) the month's invoice run, and with wait shows

@@ -37,11 +37,8 @@ func (a *app) runBillCmd() *cobra.Command {
 			if _, err := time.Parse("2006-01", period); err != nil {
 				return fmt.Errorf("--period %q is not YYYY-MM", period)
 			}
-			if state != "draft" && state != "issued" {
-				return fmt.Errorf("--state %q: want draft or issued", state)
-			}
-			if template != "" && template != "default" && template != "extended" {
-				return fmt.Errorf("--template %q: want default or extended", template)
+			if err := checkInvoiceFlags(state, template); err != nil {
+				return err
 			}
 			if _, err := time.LoadLocation(tz); err != nil {
 				return fmt.Errorf("--tz %q: %w", tz, err)

@@ -40,11 +40,8 @@ func (a *app) scheduleCreateCmd() *cobra.Command {
 			if _, err := time.LoadLocation(tz); err != nil {
 				return fmt.Errorf("--tz %q: %w", tz, err)
 			}
-			if state != "draft" && state != "issued" {
-				return fmt.Errorf("--state %q: want draft or issued", state)
-			}
-			if template != "" && template != "default" && template != "extended" {
-				return fmt.Errorf("--template %q: want default or extended", template)
+			if err := checkInvoiceFlags(state, template); err != nil {
+				return err
 			}
 			c, err := a.temporalClient(ctx)
 			if err != nil {
