@@ -65,13 +65,11 @@ type BillRunStatus struct {
 	From, To time.Time
 	Ingest   IngestProgress
 	// The last readiness check: counts, and the first findings, errors first.
-	Errors, Warnings int
-	Mismatched       bool // some warning is about mismatched calls
-	Findings         []readiness.Finding
-	Reratings        []RerateResult
-	RerateFailure    string // why the last rerate asked for did not run
-	Accepted         bool   // invoiced despite findings, as asked
-	Invoices         InvoiceRunProgress
+	readiness.Digest
+	Reratings     []RerateResult
+	RerateFailure string // why the last rerate asked for did not run
+	Accepted      bool   // invoiced despite findings, as asked
+	Invoices      InvoiceRunProgress
 }
 
 // blocked reports whether the checks stop the run until it is resolved:
@@ -120,24 +118,16 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	resolve := workflow.GetSignalChannel(ctx, BillRunResolveSignal)
 	for {
 		st.Phase = PhaseChecking
-		var d readiness.Digest
-		if err := workflow.ExecuteActivity(actx, a.ReadinessDigest, activities.ReadinessInput{Period: in.Period}).Get(ctx, &d); err != nil {
+		if err := workflow.ExecuteActivity(actx, a.ReadinessDigest, activities.ReadinessInput{Period: in.Period}).Get(ctx, &st.Digest); err != nil {
 			return st, err
 		}
-		st.Errors, st.Warnings, st.Mismatched, st.Findings = d.Errors, d.Warnings, d.Mismatched, d.Findings
 		if !st.blocked() {
 			break
 		}
 		st.Phase = PhaseWaiting
-		var r BillRunResolve
-		resolve.Receive(ctx, &r)
-		if r.Action == ResolveAccept {
+		if awaitResolution(ctx, resolve) == ResolveAccept {
 			st.Accepted = true
 			break
-		}
-		if r.Action != ResolveRerate {
-			workflow.GetLogger(ctx).Warn("unknown resolution ignored", "action", r.Action)
-			continue
 		}
 		st.Phase = PhaseRerating
 		st.RerateFailure = ""
@@ -161,6 +151,19 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	}
 	st.Phase = PhaseDone
 	return st, nil
+}
+
+// awaitResolution waits for a known resolution; others are logged and
+// ignored, and the run waits on.
+func awaitResolution(ctx workflow.Context, ch workflow.ReceiveChannel) string {
+	for {
+		var r BillRunResolve
+		ch.Receive(ctx, &r)
+		if r.Action == ResolveAccept || r.Action == ResolveRerate {
+			return r.Action
+		}
+		workflow.GetLogger(ctx).Warn("unknown resolution ignored", "action", r.Action)
+	}
 }
 
 func isApplicationError(err error, kind string) bool {
