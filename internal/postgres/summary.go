@@ -167,8 +167,9 @@ func (g *summer) loadRates(ctx context.Context, tx pgx.Tx) error {
 	var rates []rate
 	var maxID int64
 	byCode, byName := slices.Contains(g.keys, report.DstCode), slices.Contains(g.keys, report.DstName)
+	var buf [3][]byte
 	w := &lineWriter{line: func(line []byte) error {
-		f := bytes.SplitN(line, []byte{'\t'}, 3)
+		f := splitFields(line, buf[:])
 		if len(f) != 3 {
 			return fmt.Errorf("a rate row has %d fields", len(f))
 		}
