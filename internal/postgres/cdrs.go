@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/copytext"
 	"github.com/billrun/billrun/internal/rating"
 )
 
@@ -229,17 +230,17 @@ func (w *copyWriter) append(rec *cdr.Record, res *rating.Result) {
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, rec.Line, 10)
 	b = append(b, '\t')
-	b = appendText(b, rec.CallID)
+	b = copytext.AppendText(b, rec.CallID)
 	b = append(b, '\t')
-	b = appendTime(b, rec.ConnectTime)
+	b = copytext.AppendTime(b, rec.ConnectTime)
 	b = append(b, '\t')
-	b = appendSeconds(b, rec.Duration)
+	b = copytext.AppendSeconds(b, rec.Duration)
 	for _, f := range [...]string{rec.OrigIP, rec.OrigAccount, rec.SrcNumber, rec.DstNumber, rec.Disposition, res.Status.String()} {
 		b = append(b, '\t')
-		b = appendText(b, f)
+		b = copytext.AppendText(b, f)
 	}
 	b = append(b, '\t')
-	b = appendNullText(b, res.Client)
+	b = copytext.AppendNullText(b, res.Client)
 	b = append(b, '\t')
 	if res.AccountID != 0 {
 		b = strconv.AppendInt(b, res.AccountID, 10)
@@ -247,12 +248,12 @@ func (w *copyWriter) append(rec *cdr.Record, res *rating.Result) {
 		b = append(b, `\N`...)
 	}
 	b = append(b, '\t')
-	b = appendNullText(b, res.RateTable)
+	b = copytext.AppendNullText(b, res.RateTable)
 	b = append(b, '\t')
 	if res.Status == rating.Rated {
 		b = strconv.AppendInt(b, res.RateID, 10)
 		b = append(b, '\t')
-		b = appendText(b, res.Code)
+		b = copytext.AppendText(b, res.Code)
 	} else {
 		b = append(b, "\\N\t\\N"...)
 	}
@@ -261,81 +262,9 @@ func (w *copyWriter) append(rec *cdr.Record, res *rating.Result) {
 	b = append(b, '\t')
 	b = res.Cost.Append(b)
 	b = append(b, '\t')
-	b = appendNullText(b, res.Currency)
+	b = copytext.AppendNullText(b, res.Currency)
 	b = append(b, '\n')
 	w.buf = b
-}
-
-// appendText escapes s for COPY text format.
-func appendText(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case 0:
-			// NUL cannot be stored in text; drop it.
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}
-
-func appendNullText(b []byte, s string) []byte {
-	if s == "" {
-		return append(b, `\N`...)
-	}
-	return appendText(b, s)
-}
-
-// appendTime renders t (UTC) as "2006-01-02 15:04:05.999999+00".
-func appendTime(b []byte, t time.Time) []byte {
-	t = t.UTC()
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	b = appendPad(b, y, 4)
-	b = append(b, '-')
-	b = appendPad(b, int(mo), 2)
-	b = append(b, '-')
-	b = appendPad(b, d, 2)
-	b = append(b, ' ')
-	b = appendPad(b, h, 2)
-	b = append(b, ':')
-	b = appendPad(b, mi, 2)
-	b = append(b, ':')
-	b = appendPad(b, s, 2)
-	if us := t.Nanosecond() / 1000; us != 0 {
-		b = append(b, '.')
-		b = appendPad(b, us, 6)
-	}
-	return append(b, "+00"...)
-}
-
-// appendSeconds renders d in seconds, rounded up to the microsecond, so that
-// rerating's rounding up to whole seconds sees what rating saw.
-func appendSeconds(b []byte, d time.Duration) []byte {
-	us := (d + time.Microsecond - 1) / time.Microsecond
-	b = strconv.AppendInt(b, int64(us/1e6), 10)
-	if frac := int(us % 1e6); frac != 0 {
-		b = append(b, '.')
-		b = appendPad(b, frac, 6)
-	}
-	return b
-}
-
-func appendPad(b []byte, v, width int) []byte {
-	var tmp [8]byte
-	for i := width - 1; i >= 0; i-- {
-		tmp[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return append(b, tmp[:width]...)
 }
 
 // IngestedChecksums maps those of keys that are ingested to their checksums.

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/copytext"
 	"github.com/billrun/billrun/internal/rating"
 	"github.com/billrun/billrun/internal/rerate"
 )
@@ -203,12 +204,12 @@ func (r *rerateSource) Next() (*cdr.Record, *rating.Result, error) {
 	} else {
 		r.data = nil
 	}
-	f := splitFields(line, r.fields[:])
+	f := copytext.SplitFields(line, r.fields[:])
 	if len(f) != len(r.fields) {
 		return nil, nil, fmt.Errorf("rerate: a taken-out row has %d fields", len(f))
 	}
 	num := func(b []byte) int64 {
-		if isNull(b) {
+		if copytext.IsNull(b) {
 			return 0
 		}
 		v, _ := strconv.ParseInt(string(b), 10, 64)
@@ -217,15 +218,15 @@ func (r *rerateSource) Next() (*cdr.Record, *rating.Result, error) {
 	part, ctid := f[0], f[1]
 	f = f[2:]
 	r.fileID = num(f[0])
-	r.rec = cdr.Record{Line: num(f[1]), CallID: unescape(f[2]), ConnectTime: time.UnixMicro(num(f[3])).UTC(),
-		Duration: time.Duration(num(f[4])) * time.Microsecond, OrigIP: unescape(f[5]), OrigAccount: unescape(f[6]),
-		SrcNumber: unescape(f[7]), DstNumber: unescape(f[8]), Disposition: unescape(f[9])}
+	r.rec = cdr.Record{Line: num(f[1]), CallID: copytext.Unescape(f[2]), ConnectTime: time.UnixMicro(num(f[3])).UTC(),
+		Duration: time.Duration(num(f[4])) * time.Microsecond, OrigIP: copytext.Unescape(f[5]), OrigAccount: copytext.Unescape(f[6]),
+		SrcNumber: copytext.Unescape(f[7]), DstNumber: copytext.Unescape(f[8]), Disposition: copytext.Unescape(f[9])}
 	status, ok := rating.ParseStatus(string(f[10]))
 	if !ok {
 		return nil, nil, fmt.Errorf("rerate: unknown status %q", f[10])
 	}
-	old := rerate.Call{Status: status, Client: unescape(f[11]), AccountID: num(f[12]), RateTable: unescape(f[13]), RateID: num(f[14]),
-		Code: unescape(f[15]), BilledSeconds: num(f[16]), Cost: rating.Money(num(f[17])), Currency: unescape(f[18])}
+	old := rerate.Call{Status: status, Client: copytext.Unescape(f[11]), AccountID: num(f[12]), RateTable: copytext.Unescape(f[13]), RateID: num(f[14]),
+		Code: copytext.Unescape(f[15]), BilledSeconds: num(f[16]), Cost: rating.Money(num(f[17])), Currency: copytext.Unescape(f[18])}
 	r.engine.RateInto(&rating.CDR{ConnectTime: r.rec.ConnectTime, Duration: r.rec.Duration, OrigIP: r.rec.OrigIP,
 		OrigAccount: r.rec.OrigAccount, SrcNumber: r.rec.SrcNumber, DstNumber: r.rec.DstNumber}, &r.res)
 	now := rerate.Call{Status: r.res.Status, Client: r.res.Client, AccountID: r.res.AccountID, RateTable: r.res.RateTable, Currency: r.res.Currency}
@@ -242,58 +243,6 @@ func (r *rerateSource) Next() (*cdr.Record, *rating.Result, error) {
 }
 
 func (r *rerateSource) Rejects() ([]*cdr.LineError, int64) { return nil, 0 }
-
-// splitFields splits a COPY text row at its tabs into buf's slots, the last
-// taking the rest of the row; it returns the fields found.
-func splitFields(line []byte, buf [][]byte) [][]byte {
-	f := buf[:0]
-	for len(f) < len(buf)-1 {
-		i := bytes.IndexByte(line, '\t')
-		if i < 0 {
-			break
-		}
-		f = append(f, line[:i])
-		line = line[i+1:]
-	}
-	return append(f, line)
-}
-
-func isNull(b []byte) bool { return len(b) == 2 && b[0] == '\\' && b[1] == 'N' }
-
-// unescape decodes a COPY text field ("" for NULL).
-func unescape(b []byte) string {
-	if isNull(b) {
-		return ""
-	}
-	if bytes.IndexByte(b, '\\') < 0 {
-		return string(b)
-	}
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' || i+1 == len(b) {
-			out = append(out, b[i])
-			continue
-		}
-		i++
-		switch b[i] {
-		case 'n':
-			out = append(out, '\n')
-		case 't':
-			out = append(out, '\t')
-		case 'r':
-			out = append(out, '\r')
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'v':
-			out = append(out, '\v')
-		default:
-			out = append(out, b[i])
-		}
-	}
-	return string(out)
-}
 
 func quoteTime(t time.Time) string {
 	return "'" + t.UTC().Format("2006-01-02 15:04:05.999999") + "+00'::timestamptz"
