@@ -3,7 +3,7 @@ package activities
 import (
 	"context"
 
-	"github.com/billrun/billrun/internal/pdf"
+	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/s3store"
 )
@@ -13,8 +13,8 @@ type Activities struct {
 	Store   *postgres.Store
 	S3      *s3store.Store
 	Engines *postgres.EngineCache
-	// Issuer is printed on invoices; NumberTemplate numbers them.
-	Issuer         pdf.Issuer
+	// Seller is printed on invoices; NumberTemplate numbers them.
+	Seller         invoice.Seller
 	NumberTemplate string
 	// Runs tells whether a workflow is still running; nil takes every
 	// recorded run for running.
@@ -29,5 +29,5 @@ type Runs interface {
 // New wires the activities.
 func New(store *postgres.Store, s3 *s3store.Store) *Activities {
 	return &Activities{Store: store, S3: s3, Engines: postgres.NewEngineCache(store),
-		Issuer: pdf.Issuer{Name: "billrun"}, NumberTemplate: "INV-{YYYY}-{SEQ:6}"}
+		Seller: invoice.Seller{Name: "billrun"}, NumberTemplate: "INV-{YYYY}-{SEQ:6}"}
 }

@@ -239,8 +239,8 @@ func (a *Activities) RenderInvoices(ctx context.Context, in RenderInvoicesInput)
 
 // details reads what the extended template adds for the invoices that use
 // it, in one pass; the others get nil.
-func (a *Activities) details(ctx context.Context, invs []invoice.Stored) ([]*pdf.Extended, error) {
-	out := make([]*pdf.Extended, len(invs))
+func (a *Activities) details(ctx context.Context, invs []invoice.Stored) ([]*invoice.Detail, error) {
+	out := make([]*invoice.Detail, len(invs))
 	var ext []invoice.Stored
 	var at []int
 	for i, inv := range invs {
@@ -322,13 +322,13 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // writeDocuments renders one invoice's PDF and JSON and uploads them with its
 // CSV of calls, under keys stable per invoice: a retry overwrites them.
-func (a *Activities) writeDocuments(ctx context.Context, inv invoice.Stored, calls *io.SectionReader, ext *pdf.Extended) (map[string]string, error) {
+func (a *Activities) writeDocuments(ctx context.Context, inv invoice.Stored, calls *io.SectionReader, ext *invoice.Detail) (map[string]string, error) {
 	base := fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, inv.ID)
 	docs := map[string]string{"pdf": a.S3.URI(base + ".pdf"), "json": a.S3.URI(base + ".json"), "csv": a.S3.URI(base + ".csv")}
 	if _, err := a.S3.Put(ctx, base+".csv", calls, "text/csv", nil); err != nil {
 		return nil, err
 	}
-	body, err := pdf.Render(inv, a.Issuer, ext)
+	body, err := pdf.Render(inv, a.Seller, ext)
 	if err != nil {
 		return nil, err
 	}

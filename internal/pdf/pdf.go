@@ -36,38 +36,6 @@ import (
 	"github.com/billrun/billrun/internal/invoice"
 )
 
-// Issuer is who sends the invoice.
-type Issuer struct {
-	Name    string
-	Address string
-	TaxID   string
-	Email   string
-}
-
-// RateDetail is one rate's use, for the extended template.
-type RateDetail struct {
-	Description   string
-	Code          string
-	PerMinute     decimal.Decimal
-	Calls         int64
-	BilledSeconds int64
-	Amount        decimal.Decimal // exact
-}
-
-// DayTotal is one day's use, for the extended template.
-type DayTotal struct {
-	Day           time.Time
-	Calls         int64
-	BilledSeconds int64
-	Amount        decimal.Decimal // exact
-}
-
-// Extended is what the extended template adds.
-type Extended struct {
-	Rates []RateDetail
-	Days  []DayTotal
-}
-
 const goFamily = "go"
 
 var (
@@ -119,7 +87,7 @@ func (f *face) s(text string) string {
 }
 
 // Render renders inv as a PDF; ext is used by the extended template.
-func Render(inv invoice.Stored, from Issuer, ext *Extended) ([]byte, error) {
+func Render(inv invoice.Stored, from invoice.Seller, ext *invoice.Detail) ([]byte, error) {
 	std := &face{family: standardFamily, enc: charmap.Windows1252.NewEncoder()}
 	if doc, err := render(inv, from, ext, std); err != nil || !std.misfit {
 		return doc, err
@@ -131,7 +99,7 @@ func Render(inv invoice.Stored, from Issuer, ext *Extended) ([]byte, error) {
 	return render(inv, from, ext, &face{family: goFamily, fonts: fs})
 }
 
-func render(inv invoice.Stored, from Issuer, ext *Extended, f *face) ([]byte, error) {
+func render(inv invoice.Stored, from invoice.Seller, ext *invoice.Detail, f *face) ([]byte, error) {
 	cfg := config.NewBuilder().
 		WithCustomFonts(f.fonts).
 		WithDefaultFont(&props.Font{Family: f.family, Size: 9}).
@@ -166,7 +134,7 @@ func title(inv invoice.Stored) string {
 	return "Invoice " + inv.Number
 }
 
-func header(m core.Maroto, f *face, inv invoice.Stored, from Issuer) {
+func header(m core.Maroto, f *face, inv invoice.Stored, from invoice.Seller) {
 	m.AddRow(12,
 		text.NewCol(7, f.s(from.Name), props.Text{Size: 14, Style: fontstyle.Bold}),
 		text.NewCol(5, f.s(title(inv)), props.Text{Size: 14, Style: fontstyle.Bold, Align: align.Right}),
@@ -225,7 +193,7 @@ func totals(m core.Maroto, f *face, inv invoice.Stored) {
 	add("Total "+inv.Currency, Money(inv.Total, inv.Currency), fontstyle.Bold)
 }
 
-func extended(m core.Maroto, f *face, inv invoice.Stored, ext *Extended) {
+func extended(m core.Maroto, f *face, inv invoice.Stored, ext *invoice.Detail) {
 	head := props.Text{Size: 8, Style: fontstyle.Bold}
 	right := props.Text{Size: 8, Style: fontstyle.Bold, Align: align.Right}
 	num := props.Text{Size: 8, Align: align.Right}

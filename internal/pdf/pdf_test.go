@@ -18,7 +18,7 @@ import (
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-var issuer = Issuer{Name: "Carrier Ltd", Address: "1 Exchange Square, London", TaxID: "GB123456789", Email: "billing@carrier.example"}
+var issuer = invoice.Seller{Name: "Carrier Ltd", Address: "1 Exchange Square, London", TaxID: "GB123456789", Email: "billing@carrier.example"}
 
 // Destination names in Windows-1252, and names beyond it.
 var (
@@ -47,15 +47,15 @@ func sample(template string, usageLines int, names []string) invoice.Stored {
 	return inv
 }
 
-func sampleExtended(inv invoice.Stored) *Extended {
-	ext := &Extended{}
+func sampleExtended(inv invoice.Stored) *invoice.Detail {
+	ext := &invoice.Detail{}
 	for i, l := range inv.Lines {
 		if l.Kind == invoice.KindUsage && i < 40 {
-			ext.Rates = append(ext.Rates, RateDetail{Description: l.Description, Code: l.Code, PerMinute: d("0.0120"), Calls: l.Calls, BilledSeconds: l.BilledSeconds, Amount: l.Exact})
+			ext.Rates = append(ext.Rates, invoice.RateUse{Description: l.Description, Code: l.Code, PerMinute: d("0.0120"), Calls: l.Calls, BilledSeconds: l.BilledSeconds, Amount: l.Exact})
 		}
 	}
 	for day := inv.PeriodStart; day.Before(inv.PeriodEnd); day = day.AddDate(0, 0, 1) {
-		ext.Days = append(ext.Days, DayTotal{Day: day, Calls: 40, BilledSeconds: 2400, Amount: d("12.345678")})
+		ext.Days = append(ext.Days, invoice.DayUse{Day: day, Calls: 40, BilledSeconds: 2400, Amount: d("12.345678")})
 	}
 	return ext
 }

@@ -13,11 +13,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billrun/billrun/internal/invoice"
-	"github.com/billrun/billrun/internal/pdf"
 )
 
-// Issuer is the numbering sequence invoices are issued from.
-const Issuer = "default"
+// NumberSequence is the sequence invoices are numbered from (the issuer column).
+const NumberSequence = "default"
 
 // ErrNotFound is returned for an unknown invoice.
 var ErrNotFound = errors.New("no such invoice")
@@ -242,7 +241,7 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]Saved,
 				ON CONFLICT (id) DO UPDATE SET template = excluded.template, currency = excluded.currency, subtotal = excluded.subtotal,
 					total = excluded.total, issue_date = excluded.issue_date, due_date = excluded.due_date, taxes = excluded.taxes,
 					client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}'`,
-				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, Issuer, inv.Template, inv.Currency, inv.Subtotal, inv.Total,
+				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, NumberSequence, inv.Template, inv.Currency, inv.Subtotal, inv.Total,
 				inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period, inv.PeriodStart.Location().String())
 			for j, l := range inv.Lines {
 				var calls, billed *int64
@@ -288,12 +287,12 @@ func (s *Store) Issue(ctx context.Context, id string, at time.Time, template str
 		case "void":
 			return fmt.Errorf("invoice %s is void", id)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO invoice_sequences (issuer, template) VALUES ($1, $2) ON CONFLICT DO NOTHING`, Issuer, template); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO invoice_sequences (issuer, template) VALUES ($1, $2) ON CONFLICT DO NOTHING`, NumberSequence, template); err != nil {
 			return err
 		}
 		var seq int64
 		var tpl string
-		if err := tx.QueryRow(ctx, `SELECT next_seq, template FROM invoice_sequences WHERE issuer = $1 FOR UPDATE`, Issuer).Scan(&seq, &tpl); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT next_seq, template FROM invoice_sequences WHERE issuer = $1 FOR UPDATE`, NumberSequence).Scan(&seq, &tpl); err != nil {
 			return err
 		}
 		loc, err := time.LoadLocation(tz)
@@ -304,7 +303,7 @@ func (s *Store) Issue(ctx context.Context, id string, at time.Time, template str
 		if number, err = invoice.FormatNumber(tpl, seq, issued); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE invoice_sequences SET next_seq = next_seq + 1 WHERE issuer = $1`, Issuer); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE invoice_sequences SET next_seq = next_seq + 1 WHERE issuer = $1`, NumberSequence); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE invoices SET state = 'issued', number = $2, issue_date = $3, due_date = $4, documents = '{}' WHERE id = $1`,
@@ -438,7 +437,7 @@ func (s *Store) InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func
 
 // InvoiceDetail reads what the extended template adds: use per rate and per
 // day (in the client's zone) of the invoice's payable calls.
-func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*pdf.Extended, error) {
+func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*invoice.Detail, error) {
 	exts, err := s.InvoiceDetails(ctx, []invoice.Stored{inv})
 	if err != nil {
 		return nil, err
@@ -448,10 +447,10 @@ func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*pdf.Ext
 
 // InvoiceDetails is InvoiceDetail for several invoices, in two passes over
 // their month in all.
-func (s *Store) InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*pdf.Extended, error) {
-	exts := make([]*pdf.Extended, len(invs))
+func (s *Store) InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*invoice.Detail, error) {
+	exts := make([]*invoice.Detail, len(invs))
 	for i := range exts {
-		exts[i] = &pdf.Extended{}
+		exts[i] = &invoice.Detail{}
 	}
 	from, where, args := billableOf(invs)
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -459,7 +458,7 @@ func (s *Store) InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*p
 			return err
 		}
 		var n int
-		var r pdf.RateDetail
+		var r invoice.RateUse
 		rows, _ := tx.Query(ctx, `SELECT p.n, coalesce(e.name, c.code), c.code, r.rate, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
 			`+from+` JOIN rates r ON r.id = c.rate_id JOIN rate_tables t ON t.name = c.rate_table
 			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
@@ -470,7 +469,7 @@ func (s *Store) InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*p
 		}); err != nil {
 			return err
 		}
-		var d pdf.DayTotal
+		var d invoice.DayUse
 		rows, _ = tx.Query(ctx, `SELECT p.n, (c.connect_time AT TIME ZONE p.zone)::date, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
 			`+from+` WHERE `+where+` GROUP BY 1, 2 ORDER BY 1, 2`, args...)
 		_, err := pgx.ForEachRow(rows, []any{&n, &d.Day, &d.Calls, &d.BilledSeconds, &d.Amount}, func() error {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/config"
-	"github.com/billrun/billrun/internal/pdf"
+	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/s3store"
 	"github.com/billrun/billrun/internal/temporalclient"
@@ -54,7 +54,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	acts := activities.New(store, s3)
-	acts.Issuer = pdf.Issuer{Name: cfg.IssuerName, Address: cfg.IssuerAddress, TaxID: cfg.IssuerTaxID, Email: cfg.IssuerEmail}
+	acts.Seller = invoice.Seller{Name: cfg.IssuerName, Address: cfg.IssuerAddress, TaxID: cfg.IssuerTaxID, Email: cfg.IssuerEmail}
 	acts.NumberTemplate = cfg.NumberTemplate
 	w := New(c, cfg.TaskQueue, acts)
 	log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
