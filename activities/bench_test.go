@@ -76,10 +76,12 @@ func (d *benchData) source(b *testing.B, file []byte) *ingest.Source {
 	return src
 }
 
-// rows renders d's calls as the COPY text ingestion sends: the floor's input.
+// rows stores d's calls and reads them back as COPY text in the columns
+// of cdrs: the floor's input, the rows ingestion writes.
 func (d *benchData) rows(b *testing.B) []byte {
 	b.Helper()
-	rows, err := postgres.RenderCOPY(d.source(b, d.file))
+	d.load(b, d.file)
+	rows, err := pgtest.StoredRows(ctx, pgtest.Pool(d.store))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func BenchmarkIngestMillion(b *testing.B) {
 	if _, _, err := acts.Engines.Engine(ctx); err != nil { // warm: a worker reuses its snapshot across files
 		b.Fatal(err)
 	}
-	rows := d.rows(b) // the floor: the same rows, rated and rendered beforehand, copied plainly
+	rows := d.rows(b) // the floor: the same rows, rated and stored beforehand, copied plainly
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestActivityEnvironment()
@@ -128,14 +130,14 @@ func BenchmarkIngestMillion(b *testing.B) {
 
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		floor, err := store.CopyFloor(ctx, rows)
+		floor, err := pgtest.CopyFloor(ctx, pgtest.Pool(store), rows)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := store.Pool().Exec(ctx, `DELETE FROM cdr_files`); err != nil { // ingest again, not skip
+		if _, err := pgtest.Pool(store).Exec(ctx, `DELETE FROM cdr_files`); err != nil { // ingest again, not skip
 			b.Fatal(err)
 		}
-		if _, err := store.Pool().Exec(ctx, `TRUNCATE cdrs`); err != nil {
+		if _, err := pgtest.Pool(store).Exec(ctx, `TRUNCATE cdrs`); err != nil {
 			b.Fatal(err)
 		}
 		startAt := time.Now()
@@ -170,9 +172,9 @@ func BenchmarkIndexCost(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				var took time.Duration
 				if idx == "" {
-					took, err = store.CopyFloor(ctx, rows)
+					took, err = pgtest.CopyFloor(ctx, pgtest.Pool(store), rows)
 				} else {
-					took, err = store.CopyFloor(ctx, rows, idx)
+					took, err = pgtest.CopyFloor(ctx, pgtest.Pool(store), rows, idx)
 				}
 				if err != nil {
 					b.Fatal(err)
@@ -193,8 +195,7 @@ func BenchmarkRerateMillion(b *testing.B) {
 	d := newBenchData(b, n)
 	store, codes, rows := d.store, d.codes, d.rows(b)
 	c, queue := temporaltest.New(b)
-	d.load(b, d.file)
-	if _, err := store.Pool().Exec(ctx, `VACUUM ANALYZE cdrs`); err != nil {
+	if _, err := pgtest.Pool(store).Exec(ctx, `VACUUM ANALYZE cdrs`); err != nil {
 		b.Fatal(err)
 	}
 	// The rate change: a tenth of the base table's codes get a new price.
@@ -223,7 +224,7 @@ func BenchmarkRerateMillion(b *testing.B) {
 
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		floor, err := store.CopyFloor(ctx, rows)
+		floor, err := pgtest.CopyFloor(ctx, pgtest.Pool(store), rows)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -242,7 +243,7 @@ func BenchmarkRerateMillion(b *testing.B) {
 			b.Fatalf("%+v", res.Summary)
 		}
 		start = time.Now()
-		updated, err := store.RerateSQL(ctx, from, from.AddDate(0, 1, 0))
+		updated, err := pgtest.RerateSQL(ctx, pgtest.Pool(store), from, from.AddDate(0, 1, 0))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -278,10 +279,10 @@ func BenchmarkSummaryMillion(b *testing.B) {
 	if _, err := store.ImportCodeDeck(ctx, "bench.csv", "bench", deck); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := store.Pool().Exec(ctx, `UPDATE rate_tables SET deck = 'bench'`); err != nil {
+	if _, err := pgtest.Pool(store).Exec(ctx, `UPDATE rate_tables SET deck = 'bench'`); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := store.Pool().Exec(ctx, `VACUUM ANALYZE cdrs`); err != nil {
+	if _, err := pgtest.Pool(store).Exec(ctx, `VACUUM ANALYZE cdrs`); err != nil {
 		b.Fatal(err)
 	}
 	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
@@ -289,7 +290,7 @@ func BenchmarkSummaryMillion(b *testing.B) {
 	// The same report as one SQL GROUP BY, in the same run: the ratio is the
 	// figure to compare across runs on a noisy machine.
 	start := time.Now()
-	sqlRows, err := store.SummarySQL(ctx, q)
+	sqlRows, err := pgtest.SummarySQL(ctx, pgtest.Pool(store), q)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -342,15 +343,15 @@ func BenchmarkInvoices(b *testing.B) {
 		b.Fatal(st)
 	}
 	var rated int64
-	_ = store.Pool().QueryRow(ctx, `SELECT count(*) FROM cdrs WHERE status = 'rated' AND billed_seconds > 0`).Scan(&rated)
+	_ = pgtest.Pool(store).QueryRow(ctx, `SELECT count(*) FROM cdrs WHERE status = 'rated' AND billed_seconds > 0`).Scan(&rated)
 	if rated != int64(clients*lines) {
 		var st string
-		_ = store.Pool().QueryRow(ctx, `SELECT string_agg(DISTINCT status, ',') FROM cdrs`).Scan(&st)
+		_ = pgtest.Pool(store).QueryRow(ctx, `SELECT string_agg(DISTINCT status, ',') FROM cdrs`).Scan(&st)
 		b.Fatalf("%d of %d calls rated: %s", rated, clients*lines, st)
 	}
 	acts := activities.New(store, s3test.New(b))
 	if os.Getenv("BILLRUN_EXPLAIN") != "" {
-		rows, _ := store.Pool().Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) SELECT coalesce(e.name, c.code), min(c.code), count(*), sum(c.billed_seconds)::bigint, sum(c.cost),
+		rows, _ := pgtest.Pool(store).Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) SELECT coalesce(e.name, c.code), min(c.code), count(*), sum(c.billed_seconds)::bigint, sum(c.cost),
 			t.rates_include_taxes
 			FROM cdrs c JOIN rate_tables t ON t.name = c.rate_table
 			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
@@ -367,7 +368,7 @@ func BenchmarkInvoices(b *testing.B) {
 		_ = os.WriteFile(os.Getenv("BILLRUN_EXPLAIN"), []byte(plan.String()), 0o644)
 		rows.Close()
 	}
-	if _, err := store.Pool().Exec(ctx, `UPDATE clients SET autoinvoice = true`); err != nil {
+	if _, err := pgtest.Pool(store).Exec(ctx, `UPDATE clients SET autoinvoice = true`); err != nil {
 		b.Fatal(err)
 	}
 	c, queue := temporaltest.New(b)
@@ -394,7 +395,7 @@ func BenchmarkInvoices(b *testing.B) {
 		b.ReportMetric(float64(clients)/time.Since(start).Seconds(), "invoices/s")
 	}
 	var n int64
-	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM invoice_lines WHERE kind = 'usage'`).Scan(&n); err != nil || n != int64(clients*lines) {
+	if err := pgtest.Pool(store).QueryRow(ctx, `SELECT count(*) FROM invoice_lines WHERE kind = 'usage'`).Scan(&n); err != nil || n != int64(clients*lines) {
 		b.Fatalf("%d usage lines, %v", n, err)
 	}
 }

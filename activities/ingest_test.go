@@ -64,7 +64,7 @@ func (f *fixture) ingest(ref activities.FileRef) (activities.IngestFileResult, e
 func (f *fixture) query(sql string, args ...any) int64 {
 	f.t.Helper()
 	var n int64
-	if err := f.acts.Store.Pool().QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+	if err := pgtest.Pool(f.acts.Store).QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		f.t.Fatal(err)
 	}
 	return n
@@ -114,7 +114,7 @@ func TestIngestRatesFilesOfEveryFormat(t *testing.T) {
 				t.Fatalf("%d CDRs stored", n)
 			}
 			var cost, code string
-			if err := f.acts.Store.Pool().QueryRow(ctx, `SELECT cost::text, code FROM cdrs WHERE call_id = $1`, tc.callID).Scan(&cost, &code); err != nil {
+			if err := pgtest.Pool(f.acts.Store).QueryRow(ctx, `SELECT cost::text, code FROM cdrs WHERE call_id = $1`, tc.callID).Scan(&cost, &code); err != nil {
 				t.Fatal(err)
 			}
 			if cost != tc.cost || code != tc.code {
@@ -131,7 +131,7 @@ func TestRejectedLinesAreKeptWithLineReasonAndText(t *testing.T) {
 	}
 	var line int64
 	var reason, raw string
-	if err := f.acts.Store.Pool().QueryRow(ctx, `SELECT line, reason, raw FROM rejected_lines`).Scan(&line, &reason, &raw); err != nil {
+	if err := pgtest.Pool(f.acts.Store).QueryRow(ctx, `SELECT line, reason, raw FROM rejected_lines`).Scan(&line, &reason, &raw); err != nil {
 		t.Fatal(err)
 	}
 	if line != 12 || !strings.Contains(reason, `duration "not-a-number"`) || !strings.HasPrefix(raw, "demo-0011,") {

@@ -12,6 +12,7 @@ import (
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/report"
 	"github.com/billrun/billrun/internal/rerate"
 )
@@ -141,7 +142,7 @@ func TestFixingMasterDataAndReratingMismatchedMovesExactlyThoseCalls(t *testing.
 	for id, want := range costs {
 		var got string
 		var status string
-		if err := f.acts.Store.Pool().QueryRow(ctx, `SELECT cost::text, status FROM cdrs WHERE call_id = $1`, id).Scan(&got, &status); err != nil {
+		if err := pgtest.Pool(f.acts.Store).QueryRow(ctx, `SELECT cost::text, status FROM cdrs WHERE call_id = $1`, id).Scan(&got, &status); err != nil {
 			t.Fatal(err)
 		}
 		if got != want || status != "rated" {

@@ -55,7 +55,7 @@ func TestABadImportFileExitsNonZeroWithOneLineNamingFileLineAndField(t *testing.
 		t.Fatalf("stderr %q\nwant   %q", errOut, want)
 	}
 	var n int
-	if err := store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM accounts WHERE value = '192.0.2.77'`).Scan(&n); err != nil || n != 0 {
+	if err := pgtest.Pool(store).QueryRow(context.Background(), `SELECT count(*) FROM accounts WHERE value = '192.0.2.77'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("the good line was applied: %d, %v", n, err)
 	}
 }

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -299,49 +298,4 @@ func (s *Store) Files(ctx context.Context) ([]FileStatus, error) {
 		err := r.Scan(&f.Key, &f.Format, &f.Status, &f.Checksum, &f.CDRs, &f.Rejected, &f.Error, &f.IngestedAt)
 		return f, err
 	})
-}
-
-// RenderCOPY renders every call of src as the COPY text LoadFile sends, for
-// the benchmark's floor.
-func RenderCOPY(src Source) ([]byte, error) {
-	w := &copyWriter{src: src, fileID: []byte("1"), store: &Store{}}
-	w.day = -1
-	var out []byte
-	for {
-		rec, res, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		w.buf = out
-		w.append(rec, res)
-		out = w.buf
-	}
-}
-
-// CopyFloor copies rendered rows into a fresh unindexed, unpartitioned table
-// with the columns of cdrs and returns how long the COPY took: the floor
-// ingestion is measured against. Each of indexes (column lists) adds a
-// b-tree to the table first, to measure what an index would cost.
-func (s *Store) CopyFloor(ctx context.Context, rows []byte, indexes ...string) (time.Duration, error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `DROP TABLE IF EXISTS copy_floor; CREATE TABLE copy_floor (LIKE cdrs)`); err != nil {
-		return 0, err
-	}
-	for _, cols := range indexes {
-		if _, err := conn.Exec(ctx, `CREATE INDEX ON copy_floor (`+cols+`)`); err != nil {
-			return 0, err
-		}
-	}
-	start := time.Now()
-	_, err = conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rows), `COPY copy_floor (`+cdrColumns+`) FROM STDIN`)
-	took := time.Since(start)
-	_, _ = conn.Exec(ctx, `DROP TABLE copy_floor`)
-	return took, err
 }

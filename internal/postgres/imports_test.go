@@ -59,7 +59,7 @@ func TestDemoCatalogueRatesCallsAsComputedByHand(t *testing.T) {
 func count(t *testing.T, s *postgres.Store, table string) int {
 	t.Helper()
 	var n int
-	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+	if err := pgtest.Pool(s).QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -163,7 +163,7 @@ func TestReimportUpdatesByNaturalKey(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 	var rate string
-	if err := s.Pool().QueryRow(ctx, `SELECT rate::text FROM rates WHERE rate_table = 'retail-eur' AND code = '49'`).Scan(&rate); err != nil || rate != "0.02000000" {
+	if err := pgtest.Pool(s).QueryRow(ctx, `SELECT rate::text FROM rates WHERE rate_table = 'retail-eur' AND code = '49'`).Scan(&rate); err != nil || rate != "0.02000000" {
 		t.Fatalf("rate %s, %v", rate, err)
 	}
 }
@@ -179,7 +179,7 @@ func TestAZImportEndsAbsentCodesAtTheEarliestEffectiveFrom(t *testing.T) {
 	// 8 codes of retail-eur are absent (1, 44, 447, 4916, 4930, 33, 336 and … ) and end;
 	// 49 and 4915 stay open, superseded by their new versions.
 	var open, ended int
-	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE end_at IS NULL),
+	if err := pgtest.Pool(s).QueryRow(ctx, `SELECT count(*) FILTER (WHERE end_at IS NULL),
 		count(*) FILTER (WHERE end_at = '2026-11-01T00:00:00Z') FROM rates WHERE rate_table = 'retail-eur' AND deleted_at IS NULL`).Scan(&open, &ended); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestClientReimportWithoutStatusKeepsItArchived(t *testing.T) {
 		t.Fatal(err)
 	}
 	var name, status string
-	if err := s.Pool().QueryRow(ctx, `SELECT name, status FROM clients WHERE id = 'acme'`).Scan(&name, &status); err != nil || name != "Acme Renamed" || status != "archived" {
+	if err := pgtest.Pool(s).QueryRow(ctx, `SELECT name, status FROM clients WHERE id = 'acme'`).Scan(&name, &status); err != nil || name != "Acme Renamed" || status != "archived" {
 		t.Fatalf("%s %s %v", name, status, err)
 	}
 }

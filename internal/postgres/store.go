@@ -62,9 +62,6 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // Close closes the connections.
 func (s *Store) Close() { s.pool.Close() }
 
-// Pool is the connection pool, for adapters that share the store's database.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
 // Migrate brings the schema to the newest version. It is idempotent and safe
 // to run from several processes at once (the migrator takes an advisory lock).
 func (s *Store) Migrate(ctx context.Context) error {

@@ -40,7 +40,7 @@ func summaryLines(t *testing.T, rows []report.SummaryRow, ordered bool) []string
 func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 	s := pgtest.New(t)
 	pgtest.ImportDemo(t, s)
-	db := s.Pool()
+	db := pgtest.Pool(s)
 	exec := func(sql string, args ...any) {
 		t.Helper()
 		if _, err := db.Exec(ctx, sql, args...); err != nil {
@@ -91,7 +91,7 @@ func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				sqlRows, err := s.SummarySQL(ctx, q)
+				sqlRows, err := pgtest.SummarySQL(ctx, pgtest.Pool(s), q)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -121,10 +121,10 @@ func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 func TestSummaryRefusesACallWhoseRateIsGone(t *testing.T) {
 	s := pgtest.New(t)
 	pgtest.ImportDemo(t, s)
-	if _, err := s.Pool().Exec(ctx, `SELECT ensure_cdr_partition('2026-10-05')`); err != nil {
+	if _, err := pgtest.Pool(s).Exec(ctx, `SELECT ensure_cdr_partition('2026-10-05')`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Pool().Exec(ctx, `INSERT INTO cdrs (file_id, line, call_id, connect_time, duration, status, client,
+	if _, err := pgtest.Pool(s).Exec(ctx, `INSERT INTO cdrs (file_id, line, call_id, connect_time, duration, status, client,
 		rate_table, rate_id, code, billed_seconds, cost, currency)
 		VALUES (1, 1, 'x', '2026-10-05 10:00:00+00', 60, 'rated', 'acme', 'retail-eur', 77777, '49', 60, 1, 'EUR')`); err != nil {
 		t.Fatal(err)

@@ -104,7 +104,7 @@ func TestIngestWorkflowRatesTheInboxOnTheRealServices(t *testing.T) {
 		t.Fatalf("%+v", p)
 	}
 	var n int64
-	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM cdrs`).Scan(&n); err != nil || n != 16 {
+	if err := pgtest.Pool(store).QueryRow(ctx, `SELECT count(*) FROM cdrs`).Scan(&n); err != nil || n != 16 {
 		t.Fatalf("%d CDRs, %v", n, err)
 	}
 
@@ -175,7 +175,7 @@ func TestAWorkerKilledMidFileLosesAndDoublesNothing(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		var status string
-		_ = store.Pool().QueryRow(ctx, `SELECT status FROM cdr_files`).Scan(&status)
+		_ = pgtest.Pool(store).QueryRow(ctx, `SELECT status FROM cdr_files`).Scan(&status)
 		if status == "ingesting" {
 			break
 		}
@@ -190,7 +190,7 @@ func TestAWorkerKilledMidFileLosesAndDoublesNothing(t *testing.T) {
 	}
 	_ = first.Wait()
 	var mid int64
-	_ = store.Pool().QueryRow(ctx, `SELECT count(*) FROM cdrs`).Scan(&mid)
+	_ = pgtest.Pool(store).QueryRow(ctx, `SELECT count(*) FROM cdrs`).Scan(&mid)
 	if mid != 0 {
 		t.Fatalf("%d CDRs visible after the crash: a half file", mid)
 	}
@@ -201,7 +201,7 @@ func TestAWorkerKilledMidFileLosesAndDoublesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n, lines int64
-	if err := store.Pool().QueryRow(ctx, `SELECT count(*), count(DISTINCT line) FROM cdrs`).Scan(&n, &lines); err != nil {
+	if err := pgtest.Pool(store).QueryRow(ctx, `SELECT count(*), count(DISTINCT line) FROM cdrs`).Scan(&n, &lines); err != nil {
 		t.Fatal(err)
 	}
 	if p.CDRs != calls || n != calls || lines != calls {
@@ -313,7 +313,7 @@ func TestARerateTakesOverThePeriodOfARunThatWasTerminated(t *testing.T) {
 		t.Fatalf("a rerate after the holder was terminated: %v", err)
 	}
 	var state string
-	if err := store.Pool().QueryRow(ctx, `SELECT state FROM rerate_runs WHERE id = $1`, held.GetID()).Scan(&state); err != nil || state != "failed" {
+	if err := pgtest.Pool(store).QueryRow(ctx, `SELECT state FROM rerate_runs WHERE id = $1`, held.GetID()).Scan(&state); err != nil || state != "failed" {
 		t.Fatalf("the terminated run is %q, %v", state, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/billrun/billrun/internal/catalog"
@@ -20,6 +21,7 @@ import (
 	"github.com/billrun/billrun/internal/testenv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/billrun/billrun/internal/postgres"
 )
@@ -62,6 +64,12 @@ func New(t testing.TB) *postgres.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
+	pool, err := pgxpool.New(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	dbs.Store(s, testDB{url: u.String(), pool: pool})
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -72,13 +80,29 @@ func New(t testing.TB) *postgres.Store {
 // run a binary against the same database.
 func URL(t testing.TB, s *postgres.Store) string {
 	t.Helper()
-	u, err := url.Parse(os.Getenv("DATABASE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + s.Pool().Config().ConnConfig.Database
-	return u.String()
+	return db(s).url
 }
+
+// testDB is what New made for a store: its URL, and a pool of its own for
+// tests to look into the database with.
+type testDB struct {
+	url  string
+	pool *pgxpool.Pool
+}
+
+var dbs sync.Map // *postgres.Store → testDB
+
+func db(s *postgres.Store) testDB {
+	d, ok := dbs.Load(s)
+	if !ok {
+		panic("pgtest: the store was not made by pgtest.New")
+	}
+	return d.(testDB)
+}
+
+// Pool is a connection pool on the database of a store New made, for tests
+// that set up or check rows by SQL.
+func Pool(s *postgres.Store) *pgxpool.Pool { return db(s).pool }
 
 // ImportDemo imports the sample catalogue of testdata/demo.
 func ImportDemo(t testing.TB, s *postgres.Store) {
