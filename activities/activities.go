@@ -2,32 +2,43 @@ package activities
 
 import (
 	"context"
+	"time"
 
-	"github.com/billrun/billrun/internal/invoice"
-	"github.com/billrun/billrun/internal/postgres"
-	"github.com/billrun/billrun/internal/s3store"
+	"go.temporal.io/sdk/activity"
+
+	"github.com/billrun/billrun/internal/billing"
 )
 
-// Activities are billrun's activities and what they need.
+// Activities are billrun's activities: each decodes its input, calls
+// billing, maps billing's errors to Temporal's non-retryable types and
+// heartbeats.
 type Activities struct {
-	Store   *postgres.Store
-	S3      *s3store.Store
-	Engines *postgres.EngineCache
-	// Seller is printed on invoices; NumberTemplate numbers them.
-	Seller         invoice.Seller
-	NumberTemplate string
-	// Runs tells whether a workflow is still running; nil takes every
-	// recorded run for running.
-	Runs Runs
-}
-
-// Runs tells whether the workflow with an ID has an open run.
-type Runs interface {
-	Open(ctx context.Context, workflowID string) (bool, error)
+	Billing *billing.Service
 }
 
 // New wires the activities.
-func New(store *postgres.Store, s3 *s3store.Store) *Activities {
-	return &Activities{Store: store, S3: s3, Engines: postgres.NewEngineCache(store),
-		Seller: invoice.Seller{Name: "billrun"}, NumberTemplate: "INV-{YYYY}-{SEQ:6}"}
+func New(b *billing.Service) *Activities { return &Activities{Billing: b} }
+
+// heartbeat records an activity's progress.
+func heartbeat(ctx context.Context) billing.Heartbeat {
+	return func(details any) { activity.RecordHeartbeat(ctx, details) }
+}
+
+// beating heartbeats every few seconds until the returned stop is called:
+// for a step that is one transaction and reports no progress of its own.
+func beating(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }

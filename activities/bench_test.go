@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/ingest"
@@ -60,7 +61,7 @@ func newBenchData(b *testing.B, n int, extend ...func(*rating.Catalog)) *benchDa
 	}
 	d.file = file.Bytes()
 	var err error
-	if d.engine, err = d.store.Engine(ctx); err != nil {
+	if d.engine, err = billing.NewEngines(d.store).Engine(ctx); err != nil {
 		b.Fatal(err)
 	}
 	return d
@@ -89,9 +90,9 @@ func (d *benchData) rows(b *testing.B) []byte {
 }
 
 // load stores the calls of file as one ingested file.
-func (d *benchData) load(b *testing.B, file []byte) postgres.FileStats {
+func (d *benchData) load(b *testing.B, file []byte) cdr.FileStats {
 	b.Helper()
-	f := postgres.InboxFile{Key: "inbox/canonical/bench.csv", Checksum: "1", Format: cdr.Canonical}
+	f := cdr.File{Key: "inbox/canonical/bench.csv", Checksum: "1", Format: cdr.Canonical}
 	id, _, err := d.store.StartFile(ctx, f)
 	if err != nil {
 		b.Fatal(err)
@@ -112,14 +113,14 @@ func BenchmarkIngestMillion(b *testing.B) {
 	const n = 1_000_000
 	d := newBenchData(b, n)
 	store, s3 := d.store, s3test.New(b)
-	acts := activities.New(store, s3)
-	ref := activities.FileRef{Key: activities.InboxKey(cdr.Canonical, "million.csv")}
+	acts := activities.New(billing.New(store, s3))
+	ref := activities.FileRef{Key: billing.InboxKey(cdr.Canonical, "million.csv")}
 	etag, err := s3.Put(ctx, ref.Key, bytes.NewReader(d.file), "text/csv", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ref.ETag = etag
-	if _, _, err := acts.Engines.Engine(ctx); err != nil { // warm: a worker reuses its snapshot across files
+	if _, err := acts.Billing.Engines.Engine(ctx); err != nil { // warm: a worker reuses its snapshot across files
 		b.Fatal(err)
 	}
 	rows := d.rows(b) // the floor: the same rows, rated and stored beforehand, copied plainly
@@ -211,13 +212,13 @@ func BenchmarkRerateMillion(b *testing.B) {
 	if _, err := store.ImportRates(ctx, "change.csv", "base", rs, false); err != nil {
 		b.Fatal(err)
 	}
-	acts := activities.New(store, s3test.New(b))
+	acts := activities.New(billing.New(store, s3test.New(b)))
 	w := workerapp.New(c, queue, acts)
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}
 	defer w.Stop()
-	if _, _, err := acts.Engines.Engine(ctx); err != nil { // a warm worker
+	if _, err := acts.Billing.Engines.Engine(ctx); err != nil { // a warm worker
 		b.Fatal(err)
 	}
 	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
@@ -349,7 +350,7 @@ func BenchmarkInvoices(b *testing.B) {
 		_ = pgtest.Pool(store).QueryRow(ctx, `SELECT string_agg(DISTINCT status, ',') FROM cdrs`).Scan(&st)
 		b.Fatalf("%d of %d calls rated: %s", rated, clients*lines, st)
 	}
-	acts := activities.New(store, s3test.New(b))
+	acts := activities.New(billing.New(store, s3test.New(b)))
 	if os.Getenv("BILLRUN_EXPLAIN") != "" {
 		rows, _ := pgtest.Pool(store).Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) SELECT coalesce(e.name, c.code), min(c.code), count(*), sum(c.billed_seconds)::bigint, sum(c.cost),
 			t.rates_include_taxes

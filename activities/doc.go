@@ -1,4 +1,4 @@
-// Package activities holds billrun's Temporal activities: methods on
-// Activities, which carries their dependencies (PostgreSQL, S3, the rating
-// snapshot cache). Workflows call them as typed method values.
+// Package activities holds billrun's Temporal activities: thin methods on
+// Activities that call the billing use cases. Workflows call them as typed
+// method values; nothing else calls them.
 package activities

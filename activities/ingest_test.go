@@ -18,34 +18,41 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/period"
+	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/s3store"
 	"github.com/billrun/billrun/internal/s3store/s3test"
 )
 
 var ctx = context.Background()
 
 type fixture struct {
-	t    *testing.T
-	acts *activities.Activities
-	env  *testsuite.TestActivityEnvironment
+	t     *testing.T
+	store *postgres.Store
+	s3    *s3store.Store
+	acts  *activities.Activities
+	env   *testsuite.TestActivityEnvironment
 }
 
 func newFixture(t *testing.T) *fixture {
 	store := pgtest.New(t)
 	pgtest.ImportDemo(t, store)
-	acts := activities.New(store, s3test.New(t))
+	s3 := s3test.New(t)
+	acts := activities.New(billing.New(store, s3))
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	return &fixture{t: t, acts: acts, env: env}
+	return &fixture{t: t, store: store, s3: s3, acts: acts, env: env}
 }
 
 func (f *fixture) upload(format cdr.Format, name string, body []byte) activities.FileRef {
 	f.t.Helper()
-	key := activities.InboxKey(format, name)
-	etag, err := f.acts.S3.Put(ctx, key, bytes.NewReader(body), "text/csv", nil)
+	key := billing.InboxKey(format, name)
+	etag, err := f.s3.Put(ctx, key, bytes.NewReader(body), "text/csv", nil)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -64,7 +71,7 @@ func (f *fixture) ingest(ref activities.FileRef) (activities.IngestFileResult, e
 func (f *fixture) query(sql string, args ...any) int64 {
 	f.t.Helper()
 	var n int64
-	if err := pgtest.Pool(f.acts.Store).QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+	if err := pgtest.Pool(f.store).QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		f.t.Fatal(err)
 	}
 	return n
@@ -107,14 +114,14 @@ func TestIngestRatesFilesOfEveryFormat(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.CDRs != tc.cdrs || res.Rejected != tc.rejected || strings.Join(res.Months, ",") != "2026-10" {
+			if res.CDRs != tc.cdrs || res.Rejected != tc.rejected || strings.Join(period.Strings(res.Months), ",") != "2026-10" {
 				t.Fatalf("%+v", res)
 			}
 			if n := f.query(`SELECT count(*) FROM cdrs`); n != tc.cdrs {
 				t.Fatalf("%d CDRs stored", n)
 			}
 			var cost, code string
-			if err := pgtest.Pool(f.acts.Store).QueryRow(ctx, `SELECT cost::text, code FROM cdrs WHERE call_id = $1`, tc.callID).Scan(&cost, &code); err != nil {
+			if err := pgtest.Pool(f.store).QueryRow(ctx, `SELECT cost::text, code FROM cdrs WHERE call_id = $1`, tc.callID).Scan(&cost, &code); err != nil {
 				t.Fatal(err)
 			}
 			if cost != tc.cost || code != tc.code {
@@ -131,7 +138,7 @@ func TestRejectedLinesAreKeptWithLineReasonAndText(t *testing.T) {
 	}
 	var line int64
 	var reason, raw string
-	if err := pgtest.Pool(f.acts.Store).QueryRow(ctx, `SELECT line, reason, raw FROM rejected_lines`).Scan(&line, &reason, &raw); err != nil {
+	if err := pgtest.Pool(f.store).QueryRow(ctx, `SELECT line, reason, raw FROM rejected_lines`).Scan(&line, &reason, &raw); err != nil {
 		t.Fatal(err)
 	}
 	if line != 12 || !strings.Contains(reason, `duration "not-a-number"`) || !strings.HasPrefix(raw, "demo-0011,") {
@@ -172,7 +179,7 @@ func TestABadFileFailsWholeAndLeavesNoCDRs(t *testing.T) {
 			if n := f.query(`SELECT count(*) FROM cdrs`); n != 0 {
 				t.Fatalf("%d CDRs stored", n)
 			}
-			files, err := f.acts.Store.Files(ctx)
+			files, err := f.store.Files(ctx)
 			if err != nil || len(files) != 1 || files[0].Status != "failed" || !strings.Contains(files[0].Error, tc.reason) {
 				t.Fatalf("files %+v, %v", files, err)
 			}
@@ -190,7 +197,7 @@ func TestReingestingTheSameFileChangesNothing(t *testing.T) {
 	if err != nil || !again.Skipped {
 		t.Fatalf("%+v %v", again, err)
 	}
-	list, err := f.acts.ListInbox(ctx, activities.ListInboxInput{})
+	list, err := f.acts.Billing.Pending(ctx, "", 0)
 	if err != nil || len(list.Pending) != 0 {
 		t.Fatalf("pending %+v %v", list, err)
 	}
@@ -208,7 +215,7 @@ func TestAChangedFileReplacesItsCDRs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := f.upload(cdr.Canonical, "day.csv", []byte(v2))
-	list, _ := f.acts.ListInbox(ctx, activities.ListInboxInput{})
+	list, _ := f.acts.Billing.Pending(ctx, "", 0)
 	if len(list.Pending) != 1 {
 		t.Fatalf("a changed file is not pending: %+v", list)
 	}
@@ -233,7 +240,7 @@ func TestCallsOfNewDaysGetTheirPartitions(t *testing.T) {
 	if err != nil || res.CDRs != 4 {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if want := "2025-01,2025-02"; !strings.HasPrefix(strings.Join(res.Months, ","), want) || res.Months[len(res.Months)-1] != "2026-10" {
+	if want := "2025-01,2025-02"; !strings.HasPrefix(strings.Join(period.Strings(res.Months), ","), want) || res.Months[len(res.Months)-1] != "2026-10" {
 		t.Fatalf("months %v", res.Months)
 	}
 	if n := f.query(`SELECT count(DISTINCT tableoid) FROM cdrs`); n != 4 {
@@ -256,7 +263,7 @@ func TestTheInboxIsListedPageByPageSkippingIngestedFiles(t *testing.T) {
 	var keys []string
 	after := ""
 	for pages := 0; ; pages++ {
-		page, err := f.acts.ListInbox(ctx, activities.ListInboxInput{After: after, Limit: 2})
+		page, err := f.acts.Billing.Pending(ctx, after, 2)
 		if err != nil || pages > 5 {
 			t.Fatalf("%v after %d pages", err, pages)
 		}

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/ingest"
-	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/rating/ratingtest"
 )
@@ -76,7 +76,7 @@ func BenchmarkIngestStream(b *testing.B) {
 	for i, a := range cat.Accounts {
 		ips[i] = a.Value
 	}
-	engine, err := store.Engine(ctx)
+	engine, err := billing.NewEngines(store).Engine(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func BenchmarkIngestStream(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		f := postgres.InboxFile{Key: "inbox/canonical/stream.csv", Checksum: strconv.Itoa(i), Format: cdr.Canonical}
+		f := cdr.File{Key: "inbox/canonical/stream.csv", Checksum: strconv.Itoa(i), Format: cdr.Canonical}
 		id, _, err := store.StartFile(ctx, f)
 		if err != nil {
 			b.Fatal(err)

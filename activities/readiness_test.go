@@ -3,7 +3,6 @@ package activities_test
 import (
 	"testing"
 
-	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/readiness"
 )
@@ -35,12 +34,8 @@ h,2026-10-05 16:00:00,60,198.18.0.2,,,4930111,ANSWERED
 	}
 	f.upload(cdr.Canonical, "late.csv", []byte("call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n"))
 
-	var fs []readiness.Finding
-	v, err := f.env.ExecuteActivity(f.acts.Readiness, activities.ReadinessInput{Period: "2026-10"})
+	fs, err := f.acts.Billing.Readiness(ctx, "2026-10", "")
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Get(&fs); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]int{}
@@ -78,12 +73,10 @@ h,2026-10-05 16:00:00,60,198.18.0.2,,,4930111,ANSWERED
 		t.Fatal("no errors")
 	}
 	// One client alone: only its findings, and no inbox-wide ones about others' calls.
-	v, err = f.env.ExecuteActivity(f.acts.Readiness, activities.ReadinessInput{Period: "2026-10", Client: "initech"})
+	fs, err = f.acts.Billing.Readiness(ctx, "2026-10", "initech")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs = nil
-	_ = v.Get(&fs)
 	for _, x := range fs {
 		if x.Client != "initech" && x.Check != "inbox" {
 			t.Errorf("finding about another client: %+v", x)

@@ -35,7 +35,7 @@ deleted,2026-10-07 10:00:00,120,198.51.100.7,,,441234567,ANSWERED
 func (f *fixture) importCSV(kind, body string) {
 	f.t.Helper()
 	var err error
-	st := f.acts.Store
+	st := f.store
 	switch kind {
 	case "clients":
 		var cs []catalog.Client
@@ -69,7 +69,7 @@ func mismatched(t *testing.T) *fixture {
 	if _, err := f.ingest(f.upload(cdr.Canonical, "mismatch.csv", []byte(mismatchFile))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.acts.Store.DeleteRate(ctx, "wholesale-usd", "44", time.Time{}); err != nil {
+	if _, err := f.store.DeleteRate(ctx, "wholesale-usd", "44", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -77,7 +77,7 @@ func mismatched(t *testing.T) *fixture {
 
 func TestEveryMismatchCategoryIsReported(t *testing.T) {
 	f := mismatched(t)
-	rows, err := f.acts.Store.Mismatches(ctx, october, november)
+	rows, err := f.store.Mismatches(ctx, october, november)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestEveryMismatchCategoryIsReported(t *testing.T) {
 			t.Errorf("row %d = %+v, want %+v", i, rows[i], want[i])
 		}
 	}
-	details, total, err := f.acts.Store.MismatchDetails(ctx, october, november, 2)
+	details, total, err := f.store.MismatchDetails(ctx, october, november, 2)
 	if err != nil || total != 4 || len(details) != 2 {
 		t.Fatalf("%d of %d, %v", len(details), total, err)
 	}
@@ -116,7 +116,7 @@ func TestFixingMasterDataAndReratingMismatchedMovesExactlyThoseCalls(t *testing.
 	f.importCSV("rates:wholesale-usd", "code,rate,effective_from,end,increment,setup_fee\n44,0.0300,2026-06-01,,60/60,\n")
 
 	var sum rerate.Summary
-	v, err := f.env.ExecuteActivity(f.acts.RerateBatch, activities.RerateBatchInput{From: october, To: november, Match: rerate.Mismatched})
+	v, err := f.env.ExecuteActivity(f.acts.RerateDay, activities.RerateDayInput{From: october, To: november, Match: rerate.Mismatched})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestFixingMasterDataAndReratingMismatchedMovesExactlyThoseCalls(t *testing.
 	if n := f.query(`SELECT count(*) FROM cdrs`); n != before {
 		t.Fatalf("%d calls after rerating, %d before", n, before)
 	}
-	if rows, _ := f.acts.Store.Mismatches(ctx, october, november); len(rows) != 0 {
+	if rows, _ := f.store.Mismatches(ctx, october, november); len(rows) != 0 {
 		t.Fatalf("mismatches left: %+v", rows)
 	}
 	if c := f.query(`SELECT (sum(cost) * 1000000)::bigint FROM cdrs WHERE call_id LIKE 'ok-%'`); c != okCost {
@@ -142,7 +142,7 @@ func TestFixingMasterDataAndReratingMismatchedMovesExactlyThoseCalls(t *testing.
 	for id, want := range costs {
 		var got string
 		var status string
-		if err := pgtest.Pool(f.acts.Store).QueryRow(ctx, `SELECT cost::text, status FROM cdrs WHERE call_id = $1`, id).Scan(&got, &status); err != nil {
+		if err := pgtest.Pool(f.store).QueryRow(ctx, `SELECT cost::text, status FROM cdrs WHERE call_id = $1`, id).Scan(&got, &status); err != nil {
 			t.Fatal(err)
 		}
 		if got != want || status != "rated" {
@@ -163,7 +163,7 @@ func TestReratingIsRepeatableAndLeavesUnchangedCallsAlone(t *testing.T) {
 	f := mismatched(t)
 	run := func() rerate.Summary {
 		var s rerate.Summary
-		v, err := f.env.ExecuteActivity(f.acts.RerateBatch, activities.RerateBatchInput{From: october, To: november, Match: rerate.All})
+		v, err := f.env.ExecuteActivity(f.acts.RerateDay, activities.RerateDayInput{From: october, To: november, Match: rerate.All})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +204,7 @@ func TestAnOverlappingRerateIsRefused(t *testing.T) {
 
 func TestSummaryGroupsRatedCallsOnly(t *testing.T) {
 	f := mismatched(t)
-	rows, err := f.acts.Store.Summary(ctx, report.Summary{From: october, To: november, GroupBy: []report.Key{report.Client, report.DstName}})
+	rows, err := f.store.Summary(ctx, report.Summary{From: october, To: november, GroupBy: []report.Key{report.Client, report.DstName}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,19 +231,19 @@ func itoa(n int64) string { return decimal.NewFromInt(n).String() }
 
 func TestAReleasedRunFreesItsPeriod(t *testing.T) {
 	f := newFixture(t)
-	if err := f.acts.Store.BeginRerate(ctx, "stuck", october, november, "", rerate.All); err != nil {
+	if err := f.store.BeginRerate(ctx, "stuck", october, november, "", string(rerate.All)); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.acts.Store.BeginRerate(ctx, "next", october, november, "", rerate.All); err == nil {
+	if err := f.store.BeginRerate(ctx, "next", october, november, "", string(rerate.All)); err == nil {
 		t.Fatal("an overlapping run started")
 	}
-	if err := f.acts.Store.ReleaseRerate(ctx, "stuck"); err != nil {
+	if err := f.store.ReleaseRerate(ctx, "stuck"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.acts.Store.ReleaseRerate(ctx, "stuck"); err == nil {
+	if err := f.store.ReleaseRerate(ctx, "stuck"); err == nil {
 		t.Fatal("released twice")
 	}
-	if err := f.acts.Store.BeginRerate(ctx, "next", october, november, "", rerate.All); err != nil {
+	if err := f.store.BeginRerate(ctx, "next", october, november, "", string(rerate.All)); err != nil {
 		t.Fatalf("after release: %v", err)
 	}
 }

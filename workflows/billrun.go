@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/readiness"
 	"github.com/billrun/billrun/internal/rerate"
 )
@@ -21,28 +22,38 @@ const (
 	// BillRunResolveSignal carries a BillRunResolve to a run that waits.
 	BillRunResolveSignal = "resolve"
 
-	// Phases of a bill run, in order; waiting may come back after rerating.
-	PhaseIngesting = "ingesting"
-	PhaseChecking  = "checking"
-	PhaseWaiting   = "waiting"
-	PhaseRerating  = "rerating"
-	PhaseInvoicing = "invoicing"
-	PhaseDone      = "done"
-
-	// Resolutions of a waiting run.
-	ResolveRerate = "rerate" // rerate the period's mismatched calls, then check again
-	ResolveAccept = "accept" // invoice as things stand: mismatched calls are not billed
-
 	// ErrBadPeriod ends a run asked for a period that is not YYYY-MM.
 	ErrBadPeriod = "BadPeriod"
 )
 
+// Phase is where a bill run is.
+type Phase string
+
+// Phases of a bill run, in order; waiting may come back after rerating.
+const (
+	PhaseIngesting Phase = "ingesting"
+	PhaseChecking  Phase = "checking"
+	PhaseWaiting   Phase = "waiting"
+	PhaseRerating  Phase = "rerating"
+	PhaseInvoicing Phase = "invoicing"
+	PhaseDone      Phase = "done"
+)
+
+// Resolution tells a waiting bill run how to go on.
+type Resolution string
+
+// Resolutions of a waiting run.
+const (
+	ResolveRerate Resolution = "rerate" // rerate the period's mismatched calls, then check again
+	ResolveAccept Resolution = "accept" // invoice as things stand: mismatched calls are not billed
+)
+
 // BillRunWorkflowID names the bill run of a month: one at a time per month.
-func BillRunWorkflowID(period string) string { return "bill-run-" + period }
+func BillRunWorkflowID(month period.Month) string { return KindBillRun + "-" + string(month) }
 
 // BillRunInput starts the bill run of a month.
 type BillRunInput struct {
-	Period   string // YYYY-MM
+	Period   period.Month
 	Issue    bool   // issue the invoices; drafts otherwise
 	Template string // "" for each client's
 	// CDRTimeZone is the zone of naive timestamps in asterisk and freeswitch
@@ -53,13 +64,13 @@ type BillRunInput struct {
 // BillRunResolve tells a waiting run how to go on: ResolveRerate or
 // ResolveAccept.
 type BillRunResolve struct {
-	Action string
+	Action Resolution
 }
 
 // BillRunStatus is the run's state, and its result.
 type BillRunStatus struct {
-	Period string
-	Phase  string
+	Period period.Month
+	Phase  Phase
 	// From and To are the span of the clients' periods that the run checks
 	// and rerates.
 	From, To time.Time
@@ -84,10 +95,10 @@ func (s *BillRunStatus) blocked() bool { return s.Errors > 0 || s.Mismatched }
 // a child workflow or activity that is safe to run again.
 func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	st := BillRunStatus{Period: in.Period, Phase: PhaseIngesting}
-	if _, err := time.Parse("2006-01", in.Period); err != nil {
-		return st, temporal.NewNonRetryableApplicationError(fmt.Sprintf("period %q is not YYYY-MM", in.Period), ErrBadPeriod, nil)
+	if _, err := period.Parse(string(in.Period)); err != nil {
+		return st, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadPeriod, nil)
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet("bill-run"), PeriodAttr.ValueSet(in.Period))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet(KindBillRun), PeriodAttr.ValueSet(string(in.Period)))
 	if err := workflow.SetQueryHandler(ctx, BillRunStatusQuery, func() (BillRunStatus, error) { return st, nil }); err != nil {
 		return st, err
 	}
@@ -155,7 +166,7 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 
 // awaitResolution waits for a known resolution; others are logged and
 // ignored, and the run waits on.
-func awaitResolution(ctx workflow.Context, ch workflow.ReceiveChannel) string {
+func awaitResolution(ctx workflow.Context, ch workflow.ReceiveChannel) Resolution {
 	for {
 		var r BillRunResolve
 		ch.Receive(ctx, &r)
@@ -185,29 +196,28 @@ type ScheduledBillRunInput struct {
 // of a month are the same run, found and resolved the same way. The bill run
 // goes on after this workflow ends; one already running is left alone.
 func ScheduledBillRun(ctx workflow.Context, in ScheduledBillRunInput) (string, error) {
-	var period string
+	var month period.Month
 	// Reading the zone database is I/O: done once, recorded in the history.
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
 		loc, err := time.LoadLocation(in.TimeZone)
 		if err != nil {
-			return ""
+			return period.Month("")
 		}
-		now := workflow.Now(ctx).In(loc)
-		return time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
-	}).Get(&period)
+		return period.Of(workflow.Now(ctx).In(loc)).Prev()
+	}).Get(&month)
 	if err != nil {
 		return "", err
 	}
-	if period == "" {
+	if month == "" {
 		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("time zone %q is unknown", in.TimeZone), ErrBadPeriod, nil)
 	}
-	id := BillRunWorkflowID(period)
+	id := BillRunWorkflowID(month)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id,
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(KindAttr.ValueSet("bill-run"), PeriodAttr.ValueSet(period)),
+		TypedSearchAttributes: temporal.NewSearchAttributes(KindAttr.ValueSet(KindBillRun), PeriodAttr.ValueSet(string(month))),
 	})
-	run := workflow.ExecuteChildWorkflow(cctx, BillRun, BillRunInput{Period: period, Issue: in.Issue, Template: in.Template})
+	run := workflow.ExecuteChildWorkflow(cctx, BillRun, BillRunInput{Period: month, Issue: in.Issue, Template: in.Template})
 	if err := run.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		var started *temporal.ChildWorkflowExecutionAlreadyStartedError
 		if errors.As(err, &started) {

@@ -12,6 +12,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/billing"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/readiness"
 	"github.com/billrun/billrun/internal/rerate"
 )
@@ -43,12 +45,12 @@ func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
 	b.env.RegisterWorkflow(Ingest)
 	b.env.RegisterWorkflow(Rerate)
 	b.env.RegisterWorkflow(InvoiceRun)
-	b.env.OnActivity(a.PeriodSpan, mock.Anything, "2026-10").Return(span, nil)
+	b.env.OnActivity(a.PeriodSpan, mock.Anything, period.Month("2026-10")).Return(span, nil)
 	b.env.OnActivity(a.ReadinessDigest, mock.Anything, activities.ReadinessInput{Period: "2026-10"}).Return(
 		func(context.Context, activities.ReadinessInput) (readiness.Digest, error) {
 			fs := b.checks[min(b.checked, len(b.checks)-1)]
 			b.checked++
-			return readiness.NewDigest(fs, activities.MaxDigestFindings), nil
+			return readiness.NewDigest(fs, billing.MaxDigestFindings), nil
 		})
 	b.env.OnWorkflow(Ingest, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in IngestInput) (IngestProgress, error) {
 		b.ingested = append(b.ingested, in)
@@ -56,7 +58,7 @@ func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
 	})
 	b.env.OnWorkflow(Rerate, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in RerateInput) (RerateResult, error) {
 		b.reratings = append(b.reratings, in)
-		return RerateResult{Batches: 36, Summary: rerate.Summary{Examined: 5, Changed: 3}}, nil
+		return RerateResult{Days: 36, Summary: rerate.Summary{Examined: 5, Changed: 3}}, nil
 	})
 	b.env.OnWorkflow(InvoiceRun, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, error) {
 		b.invoiced = append(b.invoiced, in)
@@ -75,7 +77,7 @@ func (b *billRunEnv) status(t *testing.T) BillRunStatus {
 }
 
 // resolveWhenWaiting sends resolutions, one each time the run waits.
-func (b *billRunEnv) resolveWhenWaiting(t *testing.T, actions ...string) {
+func (b *billRunEnv) resolveWhenWaiting(t *testing.T, actions ...Resolution) {
 	for i, action := range actions {
 		b.env.RegisterDelayedCallback(func() {
 			st := b.status(t)
@@ -125,7 +127,7 @@ func TestABillRunWaitsOnMismatchesAndRerateResolvesThem(t *testing.T) {
 
 func TestABillRunWaitsOnErrorsUntilAccepted(t *testing.T) {
 	b := newBillRunEnv(t, []readiness.Finding{badTable, mismatch})
-	b.resolveWhenWaiting(t, "bogus", ResolveAccept)
+	b.resolveWhenWaiting(t, Resolution("bogus"), ResolveAccept)
 	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
 	st := b.result(t)
 	require.Equal(t, PhaseDone, st.Phase)
@@ -185,9 +187,9 @@ func TestAScheduledBillRunBillsTheMonthBeforeInItsTimeZone(t *testing.T) {
 			require.NoError(t, env.GetWorkflowError())
 			var id string
 			require.NoError(t, env.GetWorkflowResult(&id))
-			require.Equal(t, BillRunWorkflowID(tt.want), id)
+			require.Equal(t, BillRunWorkflowID(period.Month(tt.want)), id)
 			require.Equal(t, id, childID)
-			require.Equal(t, BillRunInput{Period: tt.want, Issue: true}, got)
+			require.Equal(t, BillRunInput{Period: period.Month(tt.want), Issue: true}, got)
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/period"
 )
 
 // Ingest workflow contract.
@@ -48,7 +49,7 @@ type IngestProgress struct {
 	FilesPending   int // listed and not finished yet
 	CDRs           int64
 	Rejected       int64
-	Months         []string // YYYY-MM of the calls ingested
+	Months         []period.Month // of the calls ingested
 	Failures       []FileFailure
 }
 
@@ -86,7 +87,7 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 	if err := workflow.SetQueryHandler(ctx, IngestProgressQuery, func() (IngestProgress, error) { return p, nil }); err != nil {
 		return p, err
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet("ingest"))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet(KindIngest))
 
 	var a *activities.Activities
 	listCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute})
@@ -130,9 +131,9 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 			p.FilesDone++
 			p.CDRs += r.CDRs
 			p.Rejected += r.Rejected
-			if months := union(p.Months, r.Months); len(months) != len(p.Months) {
-				p.Months = months
-				_ = workflow.UpsertTypedSearchAttributes(ctx, PeriodsAttr.ValueSet(months))
+			if ms := union(p.Months, r.Months); len(ms) != len(p.Months) {
+				p.Months = ms
+				_ = workflow.UpsertTypedSearchAttributes(ctx, PeriodsAttr.ValueSet(period.Strings(ms)))
 			}
 		}
 	}
@@ -169,18 +170,18 @@ func reason(err error) string {
 	return err.Error()
 }
 
-func union(a, b []string) []string {
-	set := map[string]bool{}
+func union(a, b []period.Month) []period.Month {
+	set := map[period.Month]bool{}
 	for _, s := range a {
 		set[s] = true
 	}
-	out := append([]string(nil), a...)
+	out := append([]period.Month(nil), a...)
 	for _, s := range b {
 		if !set[s] {
 			set[s] = true
 			out = append(out, s)
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }

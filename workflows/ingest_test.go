@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/period"
 )
 
 func files(n int) []activities.FileRef {
@@ -50,7 +51,7 @@ func TestIngestCountsEveryFileAndKeepsConcurrencyBounded(t *testing.T) {
 			case "inbox/canonical/f004.csv":
 				return activities.IngestFileResult{Key: in.File.Key, Skipped: true}, nil
 			}
-			return activities.IngestFileResult{Key: in.File.Key, CDRs: 100, Rejected: 1, Months: []string{"2026-10"}}, nil
+			return activities.IngestFileResult{Key: in.File.Key, CDRs: 100, Rejected: 1, Months: []period.Month{"2026-10"}}, nil
 		})
 	env.ExecuteWorkflow(Ingest, IngestInput{Concurrency: 3})
 	require.True(t, env.IsWorkflowCompleted())
@@ -64,7 +65,7 @@ func TestIngestCountsEveryFileAndKeepsConcurrencyBounded(t *testing.T) {
 	require.Equal(t, 0, p.FilesPending)
 	require.Equal(t, int64(800), p.CDRs)
 	require.Equal(t, int64(8), p.Rejected)
-	require.Equal(t, []string{"2026-10"}, p.Months)
+	require.Equal(t, []period.Month{"2026-10"}, p.Months)
 	require.Equal(t, []FileFailure{{Key: "inbox/canonical/f003.csv", Reason: "not a canonical file"}}, p.Failures)
 	require.LessOrEqual(t, peak.Load(), int32(3))
 }

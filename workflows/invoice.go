@@ -8,12 +8,13 @@ import (
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/period"
 )
 
 // InvoiceInput asks for one client's invoice of one month.
 type InvoiceInput struct {
 	Client     string
-	Period     string // YYYY-MM
+	Period     period.Month
 	Template   string // "" for the client's
 	Issue      bool
 	AllowEmpty bool
@@ -29,10 +30,9 @@ type InvoiceResult struct {
 }
 
 // InvoiceWorkflowID names the run that invoices a client for a month.
-func InvoiceWorkflowID(client, period string) string { return "invoice-" + client + "-" + period }
-
-// RenderWorkflowID names the run that renders an invoice's documents.
-func RenderWorkflowID(invoiceID string) string { return "invoice-documents-" + invoiceID }
+func InvoiceWorkflowID(client string, month period.Month) string {
+	return KindInvoice + "-" + client + "-" + string(month)
+}
 
 var invoiceActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: 10 * time.Minute,
@@ -44,7 +44,8 @@ var invoiceActivity = workflow.ActivityOptions{
 // renders its documents to S3. Every step is idempotent: a retry or a crash
 // leaves one invoice, one number, one set of documents.
 func Invoice(ctx workflow.Context, in InvoiceInput) (InvoiceResult, error) {
-	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet("invoice"), ClientAttr.ValueSet(in.Client), PeriodAttr.ValueSet(in.Period))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet(KindInvoice), ClientAttr.ValueSet(in.Client),
+		PeriodAttr.ValueSet(string(in.Period)))
 	ctx = workflow.WithActivityOptions(ctx, invoiceActivity)
 	var a *activities.Activities
 	var created activities.CreateInvoiceResult
@@ -61,12 +62,39 @@ func Invoice(ctx workflow.Context, in InvoiceInput) (InvoiceResult, error) {
 	return res, err
 }
 
-// RenderInvoice renders an invoice's documents again (after it was issued
-// or voided).
-func RenderInvoice(ctx workflow.Context, id string) (map[string]string, error) {
+// InvoiceStateInput issues or voids an invoice.
+type InvoiceStateInput struct {
+	Invoice string // ID or number
+	Void    bool   // else issue
+}
+
+// InvoiceStateWorkflowID names the run that issues or voids an invoice:
+// asking twice joins the run, and a finished one may be asked again.
+func InvoiceStateWorkflowID(in InvoiceStateInput) string {
+	verb := "issue"
+	if in.Void {
+		verb = "void"
+	}
+	return KindInvoiceState + "-" + verb + "-" + in.Invoice
+}
+
+// InvoiceStateResult names the invoice and its documents rendered anew.
+type InvoiceStateResult struct {
+	ID        string
+	Documents map[string]string
+}
+
+// InvoiceState issues (numbers, on the run's date) or voids an invoice, then
+// renders its documents again: the state change is durable and the
+// documents follow it even when the caller goes away.
+func InvoiceState(ctx workflow.Context, in InvoiceStateInput) (InvoiceStateResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, invoiceActivity)
 	var a *activities.Activities
-	var docs map[string]string
-	err := workflow.ExecuteActivity(ctx, a.RenderInvoice, activities.RenderInvoiceInput{ID: id}).Get(ctx, &docs)
-	return docs, err
+	var res InvoiceStateResult
+	if err := workflow.ExecuteActivity(ctx, a.ChangeInvoice, activities.ChangeInvoiceInput{ID: in.Invoice, Void: in.Void,
+		At: workflow.Now(ctx)}).Get(ctx, &res.ID); err != nil {
+		return res, err
+	}
+	err := workflow.ExecuteActivity(ctx, a.RenderInvoice, activities.RenderInvoiceInput{ID: res.ID}).Get(ctx, &res.Documents)
+	return res, err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/period"
 )
 
 // Invoice run workflow contract.
@@ -24,12 +25,12 @@ const (
 )
 
 // InvoiceRunWorkflowID names the run that invoices a month's clients.
-func InvoiceRunWorkflowID(period string) string { return "invoice-run-" + period }
+func InvoiceRunWorkflowID(month period.Month) string { return KindInvoiceRun + "-" + string(month) }
 
 // InvoiceRunInput asks for the invoices of a month of every active client
 // with autoinvoice, as InvoiceInput does for one.
 type InvoiceRunInput struct {
-	Period     string // YYYY-MM
+	Period     period.Month
 	Template   string // "" for each client's
 	Issue      bool
 	AllowEmpty bool
@@ -65,7 +66,7 @@ var invoiceBatchActivity = workflow.ActivityOptions{
 // a retried batch or a run started again leaves one invoice per client and
 // period.
 func InvoiceRun(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, error) {
-	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet("invoice-run"), PeriodAttr.ValueSet(in.Period))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet(KindInvoiceRun), PeriodAttr.ValueSet(string(in.Period)))
 	p := in.Progress
 	if err := workflow.SetQueryHandler(ctx, InvoiceRunProgressQuery, func() (InvoiceRunProgress, error) { return p, nil }); err != nil {
 		return p, err

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/rerate"
 )
 
@@ -15,7 +16,7 @@ import (
 const (
 	// RerateProgressQuery returns a RerateProgress.
 	RerateProgressQuery = "progress"
-	// DefaultRerateConcurrency is how many slices run at once.
+	// DefaultRerateConcurrency is how many days are rerated at once.
 	DefaultRerateConcurrency = 2
 )
 
@@ -24,18 +25,18 @@ type RerateInput struct {
 	From, To    time.Time // [From, To)
 	Client      string    // "" for every client
 	Match       rerate.Match
-	Concurrency int // slices at once; 0 is DefaultRerateConcurrency
+	Concurrency int // days at once; 0 is DefaultRerateConcurrency
 }
 
 // RerateProgress is the run's progress.
 type RerateProgress struct {
-	Batches, BatchesDone int
-	Examined, Changed    int64
+	Days, DaysDone    int
+	Examined, Changed int64
 }
 
 // RerateResult is what the run changed.
 type RerateResult struct {
-	Batches int
+	Days int
 	rerate.Summary
 }
 
@@ -50,9 +51,9 @@ func RerateWorkflowID(in RerateInput, at time.Time) string {
 		client, in.Match, at.UTC().Format("20060102T150405"))
 }
 
-// Slices splits [from, to) at UTC midnights: one batch a day keeps each
-// transaction short and lets slices run side by side.
-func Slices(from, to time.Time) [][2]time.Time {
+// Days splits [from, to) at UTC midnights: one transaction a day keeps each
+// short and lets days be rerated side by side.
+func Days(from, to time.Time) [][2]time.Time {
 	var out [][2]time.Time
 	for s := from; s.Before(to); {
 		e := time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
@@ -76,12 +77,12 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 	if in.Match == "" {
 		in.Match = rerate.All
 	}
-	slices := Slices(in.From.UTC(), in.To.UTC())
-	p := RerateProgress{Batches: len(slices)}
+	days := Days(in.From.UTC(), in.To.UTC())
+	p := RerateProgress{Days: len(days)}
 	if err := workflow.SetQueryHandler(ctx, RerateProgressQuery, func() (RerateProgress, error) { return p, nil }); err != nil {
 		return RerateResult{}, err
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet("rerate"), PeriodsAttr.ValueSet(months(in.From, in.To)))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet(KindRerate), PeriodsAttr.ValueSet(period.Strings(period.Between(in.From, in.To))))
 	if in.Client != "" {
 		_ = workflow.UpsertTypedSearchAttributes(ctx, ClientAttr.ValueSet(in.Client))
 	}
@@ -95,20 +96,20 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 		return RerateResult{}, err
 	}
 
-	batchCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: time.Minute,
+	dayCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10}})
 	var tally rerate.Tally
 	var failure error
 	sel := workflow.NewSelector(ctx)
 	running := 0
-	for _, sl := range slices {
+	for _, day := range days {
 		for running >= in.Concurrency {
 			sel.Select(ctx)
 		}
 		if failure != nil {
 			break
 		}
-		fut := workflow.ExecuteActivity(batchCtx, a.RerateBatch, activities.RerateBatchInput{From: sl[0], To: sl[1], Client: in.Client, Match: in.Match})
+		fut := workflow.ExecuteActivity(dayCtx, a.RerateDay, activities.RerateDayInput{From: day[0], To: day[1], Client: in.Client, Match: in.Match})
 		running++
 		sel.AddFuture(fut, func(f workflow.Future) {
 			running--
@@ -120,7 +121,7 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 				return
 			}
 			tally.Merge(s)
-			p.BatchesDone++
+			p.DaysDone++
 			p.Examined, p.Changed = tally.Examined, tally.Changed
 		})
 	}
@@ -134,17 +135,9 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 		_ = workflow.ExecuteActivity(endCtx, a.EndRerate, activities.EndRerateInput{RunID: runID}).Get(endCtx, nil)
 		return RerateResult{}, failure
 	}
-	res := RerateResult{Batches: len(slices), Summary: tally.Summary()}
+	res := RerateResult{Days: len(days), Summary: tally.Summary()}
 	if err := workflow.ExecuteActivity(endCtx, a.EndRerate, activities.EndRerateInput{RunID: runID, Result: &res.Summary}).Get(endCtx, nil); err != nil {
 		return res, err
 	}
 	return res, nil
-}
-
-func months(from, to time.Time) []string {
-	var out []string
-	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(to); m = m.AddDate(0, 1, 0) {
-		out = append(out, m.Format("2006-01"))
-	}
-	return out
 }

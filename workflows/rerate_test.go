@@ -16,15 +16,15 @@ import (
 	"github.com/billrun/billrun/internal/rerate"
 )
 
-func TestSlicesCutAtUTCMidnights(t *testing.T) {
+func TestDaysCutAtUTCMidnights(t *testing.T) {
 	from := time.Date(2026, 10, 30, 12, 0, 0, 0, time.UTC)
 	to := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	s := Slices(from, to)
+	s := Days(from, to)
 	require.Len(t, s, 3)
 	require.Equal(t, from, s[0][0])
 	require.Equal(t, time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC), s[0][1])
 	require.Equal(t, to, s[2][1])
-	require.Len(t, Slices(to, to), 0)
+	require.Len(t, Days(to, to), 0)
 }
 
 func TestRerateMergesEveryDayAndRecordsTheRun(t *testing.T) {
@@ -35,8 +35,8 @@ func TestRerateMergesEveryDayAndRecordsTheRun(t *testing.T) {
 	env.OnActivity(a.BeginRerate, mock.Anything, mock.Anything).Return(nil)
 	var mu sync.Mutex
 	days := map[time.Time]bool{}
-	env.OnActivity(a.RerateBatch, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.RerateBatchInput) (rerate.Summary, error) {
+	env.OnActivity(a.RerateDay, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RerateDayInput) (rerate.Summary, error) {
 			mu.Lock()
 			days[in.From] = true
 			mu.Unlock()
@@ -53,7 +53,7 @@ func TestRerateMergesEveryDayAndRecordsTheRun(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	var res RerateResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, 31, res.Batches)
+	require.Equal(t, 31, res.Days)
 	require.Len(t, days, 31)
 	require.Equal(t, int64(310), res.Examined)
 	require.Equal(t, int64(62), res.Changed)
@@ -68,7 +68,7 @@ func TestAFailedRerateFreesItsPeriod(t *testing.T) {
 	var a *activities.Activities
 	env.RegisterActivity(a)
 	env.OnActivity(a.BeginRerate, mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity(a.RerateBatch, mock.Anything, mock.Anything).Return(rerate.Summary{}, errors.New("disk full"))
+	env.OnActivity(a.RerateDay, mock.Anything, mock.Anything).Return(rerate.Summary{}, errors.New("disk full"))
 	failedEnd := false
 	env.OnActivity(a.EndRerate, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EndRerateInput) error {
 		failedEnd = in.Result == nil

@@ -54,9 +54,11 @@ func ReadRateTables(file string, in io.Reader) ([]RateTable, error) {
 	return out, err
 }
 
-// Rate is a line of a rate file.
+// Rate is a line of a rate file, or a stored rate (ID and Table set).
 type Rate struct {
 	Line          int
+	ID            int64
+	Table         string
 	Code          string
 	PerMinute     decimal.Decimal
 	EffectiveFrom time.Time
@@ -122,6 +124,7 @@ func ReadClients(file string, in io.Reader) ([]Client, error) {
 // Account identifies a client's traffic.
 type Account struct {
 	Line       int
+	ID         int64 // as stored; 0 in a file
 	Client     string
 	Kind       string // ip, username or ani
 	Value      string

@@ -1,17 +1,17 @@
 package cli
 
 import (
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/ingest"
 	"github.com/billrun/billrun/internal/rating"
 )
 
@@ -40,11 +40,11 @@ func (a *app) cdrRateCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--tz: %w", err)
 			}
-			db, err := a.db(ctx)
+			b, err := a.billing(ctx)
 			if err != nil {
 				return err
 			}
-			engine, err := db.Engine(ctx)
+			engine, err := b.Engines.Engine(ctx)
 			if err != nil {
 				return err
 			}
@@ -53,38 +53,40 @@ func (a *app) cdrRateCmd() *cobra.Command {
 				return err
 			}
 			defer file.Close()
-			var in io.Reader = file
-			if strings.HasSuffix(args[0], ".gz") {
-				gz, err := gzip.NewReader(file)
-				if err != nil {
-					return fmt.Errorf("%s: %w", args[0], err)
-				}
-				in = gz
+			// Read as ingestion reads: gzip by its magic number, a file not in
+			// its format refused whole.
+			src, err := ingest.NewSource(args[0], file, f, loc, engine)
+			if err != nil {
+				return err
 			}
-			t := table{header: []string{"line", "call_id", "connect_time", "dst_number", "status", "client", "code", "billed_seconds", "cost", "currency"}}
-			r := cdr.NewReader(in, f, cdr.Options{Location: loc})
+			type row struct {
+				line int64
+				cols []string
+			}
+			var rows []row
 			for {
-				var rec cdr.Record
-				err := r.Read(&rec)
-				var le *cdr.LineError
-				if errors.As(err, &le) {
-					t.rows = append(t.rows, []string{strconv.FormatInt(le.Line, 10), "", "", "", "rejected: " + le.Reason, "", "", "", "", ""})
-					continue
-				}
+				rec, r, err := src.Next()
 				if errors.Is(err, io.EOF) {
 					break
 				}
 				if err != nil {
-					return fmt.Errorf("%s: %w", args[0], err)
+					return err
 				}
-				res := engine.Rate(&rating.CDR{ConnectTime: rec.ConnectTime, Duration: rec.Duration, OrigIP: rec.OrigIP,
-					OrigAccount: rec.OrigAccount, SrcNumber: rec.SrcNumber, DstNumber: rec.DstNumber})
 				cost := ""
-				if res.Status == rating.Rated {
-					cost = res.Cost.String()
+				if r.IsRated() {
+					cost = copytextMoney(r.Cost)
 				}
-				t.rows = append(t.rows, []string{strconv.FormatInt(rec.Line, 10), rec.CallID, rec.ConnectTime.Format(time.RFC3339),
-					rec.DstNumber, res.Status.String(), res.Client, res.Code, strconv.FormatInt(res.BilledSeconds, 10), cost, res.Currency})
+				rows = append(rows, row{rec.Line, []string{strconv.FormatInt(rec.Line, 10), rec.CallID, rec.ConnectTime.Format(time.RFC3339),
+					rec.DstNumber, r.Status, r.Client, r.Code, strconv.FormatInt(r.BilledSeconds, 10), cost, r.Currency}})
+			}
+			rejects, _ := src.Rejects()
+			for _, le := range rejects {
+				rows = append(rows, row{le.Line, []string{strconv.FormatInt(le.Line, 10), "", "", "", "rejected: " + le.Reason, "", "", "", "", ""}})
+			}
+			sort.SliceStable(rows, func(i, j int) bool { return rows[i].line < rows[j].line })
+			t := table{header: []string{"line", "call_id", "connect_time", "dst_number", "status", "client", "code", "billed_seconds", "cost", "currency"}}
+			for _, r := range rows {
+				t.rows = append(t.rows, r.cols)
 			}
 			return a.print(t)
 		},
@@ -93,3 +95,7 @@ func (a *app) cdrRateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&tz, "tz", "UTC", "time zone of naive timestamps in asterisk and freeswitch files")
 	return cmd
 }
+
+// copytextMoney writes a cost in millionths with six places, as rated costs
+// are shown everywhere.
+func copytextMoney(millionths int64) string { return rating.Money(millionths).String() }

@@ -5,27 +5,30 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/readiness"
 )
 
 func (a *app) checkCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "check", Short: "Checks before a bill run"}
-	var period, clientID string
+	var month, clientID string
 	ready := &cobra.Command{
 		Use:   "readiness --period YYYY-MM [--client ID]",
 		Short: "Is every client ready to invoice? Exits 1 when a check finds an error (billing-rules §6)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			acts, err := a.activities(cmd.Context())
+			p, err := parseMonth(month)
 			if err != nil {
 				return err
 			}
-			fs, err := acts.Readiness(cmd.Context(), activities.ReadinessInput{Period: period, Client: clientID})
+			b, err := a.billing(cmd.Context())
 			if err != nil {
 				return err
 			}
-			t := table{header: []string{"severity", "client", "check", "message"}, json: map[string]any{"period": period, "findings": fs, "ready": !readiness.HasErrors(fs)}}
+			fs, err := b.Readiness(cmd.Context(), p, clientID)
+			if err != nil {
+				return err
+			}
+			t := table{header: []string{"severity", "client", "check", "message"}, json: map[string]any{"period": month, "findings": fs, "ready": !readiness.HasErrors(fs)}}
 			for _, f := range fs {
 				t.rows = append(t.rows, []string{string(f.Severity), f.Client, f.Check, f.Message})
 			}
@@ -33,16 +36,16 @@ func (a *app) checkCmd() *cobra.Command {
 				return err
 			}
 			if readiness.HasErrors(fs) {
-				fmt.Fprintf(a.err, "billctl: %s is not ready to invoice: fix the errors above\n", period)
+				fmt.Fprintf(a.err, "billctl: %s is not ready to invoice: fix the errors above\n", month)
 				return exitError(1)
 			}
 			if a.format == "table" && len(fs) == 0 {
-				fmt.Fprintf(a.out, "%s is ready to invoice\n", period)
+				fmt.Fprintf(a.out, "%s is ready to invoice\n", month)
 			}
 			return nil
 		},
 	}
-	ready.Flags().StringVar(&period, "period", "", "the month, YYYY-MM (required)")
+	ready.Flags().StringVar(&month, "period", "", "the month, YYYY-MM (required)")
 	ready.Flags().StringVar(&clientID, "client", "", "only this client")
 	_ = ready.MarkFlagRequired("period")
 	cmd.AddCommand(ready)

@@ -14,10 +14,13 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/config"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/s3store"
 	"github.com/billrun/billrun/internal/temporalclient"
+	"github.com/billrun/billrun/workflows"
 )
 
 // app holds the connections a command opens, lazily, and closes at exit.
@@ -28,6 +31,7 @@ type app struct {
 
 	store    *postgres.Store
 	s3       *s3store.Store
+	svc      *billing.Service
 	temporal client.Client
 }
 
@@ -110,6 +114,29 @@ func (a *app) bucket(ctx context.Context) (*s3store.Store, error) {
 	return a.s3, nil
 }
 
+// billing is the use cases, for the commands that read: whatever changes
+// billing data durably goes through a workflow.
+func (a *app) billing(ctx context.Context) (*billing.Service, error) {
+	if a.svc == nil {
+		db, err := a.db(ctx)
+		if err != nil {
+			return nil, err
+		}
+		b, err := a.bucket(ctx)
+		if err != nil {
+			return nil, err
+		}
+		a.svc = billing.New(db, b)
+	}
+	return a.svc, nil
+}
+
+// workflows is the Temporal client that starts billrun's workflows.
+func (a *app) workflows(ctx context.Context) (workflows.Client, error) {
+	c, err := a.temporalClient(ctx)
+	return workflows.Client{Client: c, TaskQueue: a.cfg.TaskQueue}, err
+}
+
 func (a *app) temporalClient(ctx context.Context) (client.Client, error) {
 	if a.temporal == nil {
 		c, err := temporalclient.Dial(ctx, a.cfg.TemporalAddress, a.cfg.TemporalNamespace, nil)
@@ -168,4 +195,13 @@ func openFile(name string) (*os.File, error) {
 		return nil, fmt.Errorf("open %s: %w", name, errors.Unwrap(err))
 	}
 	return f, nil
+}
+
+// parseMonth reads --period.
+func parseMonth(flag string) (period.Month, error) {
+	m, err := period.Parse(flag)
+	if err != nil {
+		return "", fmt.Errorf("--period %q is not YYYY-MM", flag)
+	}
+	return m, nil
 }

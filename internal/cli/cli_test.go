@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/internal/cli"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
 	"github.com/billrun/billrun/internal/testenv"
@@ -165,11 +166,11 @@ func TestAScheduleIsCreatedListedAndDeleted(t *testing.T) {
 // that no worker picks up is listed under its month only.
 func TestRunListFindsBillRunsByPeriod(t *testing.T) {
 	c, queue := temporaltest.New(t)
-	period := fmt.Sprintf("19%02d-%02d", rand.IntN(100), 1+rand.IntN(12))
-	id := workflows.BillRunWorkflowID(period) + "-" + queue
+	month := fmt.Sprintf("19%02d-%02d", rand.IntN(100), 1+rand.IntN(12))
+	id := workflows.BillRunWorkflowID(period.Month(month)) + "-" + queue
 	_, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: queue + "-nobody",
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("bill-run"), workflows.PeriodAttr.ValueSet(period))},
-		workflows.BillRun, workflows.BillRunInput{Period: period})
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("bill-run"), workflows.PeriodAttr.ValueSet(month))},
+		workflows.BillRun, workflows.BillRunInput{Period: period.Month(month)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +188,8 @@ func TestRunListFindsBillRunsByPeriod(t *testing.T) {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		doc := listed(period)
-		if len(doc) == 1 && doc[0]["run"] == id && doc[0]["status"] == "running" && doc[0]["period"] == period {
+		doc := listed(month)
+		if len(doc) == 1 && doc[0]["run"] == id && doc[0]["status"] == "running" && doc[0]["period"] == month {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -196,7 +197,7 @@ func TestRunListFindsBillRunsByPeriod(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	other := "18" + period[2:]
+	other := "18" + month[2:]
 	if doc := listed(other); len(doc) != 0 {
 		t.Fatalf("listed under %s: %v", other, doc)
 	}

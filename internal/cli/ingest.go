@@ -6,20 +6,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 
-	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -45,7 +43,7 @@ func (a *app) cdrUploadCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				key := activities.InboxKey(f, filepath.Base(name))
+				key := billing.InboxKey(f, filepath.Base(name))
 				etag, err := b.Put(ctx, key, file, "text/csv", nil)
 				file.Close()
 				if err != nil {
@@ -60,18 +58,6 @@ func (a *app) cdrUploadCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) activities(ctx context.Context) (*activities.Activities, error) {
-	db, err := a.db(ctx)
-	if err != nil {
-		return nil, err
-	}
-	b, err := a.bucket(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return activities.New(db, b), nil
-}
-
 func (a *app) cdrIngestCmd() *cobra.Command {
 	var wait bool
 	var concurrency int
@@ -82,42 +68,31 @@ func (a *app) cdrIngestCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			acts, err := a.activities(ctx)
+			b, err := a.billing(ctx)
 			if err != nil {
 				return err
 			}
-			list, err := acts.ListInbox(ctx, activities.ListInboxInput{})
+			inst, bucket, pending, err := b.IngestionKey(ctx)
 			if err != nil {
 				return err
 			}
-			if len(list.Pending) == 0 {
+			if len(pending) == 0 {
 				fmt.Fprintln(a.err, "nothing to ingest: every inbox file is ingested")
 				return a.printIngest(workflows.IngestProgress{}, "")
 			}
-			c, err := a.temporalClient(ctx)
+			c, err := a.workflows(ctx)
 			if err != nil {
 				return err
 			}
-			inst, err := acts.Store.InstallationID(ctx)
-			if err != nil {
-				return err
-			}
-			id := workflows.IngestWorkflowID(inst, acts.S3.Bucket(), list.Pending)
-			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID:                       id,
-				TaskQueue:                a.cfg.TaskQueue,
-				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-				TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("ingest")),
-			}, workflows.Ingest, workflows.IngestInput{Concurrency: concurrency, TimeZone: tz})
+			run, err := workflows.StartIngest(ctx, c, inst, bucket, pending, workflows.IngestInput{Concurrency: concurrency, TimeZone: tz})
 			if err != nil { // a listing already run returns that run: no duplicate
 				return fmt.Errorf("start ingestion: %w", err)
 			}
-			fmt.Fprintf(a.err, "ingestion %s: %d files (Temporal UI: workflow %s)\n", run.GetID(), len(list.Pending), run.GetID())
+			fmt.Fprintf(a.err, "ingestion %s: %d files (Temporal UI: workflow %s)\n", run.GetID(), len(pending), run.GetID())
 			if !wait {
-				return a.printIngest(workflows.IngestProgress{FilesPending: len(list.Pending)}, run.GetID())
+				return a.printIngest(workflows.IngestProgress{FilesPending: len(pending)}, run.GetID())
 			}
-			p, err := a.follow(ctx, c, run, len(list.Pending))
+			p, err := a.follow(ctx, c, run, len(pending))
 			if err != nil {
 				return err
 			}
@@ -125,7 +100,7 @@ func (a *app) cdrIngestCmd() *cobra.Command {
 				return err
 			}
 			if p.FilesFailed > 0 {
-				return fmt.Errorf("%d of %d files failed; see billctl cdr files --status failed", p.FilesFailed, len(list.Pending))
+				return fmt.Errorf("%d of %d files failed; see billctl cdr files --status failed", p.FilesFailed, len(pending))
 			}
 			return nil
 		},
@@ -137,7 +112,7 @@ func (a *app) cdrIngestCmd() *cobra.Command {
 }
 
 // follow shows the ingestion's progress until it ends and returns its result.
-func (a *app) follow(ctx context.Context, c client.Client, run client.WorkflowRun, files int) (workflows.IngestProgress, error) {
+func (a *app) follow(ctx context.Context, c workflows.Client, run client.WorkflowRun, files int) (workflows.IngestProgress, error) {
 	var p workflows.IngestProgress
 	err := a.watch(ctx, c, run, files, "ingesting", workflows.IngestProgressQuery, &p, func(q converter.EncodedValue) (int, string) {
 		var cur workflows.IngestProgress
@@ -152,7 +127,7 @@ func (a *app) follow(ctx context.Context, c client.Client, run client.WorkflowRu
 // watch waits for run's result, drawing a progress bar of total steps on a
 // terminal from the run's query: progress returns the steps done (-1 when
 // unknown) and a description.
-func (a *app) watch(ctx context.Context, c client.Client, run client.WorkflowRun, total int, what, query string, result any,
+func (a *app) watch(ctx context.Context, c workflows.Client, run client.WorkflowRun, total int, what, query string, result any,
 	progress func(converter.EncodedValue) (int, string)) error {
 	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(a.err), progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond),
@@ -183,7 +158,7 @@ func (a *app) printIngest(p workflows.IngestProgress, id string) error {
 	t := table{
 		header: []string{"run", "files_done", "files_skipped", "files_failed", "files_pending", "cdrs", "rejected", "months"},
 		rows: [][]string{{id, strconv.Itoa(p.FilesDone), strconv.Itoa(p.FilesSkipped), strconv.Itoa(p.FilesFailed),
-			strconv.Itoa(p.FilesPending), itoa(p.CDRs), itoa(p.Rejected), strings.Join(p.Months, " ")}},
+			strconv.Itoa(p.FilesPending), itoa(p.CDRs), itoa(p.Rejected), strings.Join(period.Strings(p.Months), " ")}},
 		json: map[string]any{"run": id, "files_done": p.FilesDone, "files_skipped": p.FilesSkipped, "files_failed": p.FilesFailed,
 			"files_pending": p.FilesPending, "cdrs": p.CDRs, "rejected": p.Rejected, "months": p.Months, "failures": p.Failures},
 	}
@@ -206,49 +181,20 @@ func (a *app) cdrFilesCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			acts, err := a.activities(ctx)
+			b, err := a.billing(ctx)
 			if err != nil {
 				return err
 			}
-			objs, err := acts.S3.List(ctx, activities.InboxPrefix)
+			files, err := b.Inbox(ctx)
 			if err != nil {
 				return err
 			}
-			files, err := acts.Store.Files(ctx)
-			if err != nil {
-				return err
-			}
-			type row struct {
-				key, status, cdrs, rejected, reason string
-			}
-			byKey := map[string]row{}
-			checksum := map[string]string{}
-			for _, f := range files {
-				byKey[f.Key] = row{f.Key, f.Status, itoa(f.CDRs), itoa(f.Rejected), f.Error}
-				checksum[f.Key] = f.Checksum
-			}
-			for _, o := range objs {
-				r, ok := byKey[o.Key]
-				switch {
-				case !ok:
-					byKey[o.Key] = row{o.Key, "pending", "0", "0", ""}
-				case r.status == "ingested" && checksum[o.Key] != o.ETag:
-					r.status, r.reason = "pending", "content changed since ingested"
-					byKey[o.Key] = r
-				}
-			}
-			keys := make([]string, 0, len(byKey))
-			for k := range byKey {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
 			t := table{header: []string{"key", "status", "cdrs", "rejected", "reason"}}
-			for _, k := range keys {
-				r := byKey[k]
-				if status != "" && r.status != status {
+			for _, f := range files {
+				if status != "" && f.Status != status {
 					continue
 				}
-				t.rows = append(t.rows, []string{r.key, r.status, r.cdrs, r.rejected, r.reason})
+				t.rows = append(t.rows, []string{f.Key, f.Status, itoa(f.CDRs), itoa(f.Rejected), f.Reason})
 			}
 			return a.print(t)
 		},

@@ -12,12 +12,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/internal/invoice"
-	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -29,7 +26,7 @@ func (a *app) invoiceCmd() *cobra.Command {
 }
 
 func (a *app) invoiceCreateCmd() *cobra.Command {
-	var clientID, period, state, template, rounding string
+	var clientID, monthFlag, state, template, rounding string
 	var wait, allowEmpty, all bool
 	cmd := &cobra.Command{
 		Use:   "create --client ID|--all --period YYYY-MM [--state draft|issued] [--template NAME] [--wait]",
@@ -43,25 +40,20 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			if err := checkInvoiceFlags(state, template); err != nil {
 				return err
 			}
-			if _, err := time.Parse("2006-01", period); err != nil {
-				return fmt.Errorf("--period %q is not YYYY-MM", period)
+			month, err := parseMonth(monthFlag)
+			if err != nil {
+				return err
 			}
-			c, err := a.temporalClient(ctx)
+			c, err := a.workflows(ctx)
 			if err != nil {
 				return err
 			}
 			if all {
-				return a.invoiceRun(cmd, c, workflows.InvoiceRunInput{Period: period, Template: template, Issue: state == "issued",
+				return a.invoiceRun(cmd, c, workflows.InvoiceRunInput{Period: month, Template: template, Issue: state == "issued",
 					AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding)}, wait)
 			}
-			in := workflows.InvoiceInput{Client: clientID, Period: period, Template: template, Issue: state == "issued",
-				AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding)}
-			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID: workflows.InvoiceWorkflowID(clientID, period), TaskQueue: a.cfg.TaskQueue,
-				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-				TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("invoice")),
-			}, workflows.Invoice, in)
+			run, err := workflows.StartInvoice(ctx, c, workflows.InvoiceInput{Client: clientID, Period: month, Template: template,
+				Issue: state == "issued", AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding)})
 			if err != nil {
 				return fmt.Errorf("start invoice: %w", err)
 			}
@@ -71,7 +63,7 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			}
 			var res workflows.InvoiceResult
 			if err := run.Get(ctx, &res); err != nil {
-				return fmt.Errorf("invoice %s %s: %w", clientID, period, err)
+				return fmt.Errorf("invoice %s %s: %w", clientID, month, err)
 			}
 			if res.Skipped != "" {
 				fmt.Fprintln(a.err, res.Skipped)
@@ -82,7 +74,7 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&clientID, "client", "", "client id")
 	cmd.Flags().BoolVar(&all, "all", false, "every active client with autoinvoice, in batches")
-	cmd.Flags().StringVar(&period, "period", "", "month, YYYY-MM (required)")
+	cmd.Flags().StringVar(&monthFlag, "period", "", "month, YYYY-MM (required)")
 	cmd.Flags().StringVar(&state, "state", "draft", "draft or issued")
 	cmd.Flags().StringVar(&template, "template", "", "default or extended (default: the client's)")
 	cmd.Flags().StringVar(&rounding, "rounding", string(invoice.RoundThenSum), "round_then_sum or sum_then_round")
@@ -106,14 +98,9 @@ func checkInvoiceFlags(state, template string) error {
 
 // invoiceRun starts (or joins) the month's invoice run, and with wait shows
 // what became of each client.
-func (a *app) invoiceRun(cmd *cobra.Command, c client.Client, in workflows.InvoiceRunInput, wait bool) error {
+func (a *app) invoiceRun(cmd *cobra.Command, c workflows.Client, in workflows.InvoiceRunInput, wait bool) error {
 	ctx := cmd.Context()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.InvoiceRunWorkflowID(in.Period), TaskQueue: a.cfg.TaskQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("invoice-run")),
-	}, workflows.InvoiceRun, in)
+	run, err := workflows.StartInvoiceRun(ctx, c, in)
 	if err != nil {
 		return fmt.Errorf("start invoice run: %w", err)
 	}
@@ -136,8 +123,8 @@ func (a *app) invoiceRun(cmd *cobra.Command, c client.Client, in workflows.Invoi
 	return nil
 }
 
-// invoiceStateCmd is issue or void: a state change in the database, then
-// the documents rendered again by a worker.
+// invoiceStateCmd is issue or void: the InvoiceState workflow changes the
+// invoice's state and renders its documents again.
 func (a *app) invoiceStateCmd(verb string) *cobra.Command {
 	return &cobra.Command{
 		Use:   verb + " ID",
@@ -145,28 +132,20 @@ func (a *app) invoiceStateCmd(verb string) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, inv, err := a.invoice(ctx, args[0])
+			inv, err := a.invoice(ctx, args[0]) // an unknown invoice is refused before any run starts
 			if err != nil {
 				return err
 			}
-			if verb == "issue" {
-				if _, err := db.Issue(ctx, inv.ID, time.Now(), a.cfg.NumberTemplate); err != nil {
-					return err
-				}
-			} else if err := db.Void(ctx, inv.ID); err != nil {
-				return err
-			}
-			c, err := a.temporalClient(ctx)
+			c, err := a.workflows(ctx)
 			if err != nil {
 				return err
 			}
-			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.RenderWorkflowID(inv.ID), TaskQueue: a.cfg.TaskQueue,
-				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING}, workflows.RenderInvoice, inv.ID)
+			run, err := workflows.StartInvoiceState(ctx, c, workflows.InvoiceStateInput{Invoice: inv.ID, Void: verb == "void"})
 			if err != nil {
-				return fmt.Errorf("render documents: %w", err)
+				return fmt.Errorf("%s invoice %s: %w", verb, args[0], err)
 			}
 			if err := run.Get(ctx, nil); err != nil {
-				return fmt.Errorf("render documents: %w", err)
+				return fmt.Errorf("%s invoice %s: %w", verb, args[0], err)
 			}
 			return a.showInvoice(cmd, inv.ID)
 		},
@@ -174,17 +153,17 @@ func (a *app) invoiceStateCmd(verb string) *cobra.Command {
 }
 
 func (a *app) invoiceListCmd() *cobra.Command {
-	var period, clientID string
+	var month, clientID string
 	cmd := &cobra.Command{
 		Use:   "list [--period YYYY-MM] [--client ID]",
 		Short: "List invoices",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := a.db(cmd.Context())
+			b, err := a.billing(cmd.Context())
 			if err != nil {
 				return err
 			}
-			invs, err := db.Invoices(cmd.Context(), period, clientID)
+			invs, err := b.Invoices(cmd.Context(), period.Month(month), clientID)
 			if err != nil {
 				return err
 			}
@@ -199,7 +178,7 @@ func (a *app) invoiceListCmd() *cobra.Command {
 			return a.print(t)
 		},
 	}
-	cmd.Flags().StringVar(&period, "period", "", "only this month")
+	cmd.Flags().StringVar(&month, "period", "", "only this month")
 	cmd.Flags().StringVar(&clientID, "client", "", "only this client")
 	return cmd
 }
@@ -213,18 +192,17 @@ func (a *app) invoiceShowCmd() *cobra.Command {
 	}
 }
 
-// invoice opens the database and reads an invoice by ID or number.
-func (a *app) invoice(ctx context.Context, id string) (*postgres.Store, invoice.Stored, error) {
-	db, err := a.db(ctx)
+// invoice reads an invoice by ID or number.
+func (a *app) invoice(ctx context.Context, id string) (invoice.Stored, error) {
+	b, err := a.billing(ctx)
 	if err != nil {
-		return nil, invoice.Stored{}, err
+		return invoice.Stored{}, err
 	}
-	inv, err := db.Invoice(ctx, id)
-	return db, inv, err
+	return b.Invoice(ctx, id)
 }
 
 func (a *app) showInvoice(cmd *cobra.Command, id string) error {
-	_, inv, err := a.invoice(cmd.Context(), id)
+	inv, err := a.invoice(cmd.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -278,7 +256,7 @@ func (a *app) invoiceDownloadCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			_, inv, err := a.invoice(ctx, args[0])
+			inv, err := a.invoice(ctx, args[0])
 			if err != nil {
 				return err
 			}

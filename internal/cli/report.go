@@ -10,12 +10,12 @@ import (
 	"github.com/billrun/billrun/internal/report"
 )
 
-// period reads --from, --to and --tz: a half-open range of days.
-type period struct {
+// dateRange reads --from, --to and --tz: a half-open range of days.
+type dateRange struct {
 	from, to, tz string
 }
 
-func (p *period) flags(cmd *cobra.Command) {
+func (p *dateRange) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&p.from, "from", "", "first day, YYYY-MM-DD (required)")
 	cmd.Flags().StringVar(&p.to, "to", "", "day after the last, YYYY-MM-DD (required)")
 	cmd.Flags().StringVar(&p.tz, "tz", "UTC", "time zone of the days")
@@ -23,7 +23,7 @@ func (p *period) flags(cmd *cobra.Command) {
 	_ = cmd.MarkFlagRequired("to")
 }
 
-func (p *period) parse() (time.Time, time.Time, *time.Location, error) {
+func (p *dateRange) parse() (time.Time, time.Time, *time.Location, error) {
 	loc, err := time.LoadLocation(p.tz)
 	if err != nil {
 		return time.Time{}, time.Time{}, nil, fmt.Errorf("--tz: %w", err)
@@ -49,7 +49,7 @@ func (a *app) reportCmd() *cobra.Command {
 }
 
 func (a *app) summaryCmd() *cobra.Command {
-	var p period
+	var p dateRange
 	var groupBy string
 	cmd := &cobra.Command{
 		Use:   "summary --from DATE --to DATE [--group-by client,account,dst_code,dst_name,day,month,currency]",
@@ -64,11 +64,11 @@ func (a *app) summaryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := a.db(cmd.Context())
+			b, err := a.billing(cmd.Context())
 			if err != nil {
 				return err
 			}
-			rows, err := db.Summary(cmd.Context(), report.Summary{From: from, To: to, GroupBy: keys, Location: loc})
+			rows, err := b.Summary(cmd.Context(), report.Summary{From: from, To: to, GroupBy: keys, Location: loc})
 			if err != nil {
 				return err
 			}
@@ -97,7 +97,7 @@ func (a *app) summaryCmd() *cobra.Command {
 }
 
 func (a *app) mismatchesCmd() *cobra.Command {
-	var p period
+	var p dateRange
 	var details bool
 	var limit int
 	cmd := &cobra.Command{
@@ -109,12 +109,12 @@ func (a *app) mismatchesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := a.db(cmd.Context())
+			b, err := a.billing(cmd.Context())
 			if err != nil {
 				return err
 			}
 			if details {
-				ds, total, err := db.MismatchDetails(cmd.Context(), from, to, limit)
+				ds, total, err := b.MismatchDetails(cmd.Context(), from, to, limit)
 				if err != nil {
 					return err
 				}
@@ -132,7 +132,7 @@ func (a *app) mismatchesCmd() *cobra.Command {
 				}
 				return nil
 			}
-			rows, err := db.Mismatches(cmd.Context(), from, to)
+			rows, err := b.Mismatches(cmd.Context(), from, to)
 			if err != nil {
 				return err
 			}

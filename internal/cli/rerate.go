@@ -5,10 +5,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/internal/rating"
 	"github.com/billrun/billrun/internal/rerate"
@@ -17,7 +14,7 @@ import (
 )
 
 func (a *app) rerateCmd() *cobra.Command {
-	var p period
+	var p dateRange
 	var clientID, match string
 	var wait bool
 	var concurrency int
@@ -35,32 +32,27 @@ func (a *app) rerateCmd() *cobra.Command {
 			if !ok {
 				return fmt.Errorf("--match %q: want all, matched or mismatched", match)
 			}
-			c, err := a.temporalClient(ctx)
+			c, err := a.workflows(ctx)
 			if err != nil {
 				return err
 			}
 			in := workflows.RerateInput{From: from, To: to, Client: clientID, Match: m, Concurrency: concurrency}
-			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID:                       workflows.RerateWorkflowID(in, time.Now()),
-				TaskQueue:                a.cfg.TaskQueue,
-				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-				TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("rerate")),
-			}, workflows.Rerate, in)
+			run, err := workflows.StartRerate(ctx, c, in, time.Now())
 			if err != nil {
 				return fmt.Errorf("start rerate: %w", err)
 			}
-			fmt.Fprintf(a.err, "rerate %s: %d days\n", run.GetID(), len(workflows.Slices(from.UTC(), to.UTC())))
+			fmt.Fprintf(a.err, "rerate %s: %d days\n", run.GetID(), len(workflows.Days(from.UTC(), to.UTC())))
 			if !wait {
 				return a.print(table{header: []string{"run"}, rows: [][]string{{run.GetID()}}, json: map[string]string{"run": run.GetID()}})
 			}
 			var res workflows.RerateResult
-			err = a.watch(ctx, c, run, len(workflows.Slices(from.UTC(), to.UTC())), "rerating", workflows.RerateProgressQuery, &res,
+			err = a.watch(ctx, c, run, len(workflows.Days(from.UTC(), to.UTC())), "rerating", workflows.RerateProgressQuery, &res,
 				func(q converter.EncodedValue) (int, string) {
 					var pr workflows.RerateProgress
 					if q.Get(&pr) != nil {
 						return -1, ""
 					}
-					return pr.BatchesDone, fmt.Sprintf("rerating: %d calls examined, %d changed", pr.Examined, pr.Changed)
+					return pr.DaysDone, fmt.Sprintf("rerating: %d calls examined, %d changed", pr.Examined, pr.Changed)
 				})
 			if err != nil {
 				return fmt.Errorf("rerate %s: %w", run.GetID(), err)
@@ -138,11 +130,11 @@ func (a *app) rerateReleaseCmd() *cobra.Command {
 			if open {
 				return fmt.Errorf("rerate run %s is running: cancel it instead", args[0])
 			}
-			db, err := a.db(ctx)
+			b, err := a.billing(ctx)
 			if err != nil {
 				return err
 			}
-			if err := db.ReleaseRerate(ctx, args[0]); err != nil {
+			if err := b.ReleaseRerate(ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.err, "rerate run %s released\n", args[0])

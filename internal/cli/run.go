@@ -9,11 +9,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/internal/readiness"
 	"github.com/billrun/billrun/workflows"
@@ -26,7 +24,7 @@ func (a *app) runCmd() *cobra.Command {
 }
 
 func (a *app) runBillCmd() *cobra.Command {
-	var period, state, template, tz string
+	var monthFlag, state, template, tz string
 	var wait bool
 	cmd := &cobra.Command{
 		Use:   "bill --period YYYY-MM [--state draft|issued] [--template NAME] [--tz ZONE] [--wait]",
@@ -34,8 +32,9 @@ func (a *app) runBillCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if _, err := time.Parse("2006-01", period); err != nil {
-				return fmt.Errorf("--period %q is not YYYY-MM", period)
+			month, err := parseMonth(monthFlag)
+			if err != nil {
+				return err
 			}
 			if err := checkInvoiceFlags(state, template); err != nil {
 				return err
@@ -43,17 +42,12 @@ func (a *app) runBillCmd() *cobra.Command {
 			if _, err := time.LoadLocation(tz); err != nil {
 				return fmt.Errorf("--tz %q: %w", tz, err)
 			}
-			c, err := a.temporalClient(ctx)
+			c, err := a.workflows(ctx)
 			if err != nil {
 				return err
 			}
-			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID: workflows.BillRunWorkflowID(period), TaskQueue: a.cfg.TaskQueue,
-				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-				TypedSearchAttributes: temporal.NewSearchAttributes(workflows.KindAttr.ValueSet("bill-run"),
-					workflows.PeriodAttr.ValueSet(period)),
-			}, workflows.BillRun, workflows.BillRunInput{Period: period, Issue: state == "issued", Template: template, CDRTimeZone: tz})
+			run, err := workflows.StartBillRun(ctx, c, workflows.BillRunInput{Period: month, Issue: state == "issued", Template: template,
+				CDRTimeZone: tz})
 			if err != nil {
 				return fmt.Errorf("start bill run: %w", err)
 			}
@@ -64,7 +58,7 @@ func (a *app) runBillCmd() *cobra.Command {
 			return a.followBillRun(ctx, c, run.GetID(), false)
 		},
 	}
-	cmd.Flags().StringVar(&period, "period", "", "month, YYYY-MM (required)")
+	cmd.Flags().StringVar(&monthFlag, "period", "", "month, YYYY-MM (required)")
 	cmd.Flags().StringVar(&state, "state", "draft", "invoices as draft or issued")
 	cmd.Flags().StringVar(&template, "template", "", "default or extended (default: each client's)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run until it is done or waits to be resolved")
@@ -135,19 +129,20 @@ func (a *app) runStatusCmd() *cobra.Command {
 }
 
 func (a *app) runListCmd() *cobra.Command {
-	var period string
+	var monthFlag string
 	cmd := &cobra.Command{
 		Use:   "list [--period YYYY-MM]",
 		Short: "Bill runs, newest first, manual or scheduled (Temporal's visibility: a just-started run may take a moment)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			query := workflows.KindAttr.GetName() + ` = 'bill-run'`
-			if period != "" {
-				if _, err := time.Parse("2006-01", period); err != nil {
-					return fmt.Errorf("--period %q is not YYYY-MM", period)
+			query := workflows.KindAttr.GetName() + ` = '` + workflows.KindBillRun + `'`
+			if monthFlag != "" {
+				month, err := parseMonth(monthFlag)
+				if err != nil {
+					return err
 				}
-				query += ` AND ` + workflows.PeriodAttr.GetName() + ` = '` + period + `'`
+				query += ` AND ` + workflows.PeriodAttr.GetName() + ` = '` + string(month) + `'`
 			}
 			c, err := a.temporalClient(ctx)
 			if err != nil {
@@ -183,7 +178,7 @@ func (a *app) runListCmd() *cobra.Command {
 			return a.print(t)
 		},
 	}
-	cmd.Flags().StringVar(&period, "period", "", "only this month's runs")
+	cmd.Flags().StringVar(&monthFlag, "period", "", "only this month's runs")
 	return cmd
 }
 
@@ -209,7 +204,7 @@ func (a *app) followBillRun(ctx context.Context, c client.Client, id string, res
 	go func() { done <- c.GetWorkflow(ctx, id, "").Get(ctx, &final) }()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
-	phase := ""
+	var phase workflows.Phase
 	for {
 		select {
 		case err := <-done:
@@ -260,7 +255,7 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 	}
 	t := table{
 		header: []string{"run", "period", "phase", "errors", "warnings", "mismatched", "reratings", "invoiced", "skipped", "conflicts"},
-		rows: [][]string{{id, st.Period, st.Phase, strconv.Itoa(st.Errors), strconv.Itoa(st.Warnings), strconv.FormatBool(st.Mismatched),
+		rows: [][]string{{id, string(st.Period), string(st.Phase), strconv.Itoa(st.Errors), strconv.Itoa(st.Warnings), strconv.FormatBool(st.Mismatched),
 			strconv.Itoa(len(st.Reratings)), strconv.Itoa(st.Invoices.Invoiced), strconv.Itoa(st.Invoices.Skipped),
 			strconv.Itoa(st.Invoices.ConflictCount)}},
 		json: map[string]any{"run": id, "period": st.Period, "phase": st.Phase, "from": st.From, "to": st.To,

@@ -54,9 +54,8 @@ func (a *app) scheduleCreateCmd() *cobra.Command {
 						Hour: []client.ScheduleRange{{Start: hour}}}},
 					TimeZoneName: tz,
 				},
-				Action: &client.ScheduleWorkflowAction{ID: "scheduled-bill-run-" + args[0], TaskQueue: a.cfg.TaskQueue,
-					Workflow: workflows.ScheduledBillRun,
-					Args:     []any{workflows.ScheduledBillRunInput{TimeZone: tz, Issue: state == "issued", Template: template}}},
+				Action: workflows.ScheduleAction(workflows.Client{Client: c, TaskQueue: a.cfg.TaskQueue}, args[0],
+					workflows.ScheduledBillRunInput{TimeZone: tz, Issue: state == "issued", Template: template}),
 			})
 			if err != nil {
 				return fmt.Errorf("create schedule %s: %w", args[0], err)

@@ -5,7 +5,11 @@
 // and BILLRUN_INVOICE_NUMBER_TEMPLATE for invoices.
 package config
 
-import "os"
+import (
+	"os"
+
+	"github.com/billrun/billrun/workflows"
+)
 
 // Config is the shared configuration.
 type Config struct {
@@ -15,11 +19,11 @@ type Config struct {
 	TaskQueue         string
 	S3Endpoint        string // "" for AWS itself
 	S3Bucket          string
-	// Invoices: who issues them and how they are numbered.
-	IssuerName     string
-	IssuerAddress  string
-	IssuerTaxID    string
-	IssuerEmail    string
+	// Invoices: who sends them (BILLRUN_ISSUER_*) and how they are numbered.
+	SellerName     string
+	SellerAddress  string
+	SellerTaxID    string
+	SellerEmail    string
 	NumberTemplate string
 }
 
@@ -29,13 +33,13 @@ func FromEnv() Config {
 		DatabaseURL:       os.Getenv("DATABASE_URL"),
 		TemporalAddress:   or(os.Getenv("TEMPORAL_ADDRESS"), "127.0.0.1:7233"),
 		TemporalNamespace: or(os.Getenv("TEMPORAL_NAMESPACE"), "default"),
-		TaskQueue:         or(os.Getenv("TEMPORAL_TASK_QUEUE"), "billrun"),
+		TaskQueue:         or(os.Getenv("TEMPORAL_TASK_QUEUE"), workflows.DefaultTaskQueue),
 		S3Endpoint:        os.Getenv("S3_ENDPOINT"),
 		S3Bucket:          or(os.Getenv("S3_BUCKET"), "billrun"),
-		IssuerName:        or(os.Getenv("BILLRUN_ISSUER_NAME"), "billrun"),
-		IssuerAddress:     os.Getenv("BILLRUN_ISSUER_ADDRESS"),
-		IssuerTaxID:       os.Getenv("BILLRUN_ISSUER_TAX_ID"),
-		IssuerEmail:       os.Getenv("BILLRUN_ISSUER_EMAIL"),
+		SellerName:        or(os.Getenv("BILLRUN_ISSUER_NAME"), "billrun"),
+		SellerAddress:     os.Getenv("BILLRUN_ISSUER_ADDRESS"),
+		SellerTaxID:       os.Getenv("BILLRUN_ISSUER_TAX_ID"),
+		SellerEmail:       os.Getenv("BILLRUN_ISSUER_EMAIL"),
 		NumberTemplate:    or(os.Getenv("BILLRUN_INVOICE_NUMBER_TEMPLATE"), "INV-{YYYY}-{SEQ:6}"),
 	}
 }

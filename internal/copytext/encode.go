@@ -80,3 +80,15 @@ func appendPad(b []byte, v, width int) []byte {
 	}
 	return append(b, tmp[:width]...)
 }
+
+// AppendMillionths renders v millionths with six places, e.g. "-0.024000".
+func AppendMillionths(b []byte, v int64) []byte {
+	u := uint64(v)
+	if v < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	b = strconv.AppendUint(b, u/1e6, 10)
+	b = append(b, '.')
+	return appendPad(b, int(u%1e6), 6)
+}

@@ -35,13 +35,14 @@ const MaxKeptRejects = 10_000
 // than good ones is not in its format.
 const judgeAfter = 100
 
-// Source reads and rates one file. It implements postgres.Source.
+// Source reads and rates one file, a call at a time.
 type Source struct {
 	r        *cdr.Reader
 	engine   *rating.Engine
 	name     string
 	rec      cdr.Record
 	res      rating.Result
+	out      cdr.Rating
 	rejects  []*cdr.LineError
 	rejected int64
 	lines    int64
@@ -72,7 +73,7 @@ func NewSource(name string, in io.Reader, f cdr.Format, loc *time.Location, e *r
 
 // Next returns the next rated call, io.EOF at the end, or an error that
 // ends the file (wrapping ErrBadFile when the file itself is at fault).
-func (s *Source) Next() (*cdr.Record, *rating.Result, error) {
+func (s *Source) Next() (*cdr.Record, *cdr.Rating, error) {
 	for {
 		err := s.r.Read(&s.rec)
 		var le *cdr.LineError
@@ -105,9 +106,8 @@ func (s *Source) Next() (*cdr.Record, *rating.Result, error) {
 		if s.Progress != nil && s.lines%s.ProgressEvery == 0 {
 			s.Progress(s.lines)
 		}
-		s.engine.RateInto(&rating.CDR{ConnectTime: s.rec.ConnectTime, Duration: s.rec.Duration, OrigIP: s.rec.OrigIP,
-			OrigAccount: s.rec.OrigAccount, SrcNumber: s.rec.SrcNumber, DstNumber: s.rec.DstNumber}, &s.res)
-		return &s.rec, &s.res, nil
+		Rate(s.engine, &s.rec, &s.res, &s.out)
+		return &s.rec, &s.out, nil
 	}
 }
 
@@ -121,3 +121,14 @@ func (s *Source) notInFormat() error {
 
 // Rejects returns the kept rejected lines and how many there were.
 func (s *Source) Rejects() ([]*cdr.LineError, int64) { return s.rejects, s.rejected }
+
+// Rate rates one call with e into out, as it is stored; res is scratch
+// space that a caller rating many calls reuses.
+func Rate(e *rating.Engine, rec *cdr.Record, res *rating.Result, out *cdr.Rating) {
+	e.RateInto(&rating.CDR{ConnectTime: rec.ConnectTime, Duration: rec.Duration, OrigIP: rec.OrigIP,
+		OrigAccount: rec.OrigAccount, SrcNumber: rec.SrcNumber, DstNumber: rec.DstNumber}, res)
+	*out = cdr.Rating{Status: res.Status.String(), Client: res.Client, AccountID: res.AccountID, RateTable: res.RateTable, Currency: res.Currency}
+	if res.Status == rating.Rated {
+		out.RateID, out.Code, out.BilledSeconds, out.Cost = res.RateID, res.Code, res.BilledSeconds, int64(res.Cost)
+	}
+}

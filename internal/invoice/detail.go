@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"errors"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -38,3 +39,27 @@ type Detail struct {
 	Rates []RateUse
 	Days  []DayUse
 }
+
+// Basis is what an invoice of a client and period is computed from.
+type Basis struct {
+	Stored   Stored // identity and client details; no lines yet
+	Input    Input
+	Location *time.Location
+	Issued   IssuedRef // the period's issued invoice, if any
+}
+
+// IssuedRef names an issued invoice.
+type IssuedRef struct {
+	ID, Number string
+}
+
+// Saved is what became of a draft: its ID, or the ID and number (Issued) of
+// the issued invoice that its period already has: issued invoices never
+// change.
+type Saved struct {
+	ID     string
+	Issued string
+}
+
+// ErrNotFound is wrapped by the error for an unknown invoice.
+var ErrNotFound = errors.New("no such invoice")

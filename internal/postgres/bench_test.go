@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/rating/ratingtest"
@@ -50,7 +51,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	pgtest.LoadCatalog(b, s, c)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.Engine(ctx); err != nil {
+		if _, err := billing.NewEngines(s).Engine(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}

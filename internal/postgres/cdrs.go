@@ -12,34 +12,7 @@ import (
 
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/copytext"
-	"github.com/billrun/billrun/internal/rating"
 )
-
-// InboxFile is one CDR file of the S3 inbox.
-type InboxFile struct {
-	Key      string
-	Checksum string // the object's ETag: same key and checksum, same content
-	Format   cdr.Format
-}
-
-// FileStats is what ingesting a file produced.
-type FileStats struct {
-	FileID   int64
-	Skipped  bool // ingested before with the same content
-	CDRs     int64
-	Rejected int64
-	First    time.Time // connect_time range of the file's CDRs
-	Last     time.Time
-}
-
-// Source yields a file's rated calls in order. Next returns io.EOF at the end;
-// any other error aborts the load, which then leaves nothing behind.
-type Source interface {
-	Next() (*cdr.Record, *rating.Result, error)
-	// Rejects returns the rejected lines to keep, after Next returned io.EOF,
-	// and how many lines were rejected in all.
-	Rejects() ([]*cdr.LineError, int64)
-}
 
 // cdrColumns is the order CDR rows are copied in.
 const cdrColumns = `file_id, line, call_id, connect_time, duration, orig_ip, orig_account, src_number, dst_number,
@@ -47,7 +20,7 @@ const cdrColumns = `file_id, line, call_id, connect_time, duration, orig_ip, ori
 
 // StartFile registers an inbox file as being ingested. It reports skip when
 // the same content was ingested before.
-func (s *Store) StartFile(ctx context.Context, f InboxFile) (id int64, skip bool, err error) {
+func (s *Store) StartFile(ctx context.Context, f cdr.File) (id int64, skip bool, err error) {
 	var status, checksum string
 	err = s.pool.QueryRow(ctx, `INSERT INTO cdr_files (key, format, checksum, status) VALUES ($1, $2, $3, 'ingesting')
 		ON CONFLICT (key) DO UPDATE SET format = excluded.format,
@@ -67,8 +40,8 @@ func (s *Store) FailFile(ctx context.Context, key, reason string) error {
 // transaction: they appear all at once or not at all, and they replace the
 // CDRs an earlier content of the same key left. Rows go through COPY in text
 // format, written straight from the records with no per-value boxing.
-func (s *Store) LoadFile(ctx context.Context, id int64, f InboxFile, src Source) (FileStats, error) {
-	st := FileStats{FileID: id}
+func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Source) (cdr.FileStats, error) {
+	st := cdr.FileStats{FileID: id}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// Lock the file's row: two loads of one key run one after the other.
 		var first, last *time.Time
@@ -148,12 +121,12 @@ func (s *Store) copyCDRs(ctx context.Context, tx pgx.Tx, w *copyWriter) error {
 // at a call whose day has no partition yet, keeping that call pending.
 type copyWriter struct {
 	store       *Store
-	src         Source
+	src         cdr.Source
 	fileID      []byte
 	buf         []byte
 	off         int
 	pending     *cdr.Record
-	pendingRes  *rating.Result
+	pendingRes  *cdr.Rating
 	rows        int64
 	first, last time.Time
 	done        bool
@@ -212,7 +185,7 @@ func (w *copyWriter) hasPartition(t time.Time) bool {
 }
 
 // append renders one row in COPY text format.
-func (w *copyWriter) append(rec *cdr.Record, res *rating.Result) {
+func (w *copyWriter) append(rec *cdr.Record, res *cdr.Rating) {
 	if w.rows == 0 || rec.ConnectTime.Before(w.first) {
 		w.first = rec.ConnectTime
 	}
@@ -234,7 +207,7 @@ func (w *copyWriter) append(rec *cdr.Record, res *rating.Result) {
 	b = copytext.AppendTime(b, rec.ConnectTime)
 	b = append(b, '\t')
 	b = copytext.AppendSeconds(b, rec.Duration)
-	for _, f := range [...]string{rec.OrigIP, rec.OrigAccount, rec.SrcNumber, rec.DstNumber, rec.Disposition, res.Status.String()} {
+	for _, f := range [...]string{rec.OrigIP, rec.OrigAccount, rec.SrcNumber, rec.DstNumber, rec.Disposition, res.Status} {
 		b = append(b, '\t')
 		b = copytext.AppendText(b, f)
 	}
@@ -249,7 +222,7 @@ func (w *copyWriter) append(rec *cdr.Record, res *rating.Result) {
 	b = append(b, '\t')
 	b = copytext.AppendNullText(b, res.RateTable)
 	b = append(b, '\t')
-	if res.Status == rating.Rated {
+	if res.RateID != 0 {
 		b = strconv.AppendInt(b, res.RateID, 10)
 		b = append(b, '\t')
 		b = copytext.AppendText(b, res.Code)
@@ -259,7 +232,7 @@ func (w *copyWriter) append(rec *cdr.Record, res *rating.Result) {
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, res.BilledSeconds, 10)
 	b = append(b, '\t')
-	b = res.Cost.Append(b)
+	b = copytext.AppendMillionths(b, res.Cost)
 	b = append(b, '\t')
 	b = copytext.AppendNullText(b, res.Currency)
 	b = append(b, '\n')
@@ -278,23 +251,11 @@ func (s *Store) IngestedChecksums(ctx context.Context, keys []string) (map[strin
 	return m, err
 }
 
-// FileStatus is an inbox file's state, for billctl cdr files.
-type FileStatus struct {
-	Key        string
-	Format     string
-	Status     string
-	Checksum   string
-	CDRs       int64
-	Rejected   int64
-	Error      string
-	IngestedAt *time.Time
-}
-
 // Files lists every file ingestion has seen, by key.
-func (s *Store) Files(ctx context.Context) ([]FileStatus, error) {
+func (s *Store) Files(ctx context.Context) ([]cdr.FileState, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT key, format, status, checksum, cdrs, rejected, error, ingested_at FROM cdr_files ORDER BY key`)
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (FileStatus, error) {
-		var f FileStatus
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (cdr.FileState, error) {
+		var f cdr.FileState
 		err := r.Scan(&f.Key, &f.Format, &f.Status, &f.Checksum, &f.CDRs, &f.Rejected, &f.Error, &f.IngestedAt)
 		return f, err
 	})

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billrun/billrun/internal/catalog"
-	"github.com/billrun/billrun/internal/rating"
 )
 
 // ImportResult counts what an import changed.
@@ -140,7 +139,7 @@ func (s *Store) ImportRateTables(ctx context.Context, file string, tables []cata
 			if p.currency != t.Currency {
 				return catalog.Errorf(file, t.Line, "parent", "parent %q is in %s, this table in %s: they must match", t.Parent, p.currency, t.Currency)
 			}
-			if path := rating.ParentCycle(t.Name, func(x string) string { return merged[x].parent }); path != "" {
+			if path := catalog.ParentCycle(t.Name, func(x string) string { return merged[x].parent }); path != "" {
 				return catalog.Errorf(file, t.Line, "parent", "parents form a cycle: %s", path)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
@@ -28,7 +29,7 @@ func at(s string) time.Time {
 func TestDemoCatalogueRatesCallsAsComputedByHand(t *testing.T) {
 	s := pgtest.New(t)
 	pgtest.ImportDemo(t, s)
-	e, err := s.Engine(ctx)
+	e, err := billing.NewEngines(s).Engine(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestAZImportEndsAbsentCodesAtTheEarliestEffectiveFrom(t *testing.T) {
 	if res.Ended != 7 || ended != 7 || open != 5 {
 		t.Fatalf("result %+v; %d open, %d ended", res, open, ended)
 	}
-	e, err := s.Engine(ctx)
+	e, err := billing.NewEngines(s).Engine(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,28 +18,13 @@ import (
 // NumberSequence is the sequence invoices are numbered from (the issuer column).
 const NumberSequence = "default"
 
-// ErrNotFound is returned for an unknown invoice.
-var ErrNotFound = errors.New("no such invoice")
-
-// InvoiceBasis is what an invoice of a client and period is computed from.
-type InvoiceBasis struct {
-	Stored   invoice.Stored // identity and client details; no lines yet
-	Input    invoice.Input
-	Location *time.Location
-	Issued   Issued // the period's issued invoice, if any
-}
-
-// Issued names an issued invoice.
-type Issued struct {
-	ID, Number string
-}
 
 // InvoiceBases reads the master data and payable usage of clients (each
 // once) for month, in one snapshot and with one scan of the month's calls
 // for all of them, in the order of clients. Issued is set where the period
 // already has an issued invoice.
-func (s *Store) InvoiceBases(ctx context.Context, clients []string, month string, issue time.Time) ([]InvoiceBasis, error) {
-	out := make([]InvoiceBasis, len(clients))
+func (s *Store) InvoiceBases(ctx context.Context, clients []string, month string, issue time.Time) ([]invoice.Basis, error) {
+	out := make([]invoice.Basis, len(clients))
 	at := make(map[string]int, len(clients))
 	for i, c := range clients {
 		at[c] = i
@@ -127,7 +112,7 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month string
 			JOIN unnest($1::text[], $2::timestamptz[]) AS p(client, period_start) USING (client, period_start)
 			WHERE i.state = 'issued'`, clients, periodStarts(stored))
 		_, err := pgx.ForEachRow(rows, []any{&client, &id, &number}, func() error {
-			out[at[client]].Issued = Issued{ID: id, Number: number}
+			out[at[client]].Issued = invoice.IssuedRef{ID: id, Number: number}
 			return nil
 		})
 		return err
@@ -184,20 +169,12 @@ func dateIn(t time.Time, loc *time.Location) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// Saved is what became of a draft: its ID, or the ID and number (Issued) of
-// the issued invoice that its period already has: issued invoices never
-// change.
-type Saved struct {
-	ID     string
-	Issued string
-}
-
 // SaveDrafts stores each of invs as the draft of its client and period, in
 // one transaction, replacing an existing draft (and keeping its ID). A
 // period with an issued invoice is left alone and reported. No two of invs
 // may share a client and period.
-func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]Saved, error) {
-	out := make([]Saved, len(invs))
+func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoice.Saved, error) {
+	out := make([]invoice.Saved, len(invs))
 	if len(invs) == 0 { // a batch whose clients all had nothing to invoice
 		return out, nil
 	}
@@ -225,7 +202,7 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]Saved,
 			id, cur := inv.ID, have[i]
 			switch {
 			case cur.state == "issued":
-				out[i] = Saved{ID: cur.id, Issued: cur.number}
+				out[i] = invoice.Saved{ID: cur.id, Issued: cur.number}
 				continue
 			case cur.id != "":
 				id = cur.id
@@ -276,7 +253,7 @@ func (s *Store) Issue(ctx context.Context, id string, at time.Time, template str
 		if err := tx.QueryRow(ctx, `SELECT i.state, i.number, c.timezone, c.grace_days FROM invoices i JOIN clients c ON c.id = i.client
 			WHERE i.id = $1 FOR UPDATE OF i`, id).Scan(&state, &num, &tz, &grace); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("%w: %s", ErrNotFound, id)
+				return fmt.Errorf("%w: %s", invoice.ErrNotFound, id)
 			}
 			return err
 		}
@@ -320,7 +297,7 @@ func (s *Store) Void(ctx context.Context, id string) error {
 		var exists bool
 		_ = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM invoices WHERE id = $1)`, id).Scan(&exists)
 		if !exists {
-			return fmt.Errorf("%w: %s", ErrNotFound, id)
+			return fmt.Errorf("%w: %s", invoice.ErrNotFound, id)
 		}
 	}
 	return err
@@ -360,7 +337,7 @@ func scanInvoice(r pgx.Row) (invoice.Stored, error) {
 func (s *Store) Invoice(ctx context.Context, id string) (invoice.Stored, error) {
 	inv, err := scanInvoice(s.pool.QueryRow(ctx, `SELECT `+invoiceColumns+` FROM invoices WHERE id::text = $1 OR number = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return inv, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return inv, fmt.Errorf("%w: %s", invoice.ErrNotFound, id)
 	}
 	if err != nil {
 		return inv, err
@@ -381,7 +358,7 @@ func (s *Store) InvoicesByID(ctx context.Context, ids []string) ([]invoice.Store
 	if len(invs) != len(ids) {
 		for i, id := range ids {
 			if i >= len(invs) || invs[i].ID != id {
-				return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+				return nil, fmt.Errorf("%w: %s", invoice.ErrNotFound, id)
 			}
 		}
 	}

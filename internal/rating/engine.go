@@ -158,28 +158,16 @@ func CheckParents(parents map[string]string) error {
 			}
 		}
 	}
+	// Every chain must end within as many steps as there are tables.
 	for _, n := range names {
-		if path := ParentCycle(n, func(t string) string { return parents[t] }); path != "" {
-			return fmt.Errorf("rate table parents form a cycle: %s", path)
+		path := []string{n}
+		for p := parents[n]; p != ""; p = parents[p] {
+			if path = append(path, p); len(path) > len(parents)+1 {
+				return fmt.Errorf("rate table parents form a cycle from %q: %s …", n, strings.Join(path[:len(parents)+1], " → "))
+			}
 		}
 	}
 	return nil
-}
-
-// ParentCycle follows parent from name and returns the path "a → b → a"
-// when it comes back to a table already seen, else "". Import uses it to
-// refuse a cycle on the line that closes it.
-func ParentCycle(name string, parent func(string) string) string {
-	seen := map[string]bool{name: true}
-	path := []string{name}
-	for p := parent(name); p != ""; p = parent(p) {
-		path = append(path, p)
-		if seen[p] {
-			return strings.Join(path, " → ")
-		}
-		seen[p] = true
-	}
-	return ""
 }
 
 func buildTries(tables map[string]*table, rates []Rate) error {

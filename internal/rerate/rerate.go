@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/rating"
 )
 
@@ -30,30 +31,8 @@ func ParseMatch(s string) (Match, bool) {
 	return "", false
 }
 
-// Call is what rating decided for one CDR.
-type Call struct {
-	Status        rating.Status
-	Client        string
-	AccountID     int64
-	RateTable     string // the account's table
-	RateID        int64
-	Code          string
-	BilledSeconds int64
-	Cost          rating.Money
-	Currency      string
-}
-
-// Billed reports whether the call counts on an invoice.
-func (c Call) Billed() bool { return c.Status == rating.Rated }
-
 // Invoice is an issued invoice's reach: its client and period.
-type Invoice struct {
-	ID       string
-	Number   string
-	Client   string
-	Currency string
-	From, To time.Time
-}
+type Invoice = cdr.Issued
 
 // Tally accumulates a rerate's figures.
 type Tally struct {
@@ -70,31 +49,33 @@ type Tally struct {
 // ClientCurrency keys cost differences.
 type ClientCurrency struct{ Client, Currency string }
 
-// Add counts one call rerated from old to new at connect time t; invoices are
-// the issued invoices that may cover it.
-func (t *Tally) Add(at time.Time, old, new Call, invoices []Invoice) {
+// Add counts one call rerated from old to new at connect time t and
+// reports whether its rating changed; invoices are the issued invoices that
+// may cover it.
+func (t *Tally) Add(at time.Time, old, new *cdr.Rating, invoices []Invoice) bool {
 	t.Examined++
-	if old == new {
-		if !old.Billed() {
+	if *old == *new {
+		if !old.IsRated() {
 			t.StillMismatched++
 		}
-		return
+		return false
 	}
 	t.Changed++
 	switch {
-	case !old.Billed() && new.Billed():
+	case !old.IsRated() && new.IsRated():
 		t.NewlyMatched++
-	case old.Billed() && !new.Billed():
+	case old.IsRated() && !new.IsRated():
 		t.NewlyMismatched++
-	case !old.Billed() && !new.Billed():
+	case !old.IsRated() && !new.IsRated():
 		t.StillMismatched++
 	}
-	if old.Billed() {
-		t.add(at, old.Client, old.Currency, -old.Cost, invoices)
+	if old.IsRated() {
+		t.add(at, old.Client, old.Currency, -rating.Money(old.Cost), invoices)
 	}
-	if new.Billed() {
-		t.add(at, new.Client, new.Currency, new.Cost, invoices)
+	if new.IsRated() {
+		t.add(at, new.Client, new.Currency, rating.Money(new.Cost), invoices)
 	}
+	return true
 }
 
 func (t *Tally) add(at time.Time, client, currency string, d rating.Money, invoices []Invoice) {

@@ -4,25 +4,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/billrun/billrun/internal/rating"
+	"github.com/billrun/billrun/internal/cdr"
 )
 
 var oct = time.Date(2026, 10, 10, 0, 0, 0, 0, time.UTC)
 
 func TestTallyCountsEachKindOfChange(t *testing.T) {
-	rated := func(client string, cost rating.Money) Call {
-		return Call{Status: rating.Rated, Client: client, RateID: 1, Code: "49", BilledSeconds: 60, Cost: cost, Currency: "EUR"}
+	rated := func(client string, cost int64) *cdr.Rating {
+		return &cdr.Rating{Status: cdr.Rated, Client: client, RateID: 1, Code: "49", BilledSeconds: 60, Cost: cost, Currency: "EUR"}
 	}
-	unknown := Call{Status: rating.UnknownAccount}
+	unknown := &cdr.Rating{Status: "unknown_account"}
+	unknownDestination := &cdr.Rating{Status: "unknown_destination", Client: "beta"}
 	inv := []Invoice{{ID: "i1", Number: "INV-1", Client: "acme", Currency: "EUR", From: oct.AddDate(0, 0, -9), To: oct.AddDate(0, 0, 22)}}
 	var tl Tally
-	tl.Add(oct, rated("acme", 100), rated("acme", 100), inv)                                     // unchanged
-	tl.Add(oct, rated("acme", 100), rated("acme", 250), inv)                                     // repriced inside an issued invoice
-	tl.Add(oct.AddDate(0, 1, 0), rated("acme", 100), rated("acme", 50), inv)                     // repriced after it
-	tl.Add(oct, unknown, rated("beta", 70), inv)                                                 // newly matched
-	tl.Add(oct, unknown, unknown, inv)                                                           // still mismatched
-	tl.Add(oct, Call{Status: rating.UnknownDestination, Client: "beta"}, unknown, inv)           // changed, still mismatched
-	tl.Add(oct, rated("beta", 30), Call{Status: rating.UnknownDestination, Client: "beta"}, inv) // newly mismatched
+	tl.Add(oct, rated("acme", 100), rated("acme", 100), inv)                 // unchanged
+	tl.Add(oct, rated("acme", 100), rated("acme", 250), inv)                 // repriced inside an issued invoice
+	tl.Add(oct.AddDate(0, 1, 0), rated("acme", 100), rated("acme", 50), inv) // repriced after it
+	tl.Add(oct, unknown, rated("beta", 70), inv)                             // newly matched
+	tl.Add(oct, unknown, unknown, inv)                                       // still mismatched
+	tl.Add(oct, unknownDestination, unknown, inv)                            // changed, still mismatched
+	tl.Add(oct, rated("beta", 30), unknownDestination, inv)                  // newly mismatched
 	s := tl.Summary()
 	if s.Examined != 7 || s.Changed != 5 || s.NewlyMatched != 1 || s.StillMismatched != 2 || s.NewlyMismatched != 1 {
 		t.Fatalf("%+v", s)

@@ -9,12 +9,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/billrun/billrun/internal/blob"
 )
 
 // Store is one bucket.
@@ -24,13 +25,7 @@ type Store struct {
 }
 
 // Object describes a stored object.
-type Object struct {
-	Key      string
-	ETag     string
-	Size     int64
-	Modified time.Time
-	Metadata map[string]string
-}
+type Object = blob.Object
 
 // New connects to bucket; endpoint "" means AWS's own.
 func New(ctx context.Context, endpoint, bucket string) (*Store, error) {

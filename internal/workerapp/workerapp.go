@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/config"
 	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/postgres"
@@ -25,7 +26,7 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(workflows.Rerate)
 	w.RegisterWorkflow(workflows.Invoice)
 	w.RegisterWorkflow(workflows.InvoiceRun)
-	w.RegisterWorkflow(workflows.RenderInvoice)
+	w.RegisterWorkflow(workflows.InvoiceState)
 	w.RegisterWorkflow(workflows.BillRun)
 	w.RegisterWorkflow(workflows.ScheduledBillRun)
 	w.RegisterActivity(a)
@@ -53,10 +54,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := temporalclient.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace, workflows.SearchAttributes()); err != nil {
 		return err
 	}
-	acts := activities.New(store, s3)
-	acts.Seller = invoice.Seller{Name: cfg.IssuerName, Address: cfg.IssuerAddress, TaxID: cfg.IssuerTaxID, Email: cfg.IssuerEmail}
-	acts.NumberTemplate = cfg.NumberTemplate
-	w := New(c, cfg.TaskQueue, acts)
+	b := billing.New(store, s3)
+	b.Seller = invoice.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, TaxID: cfg.SellerTaxID, Email: cfg.SellerEmail}
+	b.NumberTemplate = cfg.NumberTemplate
+	w := New(c, cfg.TaskQueue, activities.New(b))
 	log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
 	stop := make(chan any)
 	go func() {
@@ -69,11 +70,11 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
-// New returns a worker on taskQueue with everything registered; a's Runs,
-// if unset, ask c.
+// New returns a worker on taskQueue with everything registered; a's
+// billing, if it has no Workflows, asks c whether runs still run.
 func New(c client.Client, taskQueue string, a *activities.Activities) worker.Worker {
-	if a.Runs == nil {
-		a.Runs = temporalclient.Runs{Client: c}
+	if a.Billing.Workflows == nil {
+		a.Billing.Workflows = temporalclient.Runs{Client: c}
 	}
 	w := worker.New(c, taskQueue, worker.Options{
 		// Each file activity holds one PostgreSQL connection and one

@@ -19,8 +19,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/period"
+	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/rerate"
 	"github.com/billrun/billrun/internal/s3store"
@@ -34,7 +37,7 @@ var ctx = context.Background()
 
 func upload(t *testing.T, s3 *s3store.Store, f cdr.Format, name string, body []byte) {
 	t.Helper()
-	if _, err := s3.Put(ctx, activities.InboxKey(f, name), bytes.NewReader(body), "text/csv", nil); err != nil {
+	if _, err := s3.Put(ctx, billing.InboxKey(f, name), bytes.NewReader(body), "text/csv", nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -49,33 +52,35 @@ func read(t *testing.T, parts ...string) []byte {
 }
 
 // start starts an ingestion the way billctl does: ID from the listing.
-func start(t *testing.T, c client.Client, queue string, acts *activities.Activities, in workflows.IngestInput) (client.WorkflowRun, error) {
+func start(t *testing.T, c client.Client, queue string, acts *services, in workflows.IngestInput) (client.WorkflowRun, error) {
 	t.Helper()
-	list, err := acts.ListInbox(ctx, activities.ListInboxInput{})
+	inst, bucket, pending, err := acts.billing.IngestionKey(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, err := acts.Store.InstallationID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.IngestWorkflowID(inst, acts.S3.Bucket(), list.Pending),
-		TaskQueue:                queue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.Ingest, in)
+	return workflows.StartIngest(ctx, workflows.Client{Client: c, TaskQueue: queue}, inst, bucket, pending, in)
+}
+
+// services are what a worker of the tests works with.
+type services struct {
+	store   *postgres.Store
+	s3      *s3store.Store
+	billing *billing.Service
+}
+
+func newServices(store *postgres.Store, s3 *s3store.Store) *services {
+	return &services{store: store, s3: s3, billing: billing.New(store, s3)}
 }
 
 // inProcess starts a worker in the test process on the real services, with
 // the demo catalogue in a database and a bucket of the test's own.
-func inProcess(t *testing.T) (client.Client, string, *activities.Activities) {
+func inProcess(t *testing.T) (client.Client, string, *services) {
 	t.Helper()
 	store := pgtest.New(t)
 	pgtest.ImportDemo(t, store)
 	c, queue := temporaltest.New(t)
-	acts := activities.New(store, s3test.New(t))
-	w := workerapp.New(c, queue, acts)
+	acts := newServices(store, s3test.New(t))
+	w := workerapp.New(c, queue, activities.New(acts.billing))
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +90,7 @@ func inProcess(t *testing.T) (client.Client, string, *activities.Activities) {
 
 func TestIngestWorkflowRatesTheInboxOnTheRealServices(t *testing.T) {
 	c, queue, acts := inProcess(t)
-	store, s3 := acts.Store, acts.S3
+	store, s3 := acts.store, acts.s3
 
 	upload(t, s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
 	upload(t, s3, cdr.Asterisk, "Master.csv", read(t, "cdr", "asterisk-Master.csv"))
@@ -100,7 +105,7 @@ func TestIngestWorkflowRatesTheInboxOnTheRealServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.FilesDone != 3 || p.FilesFailed != 1 || p.CDRs != 16 || p.Rejected != 1 || len(p.Failures) != 1 ||
-		!strings.Contains(p.Failures[0].Reason, "is binary") || strings.Join(p.Months, ",") != "2026-10" {
+		!strings.Contains(p.Failures[0].Reason, "is binary") || strings.Join(period.Strings(p.Months), ",") != "2026-10" {
 		t.Fatalf("%+v", p)
 	}
 	var n int64
@@ -137,7 +142,7 @@ func TestAWorkerKilledMidFileLosesAndDoublesNothing(t *testing.T) {
 	pgtest.ImportDemo(t, store)
 	s3 := s3test.New(t)
 	c, queue := temporaltest.New(t)
-	acts := activities.New(store, s3)
+	acts := newServices(store, s3)
 
 	const calls = 600_000
 	var body bytes.Buffer
@@ -234,7 +239,7 @@ func attempts(t *testing.T, c client.Client, run client.WorkflowRun) int32 {
 // and numbers nothing more.
 func TestAnInvoiceRunInvoicesTheAutoinvoiceClientsOnceOnTheRealServices(t *testing.T) {
 	c, queue, acts := inProcess(t)
-	store, s3 := acts.Store, acts.S3
+	store, s3 := acts.store, acts.s3
 	upload(t, s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
 	run, err := start(t, c, queue, acts, workflows.IngestInput{})
 	if err != nil {
@@ -284,14 +289,14 @@ func TestAnInvoiceRunInvoicesTheAutoinvoiceClientsOnceOnTheRealServices(t *testi
 // a manual release.
 func TestARerateTakesOverThePeriodOfARunThatWasTerminated(t *testing.T) {
 	c, queue, acts := inProcess(t)
-	store := acts.Store
+	store := acts.store
 	october, november := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	// A workflow that stays open: no worker polls its queue.
 	held, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "rerate-held-" + queue, TaskQueue: queue + "-nobody"}, "Held")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.BeginRerate(ctx, held.GetID(), october, november, "", rerate.All); err != nil {
+	if err := store.BeginRerate(ctx, held.GetID(), october, november, "", string(rerate.All)); err != nil {
 		t.Fatal(err)
 	}
 	in := workflows.RerateInput{From: october, To: november, Match: rerate.All}
@@ -325,7 +330,7 @@ func TestARerateTakesOverThePeriodOfARunThatWasTerminated(t *testing.T) {
 // invoices the autoinvoice clients.
 func TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices(t *testing.T) {
 	c, queue, acts := inProcess(t)
-	upload(t, acts.S3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
+	upload(t, acts.s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
 	id := workflows.BillRunWorkflowID("2026-10") + "-" + queue
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.BillRun,
 		workflows.BillRunInput{Period: "2026-10"})
@@ -352,7 +357,7 @@ func TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices(t *testing.T) {
 	}
 	as, err := catalog.ReadAccounts("accounts.csv", strings.NewReader("client,kind,value,tech_prefix,rate_table,enabled\nacme,ip,203.0.113.99,,,true\n"))
 	if err == nil {
-		_, err = acts.Store.ImportAccounts(ctx, "accounts.csv", as)
+		_, err = acts.store.ImportAccounts(ctx, "accounts.csv", as)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -373,7 +378,7 @@ func TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices(t *testing.T) {
 	if st.Phase != workflows.PhaseDone || !st.Accepted || st.Invoices.Invoiced != 2 {
 		t.Fatalf("done: %+v", st)
 	}
-	invs, err := acts.Store.Invoices(ctx, "2026-10", "")
+	invs, err := acts.store.Invoices(ctx, "2026-10", "")
 	if err != nil || len(invs) != 2 || invs[0].State != "draft" {
 		t.Fatalf("%+v %v", invs, err)
 	}

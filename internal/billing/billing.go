@@ -1,0 +1,124 @@
+package billing
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/billrun/billrun/internal/blob"
+	"github.com/billrun/billrun/internal/catalog"
+	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/readiness"
+	"github.com/billrun/billrun/internal/report"
+)
+
+// Catalog is the master data as rating reads it.
+type Catalog interface {
+	CatalogVersion(ctx context.Context) (int64, error)
+	Snapshot(ctx context.Context) (catalog.Snapshot, error)
+}
+
+// Calls are the CDR files and the rated calls they hold.
+type Calls interface {
+	InstallationID(ctx context.Context) (string, error)
+	IngestedChecksums(ctx context.Context, keys []string) (map[string]string, error)
+	Files(ctx context.Context) ([]cdr.FileState, error)
+	StartFile(ctx context.Context, f cdr.File) (id int64, skip bool, err error)
+	FailFile(ctx context.Context, key, reason string) error
+	LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Source) (cdr.FileStats, error)
+	RewriteCalls(ctx context.Context, sel cdr.Selection, w cdr.Rewriter) error
+}
+
+// Runs record rerates, so that two never overlap.
+type Runs interface {
+	BeginRerate(ctx context.Context, id string, from, to time.Time, client, match string) error
+	EndRerate(ctx context.Context, id string, result any, failed bool) error
+	ReleaseRerate(ctx context.Context, id string) error
+}
+
+// Invoices are invoices and what they are computed from.
+type Invoices interface {
+	InvoiceBases(ctx context.Context, clients []string, month string, issue time.Time) ([]invoice.Basis, error)
+	SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoice.Saved, error)
+	Issue(ctx context.Context, id string, at time.Time, template string) (string, error)
+	Void(ctx context.Context, id string) error
+	SetDocuments(ctx context.Context, docs map[string]map[string]string) error
+	Invoice(ctx context.Context, id string) (invoice.Stored, error)
+	InvoicesByID(ctx context.Context, ids []string) ([]invoice.Stored, error)
+	Invoices(ctx context.Context, month, client string) ([]invoice.Stored, error)
+	InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func(i int, c invoice.Call) error) error
+	InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*invoice.Detail, error)
+	ClientsToInvoice(ctx context.Context, after string, limit int) ([]string, error)
+}
+
+// Reports read what the checks and reports show.
+type Reports interface {
+	ReadinessFacts(ctx context.Context, period, client string, pending []readiness.File) (readiness.Facts, error)
+	PeriodSpan(ctx context.Context, month string) (time.Time, time.Time, error)
+	Summary(ctx context.Context, q report.Summary) ([]report.SummaryRow, error)
+	Mismatches(ctx context.Context, from, to time.Time) ([]report.MismatchRow, error)
+	MismatchDetails(ctx context.Context, from, to time.Time, limit int) ([]report.MismatchDetail, int64, error)
+}
+
+// Store is the database billing keeps its data in (postgres.Store).
+type Store interface {
+	Catalog
+	Calls
+	Runs
+	Invoices
+	Reports
+}
+
+// Objects is the bucket of the CDR inbox and the invoice documents
+// (s3store.Store).
+type Objects interface {
+	Bucket() string
+	URI(key string) string
+	Walk(ctx context.Context, prefix, after string, fn func([]blob.Object) (bool, error)) error
+	Open(ctx context.Context, key string) (io.ReadCloser, blob.Object, error)
+	Put(ctx context.Context, key string, body io.Reader, contentType string, meta map[string]string) (string, error)
+}
+
+// Workflows tells whether the workflow with an ID still runs.
+type Workflows interface {
+	Open(ctx context.Context, workflowID string) (bool, error)
+}
+
+// Service is billrun's use cases over a store and a bucket.
+type Service struct {
+	Store   Store
+	Objects Objects
+	Engines *Engines
+	// Seller is printed on invoices; NumberTemplate numbers them.
+	Seller         invoice.Seller
+	NumberTemplate string
+	// Workflows tells whether a run recorded as running still runs; nil
+	// takes every recorded run for running.
+	Workflows Workflows
+	// Clock is the time; nil is time.Now.
+	Clock func() time.Time
+}
+
+// New wires billing with the default seller and number template.
+func New(store Store, objects Objects) *Service {
+	return &Service{Store: store, Objects: objects, Engines: NewEngines(store),
+		Seller: invoice.Seller{Name: "billrun"}, NumberTemplate: "INV-{YYYY}-{SEQ:6}"}
+}
+
+func (b *Service) now() time.Time {
+	if b.Clock != nil {
+		return b.Clock()
+	}
+	return time.Now()
+}
+
+// Heartbeat reports progress of a long step (an activity's heartbeat);
+// nil reports nothing.
+type Heartbeat func(details any)
+
+func (h Heartbeat) beat(details any) {
+	if h != nil {
+		h(details)
+	}
+}

@@ -1,0 +1,70 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/billrun/billrun/internal/catalog"
+	"github.com/billrun/billrun/internal/rating"
+)
+
+// Engines keeps one rating engine per catalog version: building a snapshot
+// costs a fraction of a second, checking the version one query.
+type Engines struct {
+	catalog Catalog
+	mu      sync.Mutex
+	version int64
+	engine  *rating.Engine
+}
+
+// NewEngines returns an empty cache over c.
+func NewEngines(c Catalog) *Engines { return &Engines{catalog: c} }
+
+// Engine returns the engine for the current master data.
+func (e *Engines) Engine(ctx context.Context) (*rating.Engine, error) {
+	v, err := e.catalog.CatalogVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.engine != nil && e.version == v {
+		return e.engine, nil
+	}
+	s, err := e.catalog.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := NewEngine(s)
+	if err != nil {
+		return nil, err
+	}
+	e.engine, e.version = engine, s.Version
+	return engine, nil
+}
+
+// NewEngine compiles a snapshot of master data into a rating engine.
+func NewEngine(s catalog.Snapshot) (*rating.Engine, error) {
+	c := rating.Catalog{Clients: make([]rating.Client, len(s.Clients)), Accounts: make([]rating.Account, len(s.Accounts)),
+		Tables: make([]rating.Table, len(s.Tables)), Rates: make([]rating.Rate, len(s.Rates))}
+	for i, cl := range s.Clients {
+		c.Clients[i] = rating.Client{ID: cl.ID, RateTable: cl.RateTable}
+	}
+	for i, a := range s.Accounts {
+		k, ok := rating.ParseAccountKind(a.Kind)
+		if !ok {
+			return nil, fmt.Errorf("account %d has kind %q", a.ID, a.Kind)
+		}
+		c.Accounts[i] = rating.Account{ID: a.ID, Client: a.Client, Kind: k, Value: a.Value, TechPrefix: a.TechPrefix,
+			RateTable: a.RateTable, Enabled: a.Enabled}
+	}
+	for i, t := range s.Tables {
+		c.Tables[i] = rating.Table{Name: t.Name, Currency: t.Currency, Parent: t.Parent}
+	}
+	for i, r := range s.Rates {
+		c.Rates[i] = rating.Rate{ID: r.ID, Table: r.Table, Code: r.Code, PerMinute: r.PerMinute, EffectiveFrom: r.EffectiveFrom,
+			End: r.End, MinSeconds: r.Min, IntervalSeconds: r.Interval, GraceSeconds: r.Grace, SetupFee: r.SetupFee}
+	}
+	return rating.NewEngine(c)
+}

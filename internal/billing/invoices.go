@@ -1,0 +1,318 @@
+package billing
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/pdf"
+	"github.com/billrun/billrun/internal/period"
+)
+
+// ErrInvoiceIssued is wrapped by the error for a period that has an issued
+// invoice: it must be voided before it is invoiced again.
+var ErrInvoiceIssued = errors.New("the period has an issued invoice")
+
+// InvoiceOptions say how to invoice a month, for one client or many.
+type InvoiceOptions struct {
+	Period     period.Month
+	Template   string // "" for the client's
+	Issue      bool   // number it right away
+	AllowEmpty bool   // create it even with total 0 and no calls
+	Now        time.Time
+	Rounding   invoice.Rounding
+}
+
+// Created names a client's invoice, or why there is none.
+type Created struct {
+	Client  string
+	ID      string
+	Number  string
+	Skipped string // why no invoice was created
+	// Conflict says that the period has an issued invoice (ID, Number) and
+	// no new one was made: it must be voided first.
+	Conflict string
+}
+
+// CreateInvoices computes each client's invoice of a month and stores it as
+// the period's draft (replacing an earlier draft), then issues it when
+// asked, reading the clients' calls in one pass over the month. Run again,
+// it replaces the drafts with the same content: one invoice, one number. A
+// client whose period is issued is reported (Conflict), not an error.
+func (s *Service) CreateInvoices(ctx context.Context, clients []string, o InvoiceOptions, beat Heartbeat) ([]Created, error) {
+	bases, err := s.Store.InvoiceBases(ctx, clients, string(o.Period), o.Now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Created, len(bases))
+	var drafts []invoice.Stored
+	var at []int // drafts[k] is the invoice of bases[at[k]]
+	for i, b := range bases {
+		r := &out[i]
+		r.Client = b.Stored.Client
+		// Issued before (a retry after the issue committed): the same invoice.
+		if b.Issued.ID != "" {
+			r.ID, r.Number = b.Issued.ID, b.Issued.Number
+			continue
+		}
+		if o.Template != "" {
+			b.Stored.Template = o.Template
+		}
+		b.Input.Rounding = o.Rounding
+		c, err := invoice.Compute(b.Input)
+		if err != nil {
+			return nil, fmt.Errorf("client %s: %w", r.Client, err)
+		}
+		if c.Total.IsZero() && c.Calls == 0 && !o.AllowEmpty {
+			r.Skipped = fmt.Sprintf("client %s has nothing to invoice for %s", r.Client, o.Period)
+			continue
+		}
+		st := b.Stored
+		st.State, st.Lines, st.Subtotal, st.Taxes, st.Total = "draft", c.Lines, c.Subtotal, c.Taxes, c.Total
+		st.IssueDate, st.DueDate = b.Input.IssueDate, c.DueDate
+		drafts, at = append(drafts, st), append(at, i)
+	}
+	saved, err := s.Store.SaveDrafts(ctx, drafts)
+	if err != nil {
+		return nil, err
+	}
+	for k, sv := range saved {
+		r := &out[at[k]]
+		r.ID, r.Number = sv.ID, sv.Issued // a number: issued since the bases were read
+	}
+	for i := range out {
+		r := &out[i]
+		switch {
+		case r.Number != "" && !o.Issue:
+			r.Conflict = fmt.Sprintf("client %s has invoice %s issued for %s; void it first to invoice again", r.Client, r.Number, o.Period)
+		case r.Number == "" && r.ID != "" && o.Issue:
+			if r.Number, err = s.Store.Issue(ctx, r.ID, o.Now, s.NumberTemplate); err != nil {
+				return nil, err
+			}
+		}
+		beat.beat(i)
+	}
+	return out, nil
+}
+
+// CreateInvoice is CreateInvoices for one client; a period with an issued
+// invoice is an error wrapping ErrInvoiceIssued.
+func (s *Service) CreateInvoice(ctx context.Context, client string, o InvoiceOptions) (Created, error) {
+	res, err := s.CreateInvoices(ctx, []string{client}, o, nil)
+	if err != nil {
+		return Created{}, err
+	}
+	if res[0].Conflict != "" {
+		return Created{}, fmt.Errorf("%w: %s", ErrInvoiceIssued, res[0].Conflict)
+	}
+	return res[0], nil
+}
+
+// IssueInvoice numbers a draft (by ID or number) at the instant at and
+// makes it immutable; issuing an issued invoice again returns its number.
+func (s *Service) IssueInvoice(ctx context.Context, id string, at time.Time) (invoice.Stored, error) {
+	inv, err := s.Store.Invoice(ctx, id)
+	if err != nil {
+		return inv, err
+	}
+	if _, err := s.Store.Issue(ctx, inv.ID, at, s.NumberTemplate); err != nil {
+		return inv, err
+	}
+	return s.Store.Invoice(ctx, inv.ID)
+}
+
+// VoidInvoice voids an invoice (by ID or number); it keeps its number.
+func (s *Service) VoidInvoice(ctx context.Context, id string) (invoice.Stored, error) {
+	inv, err := s.Store.Invoice(ctx, id)
+	if err != nil {
+		return inv, err
+	}
+	if err := s.Store.Void(ctx, inv.ID); err != nil {
+		return inv, err
+	}
+	return s.Store.Invoice(ctx, inv.ID)
+}
+
+// Invoice reads an invoice with its lines, by ID or number.
+func (s *Service) Invoice(ctx context.Context, id string) (invoice.Stored, error) {
+	return s.Store.Invoice(ctx, id)
+}
+
+// Invoices lists invoices, of one month and client where they are not "".
+func (s *Service) Invoices(ctx context.Context, month period.Month, client string) ([]invoice.Stored, error) {
+	return s.Store.Invoices(ctx, string(month), client)
+}
+
+// ClientsToInvoice lists, in ID order after after, up to limit active
+// clients that bill runs invoice (autoinvoice).
+func (s *Service) ClientsToInvoice(ctx context.Context, after string, limit int) ([]string, error) {
+	return s.Store.ClientsToInvoice(ctx, after, limit)
+}
+
+// renderAtOnce is how many invoices' documents are rendered and uploaded at
+// once: enough to keep both the CPU and the S3 connection busy.
+const renderAtOnce = 4
+
+// RenderInvoices writes each invoice's PDF, JSON and CSV of calls to the
+// bucket under keys stable per invoice, then records them: a retry
+// overwrites the same objects. The invoices' calls are read in one pass over
+// their month. It returns each invoice's documents (pdf, json, csv → URI).
+func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbeat) (map[string]map[string]string, error) {
+	invs, err := s.Store.InvoicesByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	// The CSVs go through a temporary file: a month of calls need not fit in memory.
+	tmp, err := os.CreateTemp("", "invoice-calls-*.csv")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	calls, err := s.writeCalls(ctx, tmp, invs, beat)
+	if err != nil {
+		return nil, err
+	}
+	details, err := s.details(ctx, invs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]string, len(invs))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(renderAtOnce)
+	for i := range invs {
+		g.Go(func() error {
+			docs, err := s.writeDocuments(gctx, invs[i], calls[i], details[i])
+			if err != nil {
+				return fmt.Errorf("invoice %s: %w", invs[i].ID, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			out[invs[i].ID] = docs
+			beat.beat(len(out))
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, s.Store.SetDocuments(ctx, out)
+}
+
+// details reads what the extended template adds for the invoices that use
+// it, in one pass; the others get nil.
+func (s *Service) details(ctx context.Context, invs []invoice.Stored) ([]*invoice.Detail, error) {
+	out := make([]*invoice.Detail, len(invs))
+	var ext []invoice.Stored
+	var at []int
+	for i, inv := range invs {
+		if inv.Template == "extended" {
+			ext, at = append(ext, inv), append(at, i)
+		}
+	}
+	if len(ext) == 0 {
+		return out, nil
+	}
+	exts, err := s.Store.InvoiceDetails(ctx, ext)
+	for k, e := range exts {
+		out[at[k]] = e
+	}
+	return out, err
+}
+
+// writeCalls writes each invoice's CSV of calls to f, from one query, and
+// returns the section of f that holds each.
+func (s *Service) writeCalls(ctx context.Context, f *os.File, invs []invoice.Stored, beat Heartbeat) ([]*io.SectionReader, error) {
+	buf := bufio.NewWriterSize(f, 1<<16)
+	out := &countingWriter{w: buf}
+	sections := make([]*io.SectionReader, len(invs))
+	cur := -1 // the invoice whose CSV is being written
+	var w *invoice.CallsWriter
+	var start int64
+	// advance ends the current CSV and starts the next ones up to invoice
+	// i's: those in between have no calls, only a header.
+	advance := func(i int) error {
+		for cur < i {
+			if cur >= 0 {
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				sections[cur] = io.NewSectionReader(f, start, out.n-start)
+				start = out.n
+			}
+			if cur++; cur == len(invs) {
+				return nil
+			}
+			beat.beat(cur) // a batch's calls can take a while
+			var err error
+			if w, err = invoice.NewCallsWriter(out, invs[cur].Currency, invs[cur].PeriodStart.Location()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := advance(0); err != nil {
+		return nil, err
+	}
+	if err := s.Store.InvoiceCalls(ctx, invs, func(i int, c invoice.Call) error {
+		if err := advance(i); err != nil {
+			return err
+		}
+		return w.Write(c)
+	}); err != nil {
+		return nil, err
+	}
+	if err := advance(len(invs)); err != nil {
+		return nil, err
+	}
+	return sections, buf.Flush()
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writeDocuments renders one invoice's PDF and JSON and uploads them with its
+// CSV of calls, under keys stable per invoice: a retry overwrites them.
+func (s *Service) writeDocuments(ctx context.Context, inv invoice.Stored, calls *io.SectionReader, ext *invoice.Detail) (map[string]string, error) {
+	base := fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, inv.ID)
+	docs := map[string]string{"pdf": s.Objects.URI(base + ".pdf"), "json": s.Objects.URI(base + ".json"), "csv": s.Objects.URI(base + ".csv")}
+	if _, err := s.Objects.Put(ctx, base+".csv", calls, "text/csv", nil); err != nil {
+		return nil, err
+	}
+	body, err := pdf.Render(inv, s.Seller, ext)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Objects.Put(ctx, base+".pdf", bytes.NewReader(body), "application/pdf", nil); err != nil {
+		return nil, err
+	}
+	inv.Documents = docs
+	js, err := json.MarshalIndent(inv.Document(), "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Objects.Put(ctx, base+".json", bytes.NewReader(js), "application/json", nil); err != nil {
+		return nil, err
+	}
+	return docs, nil
+}

@@ -1,0 +1,51 @@
+package billing
+
+import (
+	"context"
+	"time"
+
+	"github.com/billrun/billrun/internal/period"
+	"github.com/billrun/billrun/internal/readiness"
+)
+
+// Readiness runs the checks of billing-rules §6 for a month's period, of
+// every active client or of one ("" for all).
+func (s *Service) Readiness(ctx context.Context, month period.Month, client string) ([]readiness.Finding, error) {
+	files, err := s.Inbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Failed files come with their reason from the store's facts; a file
+	// still being ingested is pending.
+	var pending []readiness.File
+	for _, f := range files {
+		if f.inBucket && (f.Status == "pending" || f.Status == "ingesting") {
+			pending = append(pending, readiness.File{Key: f.Key, Status: "pending"})
+		}
+	}
+	facts, err := s.Store.ReadinessFacts(ctx, string(month), client, pending)
+	if err != nil {
+		return nil, err
+	}
+	return readiness.Check(facts), nil
+}
+
+// MaxDigestFindings is how many findings a bill run's readiness digest
+// keeps, whatever the number of clients: payloads stay small.
+const MaxDigestFindings = 100
+
+// ReadinessDigest is Readiness for a bill run: the counts, and the first
+// findings, errors first.
+func (s *Service) ReadinessDigest(ctx context.Context, month period.Month) (readiness.Digest, error) {
+	findings, err := s.Readiness(ctx, month, "")
+	if err != nil {
+		return readiness.Digest{}, err
+	}
+	return readiness.NewDigest(findings, MaxDigestFindings), nil
+}
+
+// PeriodSpan is the range that holds every active client's period of a
+// month: what a bill run checks and rerates.
+func (s *Service) PeriodSpan(ctx context.Context, month period.Month) (from, to time.Time, err error) {
+	return s.Store.PeriodSpan(ctx, string(month))
+}

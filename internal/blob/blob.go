@@ -1,0 +1,15 @@
+// Package blob names what an object store holds: an object's key, content
+// tag and size. Adapters (s3store) return it; billing reads it without
+// knowing the store.
+package blob
+
+import "time"
+
+// Object describes a stored object.
+type Object struct {
+	Key      string
+	ETag     string // changes with the content
+	Size     int64
+	Modified time.Time
+	Metadata map[string]string
+}

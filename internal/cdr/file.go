@@ -1,0 +1,67 @@
+package cdr
+
+import (
+	"time"
+)
+
+// File is one CDR file of the inbox, by content.
+type File struct {
+	Key      string
+	Checksum string // the object's ETag: same key and checksum, same content
+	Format   Format
+}
+
+// FileStats is what ingesting a file produced.
+type FileStats struct {
+	FileID   int64
+	Skipped  bool // ingested before with the same content
+	CDRs     int64
+	Rejected int64
+	First    time.Time // connect_time range of the file's CDRs
+	Last     time.Time
+}
+
+// FileState is what became of a file ingestion has seen.
+type FileState struct {
+	Key        string
+	Format     string
+	Status     string // ingesting, ingested or failed (pending files are not stored)
+	Checksum   string
+	CDRs       int64
+	Rejected   int64
+	Error      string
+	IngestedAt *time.Time
+}
+
+// Source yields a file's rated calls in order. Next returns io.EOF at the
+// end; any other error aborts the load, which then leaves nothing behind.
+type Source interface {
+	Next() (*Record, *Rating, error)
+	// Rejects returns the rejected lines to keep, after Next returned io.EOF,
+	// and how many lines were rejected in all.
+	Rejects() ([]*LineError, int64)
+}
+
+// Selection selects stored calls of [From, To).
+type Selection struct {
+	From, To time.Time
+	Client   string // "" for every client
+	// Match is "matched" (rated by a rate still in force), "mismatched"
+	// (the others) or "all".
+	Match string
+}
+
+// Rewriter rewrites the ratings of stored calls (rerate.Rerater).
+type Rewriter interface {
+	// Begin starts a pass over the selection with the issued invoices
+	// (ID, number, client, currency, period) whose periods meet it.
+	Begin(issued []Issued)
+	// Rewrite may change the call's rating, and reports whether it did.
+	Rewrite(rec *Record, r *Rating) bool
+}
+
+// Issued is an issued invoice's reach, as a rewrite of calls sees it.
+type Issued struct {
+	ID, Number, Client, Currency string
+	From, To                     time.Time
+}
