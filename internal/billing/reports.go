@@ -23,4 +23,3 @@ func (s *Service) Mismatches(ctx context.Context, from, to time.Time) ([]report.
 func (s *Service) MismatchDetails(ctx context.Context, from, to time.Time, limit int) ([]report.MismatchDetail, int64, error) {
 	return s.Store.MismatchDetails(ctx, from, to, limit)
 }
-

@@ -18,7 +18,6 @@ import (
 // NumberSequence is the sequence invoices are numbered from (the issuer column).
 const NumberSequence = "default"
 
-
 // InvoiceBases reads the master data and payable usage of clients (each
 // once) for month, in one snapshot and with one scan of the month's calls
 // for all of them, in the order of clients. Issued is set where the period
