@@ -87,7 +87,7 @@ type BillRunStatus struct {
 // any error, or calls that the invoices would miss.
 func (s *BillRunStatus) blocked() bool { return s.Errors > 0 || s.Mismatched }
 
-// BillRun is the month-end bill run of the seed's checklist: ingest the
+// BillRun is the month-end bill run (docs/billing-rules.md §6): ingest the
 // inbox, check readiness (billing-rules §6) over every client's period, and
 // when a check finds an error or mismatched calls, wait for finance to fix
 // master data and resolve the run (rerate the mismatched calls and check
