@@ -111,7 +111,7 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 		})
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute}})
+		RetryPolicy: retrying(0)})
 	var a *activities.Activities
 
 	var span activities.Span

@@ -103,8 +103,7 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 	fileCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 4 * time.Hour,
 		HeartbeatTimeout:    in.HeartbeatTimeout,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10,
-			NonRetryableErrorTypes: []string{activities.ErrBadFile}},
+		RetryPolicy:         retrying(10, activities.ErrBadFile),
 	})
 	sel := workflow.NewSelector(ctx)
 	running := 0

@@ -3,7 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
@@ -36,8 +35,7 @@ func InvoiceWorkflowID(client string, month period.Month) string {
 
 var invoiceActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: 10 * time.Minute,
-	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10,
-		NonRetryableErrorTypes: []string{activities.ErrInvoiceIssued, activities.ErrInvoiceNotFound}},
+	RetryPolicy:         retrying(10, activities.ErrInvoiceIssued, activities.ErrInvoiceNotFound),
 }
 
 // Invoice computes, stores (and optionally issues) a client's invoice, then

@@ -3,7 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
@@ -56,8 +55,7 @@ type InvoiceRunProgress struct {
 var invoiceBatchActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Minute,
 	HeartbeatTimeout:    2 * time.Minute,
-	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10,
-		NonRetryableErrorTypes: []string{activities.ErrInvoiceNotFound}},
+	RetryPolicy:         retrying(10, activities.ErrInvoiceNotFound),
 }
 
 // InvoiceRun invoices a month's clients a page at a time, each page in

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
@@ -89,7 +88,7 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 
 	var a *activities.Activities
 	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{NonRetryableErrorTypes: []string{activities.ErrRerateRunning}}})
+		RetryPolicy: retrying(0, activities.ErrRerateRunning)})
 	runID := workflow.GetInfo(ctx).WorkflowExecution.ID
 	if err := workflow.ExecuteActivity(short, a.BeginRerate, activities.BeginRerateInput{RunID: runID, From: in.From, To: in.To,
 		Client: in.Client, Match: in.Match}).Get(ctx, nil); err != nil {
@@ -97,7 +96,7 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 	}
 
 	dayCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10}})
+		RetryPolicy: retrying(10)})
 	var tally rerate.Tally
 	var failure error
 	sel := workflow.NewSelector(ctx)

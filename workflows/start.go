@@ -61,46 +61,45 @@ func StartRerate(ctx context.Context, c Client, in RerateInput, at time.Time) (c
 
 // StartInvoice starts (or joins) a client's invoice of a month.
 func StartInvoice(ctx context.Context, c Client, in InvoiceInput) (client.WorkflowRun, error) {
-	return c.start(ctx, client.StartWorkflowOptions{
-		ID:                       InvoiceWorkflowID(in.Client, in.Period),
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(KindAttr.ValueSet(KindInvoice)),
-	}, Invoice, in)
+	return c.start(ctx, joinable(InvoiceWorkflowID(in.Client, in.Period), KindInvoice), Invoice, in)
 }
 
 // StartInvoiceRun starts (or joins) the invoice run of a month.
 func StartInvoiceRun(ctx context.Context, c Client, in InvoiceRunInput) (client.WorkflowRun, error) {
-	return c.start(ctx, client.StartWorkflowOptions{
-		ID:                       InvoiceRunWorkflowID(in.Period),
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(KindAttr.ValueSet(KindInvoiceRun)),
-	}, InvoiceRun, in)
+	return c.start(ctx, joinable(InvoiceRunWorkflowID(in.Period), KindInvoiceRun), InvoiceRun, in)
 }
 
 // StartInvoiceState starts (or joins) the issue or void of an invoice.
 func StartInvoiceState(ctx context.Context, c Client, in InvoiceStateInput) (client.WorkflowRun, error) {
-	return c.start(ctx, client.StartWorkflowOptions{
-		ID:                       InvoiceStateWorkflowID(in),
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(KindAttr.ValueSet(KindInvoiceState)),
-	}, InvoiceState, in)
+	return c.start(ctx, joinable(InvoiceStateWorkflowID(in), KindInvoiceState), InvoiceState, in)
 }
 
 // StartBillRun starts (or joins) the bill run of a month.
 func StartBillRun(ctx context.Context, c Client, in BillRunInput) (client.WorkflowRun, error) {
-	return c.start(ctx, client.StartWorkflowOptions{
-		ID:                       BillRunWorkflowID(in.Period),
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(KindAttr.ValueSet(KindBillRun), PeriodAttr.ValueSet(string(in.Period))),
-	}, BillRun, in)
+	return c.start(ctx, joinable(BillRunWorkflowID(in.Period), KindBillRun, PeriodAttr.ValueSet(string(in.Period))), BillRun, in)
 }
 
 // ScheduleAction is what a schedule named name starts: ScheduledBillRun.
 func ScheduleAction(c Client, name string, in ScheduledBillRunInput) *client.ScheduleWorkflowAction {
 	return &client.ScheduleWorkflowAction{ID: "scheduled-bill-run-" + name, TaskQueue: c.TaskQueue, Workflow: ScheduledBillRun,
 		Args: []any{in}}
+}
+
+// joinable are the options of a run that a second start joins while it
+// runs, and that may run again once it has ended.
+func joinable(id, kind string, attrs ...temporal.SearchAttributeUpdate) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       id,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(append([]temporal.SearchAttributeUpdate{KindAttr.ValueSet(kind)}, attrs...)...),
+	}
+}
+
+// retrying is how billrun's activities retry: a second apart at first, a
+// minute at most, attempts times (0: until their timeout); an error of a
+// nonRetryable type is final.
+func retrying(attempts int32, nonRetryable ...string) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: attempts,
+		NonRetryableErrorTypes: nonRetryable}
 }

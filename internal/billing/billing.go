@@ -9,6 +9,7 @@ import (
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/readiness"
 	"github.com/billrun/billrun/internal/report"
 )
@@ -39,14 +40,14 @@ type Runs interface {
 
 // Invoices are invoices and what they are computed from.
 type Invoices interface {
-	InvoiceBases(ctx context.Context, clients []string, month string, issue time.Time) ([]invoice.Basis, error)
+	InvoiceBases(ctx context.Context, clients []string, month period.Month, issue time.Time) ([]invoice.Basis, error)
 	SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoice.Saved, error)
 	Issue(ctx context.Context, id string, at time.Time, template string) (string, error)
 	Void(ctx context.Context, id string) error
 	SetDocuments(ctx context.Context, docs map[string]map[string]string) error
 	Invoice(ctx context.Context, id string) (invoice.Stored, error)
 	InvoicesByID(ctx context.Context, ids []string) ([]invoice.Stored, error)
-	Invoices(ctx context.Context, month, client string) ([]invoice.Stored, error)
+	Invoices(ctx context.Context, month period.Month, client string) ([]invoice.Stored, error)
 	InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func(i int, c invoice.Call) error) error
 	InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*invoice.Detail, error)
 	ClientsToInvoice(ctx context.Context, after string, limit int) ([]string, error)
@@ -54,8 +55,8 @@ type Invoices interface {
 
 // Reports read what the checks and reports show.
 type Reports interface {
-	ReadinessFacts(ctx context.Context, period, client string, pending []readiness.File) (readiness.Facts, error)
-	PeriodSpan(ctx context.Context, month string) (time.Time, time.Time, error)
+	ReadinessFacts(ctx context.Context, month period.Month, client string, pending []readiness.File) (readiness.Facts, error)
+	PeriodSpan(ctx context.Context, month period.Month) (time.Time, time.Time, error)
 	Summary(ctx context.Context, q report.Summary) ([]report.SummaryRow, error)
 	Mismatches(ctx context.Context, from, to time.Time) ([]report.MismatchRow, error)
 	MismatchDetails(ctx context.Context, from, to time.Time, limit int) ([]report.MismatchDetail, int64, error)

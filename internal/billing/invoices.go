@@ -50,7 +50,7 @@ type Created struct {
 // it replaces the drafts with the same content: one invoice, one number. A
 // client whose period is issued is reported (Conflict), not an error.
 func (s *Service) CreateInvoices(ctx context.Context, clients []string, o InvoiceOptions, beat Heartbeat) ([]Created, error) {
-	bases, err := s.Store.InvoiceBases(ctx, clients, string(o.Period), o.Now)
+	bases, err := s.Store.InvoiceBases(ctx, clients, o.Period, o.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (s *Service) Invoice(ctx context.Context, id string) (invoice.Stored, error
 
 // Invoices lists invoices, of one month and client where they are not "".
 func (s *Service) Invoices(ctx context.Context, month period.Month, client string) ([]invoice.Stored, error) {
-	return s.Store.Invoices(ctx, string(month), client)
+	return s.Store.Invoices(ctx, month, client)
 }
 
 // ClientsToInvoice lists, in ID order after after, up to limit active

@@ -23,7 +23,7 @@ func (s *Service) Readiness(ctx context.Context, month period.Month, client stri
 			pending = append(pending, readiness.File{Key: f.Key, Status: "pending"})
 		}
 	}
-	facts, err := s.Store.ReadinessFacts(ctx, string(month), client, pending)
+	facts, err := s.Store.ReadinessFacts(ctx, month, client, pending)
 	if err != nil {
 		return nil, err
 	}
@@ -47,5 +47,5 @@ func (s *Service) ReadinessDigest(ctx context.Context, month period.Month) (read
 // PeriodSpan is the range that holds every active client's period of a
 // month: what a bill run checks and rerates.
 func (s *Service) PeriodSpan(ctx context.Context, month period.Month) (from, to time.Time, err error) {
-	return s.Store.PeriodSpan(ctx, string(month))
+	return s.Store.PeriodSpan(ctx, month)
 }

@@ -170,7 +170,7 @@ func (a *app) invoiceListCmd() *cobra.Command {
 			t := table{header: []string{"id", "number", "state", "client", "period", "total", "currency", "due_date"}}
 			docs := make([]invoice.Document, 0, len(invs))
 			for _, inv := range invs {
-				t.rows = append(t.rows, []string{inv.ID, inv.Number, inv.State, inv.Client, inv.Period, inv.Total.StringFixed(2), inv.Currency,
+				t.rows = append(t.rows, []string{inv.ID, inv.Number, inv.State, inv.Client, string(inv.Period), inv.Total.StringFixed(2), inv.Currency,
 					inv.DueDate.Format(time.DateOnly)})
 				docs = append(docs, inv.Document())
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/billrun/billrun/internal/period"
 	"github.com/shopspring/decimal"
 )
 
@@ -18,7 +19,7 @@ type Stored struct {
 	Number      string // "" for a draft
 	State       string // draft, issued, void
 	Client      string
-	Period      string // YYYY-MM
+	Period      period.Month
 	ClientName  string
 	Address     string
 	Email       string

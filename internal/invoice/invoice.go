@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/billrun/billrun/internal/period"
 	"github.com/shopspring/decimal"
 )
 
@@ -207,15 +208,14 @@ func maxDate(a, b time.Time) time.Time {
 	return b
 }
 
-// Period returns a client's period for a month (YYYY-MM): from its invoice
-// day at midnight in its zone to the same day of the next month.
-func Period(month string, invoiceDay int, loc *time.Location) (time.Time, time.Time, error) {
-	m, err := time.Parse("2006-01", month)
-	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("period %q is not YYYY-MM", month)
+// Period returns a client's period for a month: from its invoice day at
+// midnight in its zone to the same day of the next month.
+func Period(month period.Month, invoiceDay int, loc *time.Location) (time.Time, time.Time, error) {
+	if _, err := period.Parse(string(month)); err != nil {
+		return time.Time{}, time.Time{}, err
 	}
 	if invoiceDay < 1 || invoiceDay > 28 {
 		return time.Time{}, time.Time{}, fmt.Errorf("invoice day %d is not from 1 to 28", invoiceDay)
 	}
-	return time.Date(m.Year(), m.Month(), invoiceDay, 0, 0, 0, 0, loc), time.Date(m.Year(), m.Month()+1, invoiceDay, 0, 0, 0, 0, loc), nil
+	return month.Day(invoiceDay, loc), month.Next().Day(invoiceDay, loc), nil
 }

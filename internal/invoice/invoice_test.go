@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/billrun/billrun/internal/period"
 	"github.com/shopspring/decimal"
 )
 
@@ -69,7 +70,7 @@ func check(t *testing.T, in Input, w want) {
 
 var vat = []Tax{{Name: "VAT", Percent: d("19")}}
 
-func utcPeriod(month string) (time.Time, time.Time) {
+func utcPeriod(month period.Month) (time.Time, time.Time) {
 	f, to, _ := Period(month, 1, time.UTC)
 	return f, to
 }

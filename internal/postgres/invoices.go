@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/period"
 )
 
 // NumberSequence is the sequence invoices are numbered from (the issuer column).
@@ -22,7 +23,7 @@ const NumberSequence = "default"
 // once) for month, in one snapshot and with one scan of the month's calls
 // for all of them, in the order of clients. Issued is set where the period
 // already has an issued invoice.
-func (s *Store) InvoiceBases(ctx context.Context, clients []string, month string, issue time.Time) ([]invoice.Basis, error) {
+func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period.Month, issue time.Time) ([]invoice.Basis, error) {
 	out := make([]invoice.Basis, len(clients))
 	at := make(map[string]int, len(clients))
 	for i, c := range clients {
@@ -241,7 +242,7 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 }
 
 // Issue numbers a draft and makes it immutable, in one transaction: the
-// issuer's counter row is locked, so that two issues never share or skip a
+// sequence's counter row is locked, so that two issues never share or skip a
 // number. Issuing an issued invoice again returns its number.
 func (s *Store) Issue(ctx context.Context, id string, at time.Time, template string) (string, error) {
 	var number string
@@ -383,7 +384,7 @@ func (s *Store) readLines(ctx context.Context, invs []invoice.Stored) error {
 }
 
 // Invoices lists invoices, optionally of one month (period start) and client.
-func (s *Store) Invoices(ctx context.Context, month, client string) ([]invoice.Stored, error) {
+func (s *Store) Invoices(ctx context.Context, month period.Month, client string) ([]invoice.Stored, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices
 		WHERE ($1 = '' OR period = $1) AND ($2 = '' OR client = $2)
 		ORDER BY period_start, client, created_at`, month, client)

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/readiness"
 )
 
@@ -15,8 +16,8 @@ import (
 // (YYYY-MM) and its active clients (or one of them). Each client is judged
 // over its own period: its invoice day in its time zone. Inbox files that
 // are not ingested come from the caller, who lists the bucket.
-func (s *Store) ReadinessFacts(ctx context.Context, period, client string, pending []readiness.File) (readiness.Facts, error) {
-	f := readiness.Facts{Period: period, Calls: map[string]int64{}, Mismatches: map[string]map[string]int64{},
+func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, client string, pending []readiness.File) (readiness.Facts, error) {
+	f := readiness.Facts{Period: string(month), Calls: map[string]int64{}, Mismatches: map[string]map[string]int64{},
 		UnnamedCodes: map[string][]string{}, Files: pending}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `SELECT c.id, c.currency, c.timezone, c.invoice_day, coalesce(c.rate_table, ''), coalesce(t.currency, '')
@@ -33,7 +34,7 @@ func (s *Store) ReadinessFacts(ctx context.Context, period, client string, pendi
 			if err != nil {
 				return fmt.Errorf("client %s: time zone %q: %w", c.ID, tz, err)
 			}
-			from, to, err := invoice.Period(period, day, loc)
+			from, to, err := invoice.Period(month, day, loc)
 			if err != nil {
 				return err
 			}
@@ -90,13 +91,9 @@ func (s *Store) ReadinessFacts(ctx context.Context, period, client string, pendi
 			return err
 		}
 		if client == "" { // calls of no client: judged over the calendar month in UTC
-			m, err := time.Parse("2006-01", period)
-			if err != nil {
-				return err
-			}
 			var unknown int64
 			if err := tx.QueryRow(ctx, `SELECT count(*) FROM cdrs WHERE client IS NULL AND connect_time >= $1 AND connect_time < $2`,
-				m, m.AddDate(0, 1, 0)).Scan(&unknown); err != nil {
+				month.Start(time.UTC), month.Next().Start(time.UTC)).Scan(&unknown); err != nil {
 				return err
 			}
 			if unknown > 0 {
@@ -147,7 +144,7 @@ func span(froms, tos []time.Time) (time.Time, time.Time) {
 // PeriodSpan is the smallest range that holds every active client's period
 // of month (YYYY-MM), each from its invoice day in its time zone: what a bill
 // run checks and rerates. It is the month in UTC when no client is active.
-func (s *Store) PeriodSpan(ctx context.Context, month string) (time.Time, time.Time, error) {
+func (s *Store) PeriodSpan(ctx context.Context, month period.Month) (time.Time, time.Time, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT timezone, invoice_day FROM clients WHERE status = 'active'`)
 	var froms, tos []time.Time
 	var tz string

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/billrun/billrun/internal/period"
 	"github.com/shopspring/decimal"
 )
 
@@ -389,7 +390,7 @@ func (g *Grouper) labels(j int) []string {
 			if key == Day {
 				out[n] = g.base.AddDate(0, 0, int(n)-1).Format(time.DateOnly)
 			} else {
-				out[n] = time.Date(int(n-1)/12, time.Month(int(n-1)%12+1), 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+				out[n] = string(period.Of(time.Date(int(n-1)/12, time.Month(int(n-1)%12+1), 1, 0, 0, 0, 0, time.UTC)))
 			}
 		}
 	}

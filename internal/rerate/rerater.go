@@ -8,7 +8,7 @@ import (
 
 // Rerater rates stored calls again with one engine snapshot, replaces the
 // ratings that changed and tallies the changes. A store hands it the calls
-// of one day (or any slice) in one transaction and writes back those it
+// of one day in one transaction and writes back those it
 // changed.
 type Rerater struct {
 	engine   *rating.Engine
