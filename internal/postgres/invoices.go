@@ -412,18 +412,9 @@ func (s *Store) InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func
 	})
 }
 
-// InvoiceDetail reads what the extended template adds: use per rate and per
-// day (in the client's zone) of the invoice's payable calls.
-func (s *Store) InvoiceDetail(ctx context.Context, inv invoice.Stored) (*invoice.Detail, error) {
-	exts, err := s.InvoiceDetails(ctx, []invoice.Stored{inv})
-	if err != nil {
-		return nil, err
-	}
-	return exts[0], nil
-}
-
-// InvoiceDetails is InvoiceDetail for several invoices, in two passes over
-// their month in all.
+// InvoiceDetails reads what the extended template adds to invoices: use
+// per rate and per day (in each client's zone) of their billable calls, in
+// two passes over their month in all.
 func (s *Store) InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*invoice.Detail, error) {
 	exts := make([]*invoice.Detail, len(invs))
 	for i := range exts {

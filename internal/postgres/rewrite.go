@@ -133,9 +133,24 @@ func (r *storedCalls) next() (c *storedCall, part, ctid []byte, err error) {
 		rec: cdr.Record{Line: num(f[1]), CallID: text(f[2]), ConnectTime: time.UnixMicro(num(f[3])).UTC(),
 			Duration: time.Duration(num(f[4])) * time.Microsecond, OrigIP: text(f[5]), OrigAccount: text(f[6]),
 			SrcNumber: text(f[7]), DstNumber: text(f[8]), Disposition: text(f[9])},
-		rating: cdr.Rating{Status: text(f[10]), Client: text(f[11]), AccountID: num(f[12]), RateTable: text(f[13]), RateID: num(f[14]),
+		rating: cdr.Rating{Status: status(f[10]), Client: text(f[11]), AccountID: num(f[12]), RateTable: text(f[13]), RateID: num(f[14]),
 			Code: text(f[15]), BilledSeconds: num(f[16]), Cost: num(f[17]), Currency: text(f[18])}}
 	return &r.call, part, ctid, nil
+}
+
+// status reads a call's status without a copy for the usual ones.
+func status(b []byte) string {
+	switch string(b) {
+	case cdr.Rated:
+		return cdr.Rated
+	case "unknown_account":
+		return "unknown_account"
+	case "no_rate_table":
+		return "no_rate_table"
+	case "unknown_destination":
+		return "unknown_destination"
+	}
+	return copytext.Unescape(b)
 }
 
 // storedSource replays rewritten calls for the copy writer.
