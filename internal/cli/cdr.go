@@ -74,7 +74,7 @@ func (a *app) cdrRateCmd() *cobra.Command {
 				}
 				cost := ""
 				if r.IsRated() {
-					cost = copytextMoney(r.Cost)
+					cost = costText(r.Cost)
 				}
 				rows = append(rows, row{rec.Line, []string{strconv.FormatInt(rec.Line, 10), rec.CallID, rec.ConnectTime.Format(time.RFC3339),
 					rec.DstNumber, r.Status, r.Client, r.Code, strconv.FormatInt(r.BilledSeconds, 10), cost, r.Currency}})
@@ -96,6 +96,6 @@ func (a *app) cdrRateCmd() *cobra.Command {
 	return cmd
 }
 
-// copytextMoney writes a cost in millionths with six places, as rated costs
+// costText writes a cost in millionths with six places, as rated costs
 // are shown everywhere.
-func copytextMoney(millionths int64) string { return rating.Money(millionths).String() }
+func costText(millionths int64) string { return rating.Money(millionths).String() }

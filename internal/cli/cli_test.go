@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -200,5 +201,36 @@ func TestRunListFindsBillRunsByPeriod(t *testing.T) {
 	other := "18" + month[2:]
 	if doc := listed(other); len(doc) != 0 {
 		t.Fatalf("listed under %s: %v", other, doc)
+	}
+}
+
+// TestCdrRateReadsAFileAsIngestionDoes: gzip is known by its content, not
+// its name; a file that is not CDRs is refused whole; rejected lines stand
+// among the calls by line number.
+func TestCdrRateReadsAFileAsIngestionDoes(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	url := pgtest.URL(t, store)
+	demo, err := os.ReadFile(filepath.Join("..", "..", "testdata", "demo", "cdrs-2026-10.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(demo), "\n")
+	body := lines[0] + lines[1] + "not,a,call\n" + lines[2]
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(body))
+	_ = zw.Close()
+	code, out, errOut := run(t, url, "--format", "csv", "cdr", "rate", write(t, "calls.csv", gz.String()))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	if len(rows) != 4 || !strings.HasPrefix(rows[1], "2,") || !strings.HasPrefix(rows[2], `3,,,,"rejected: `) || !strings.HasPrefix(rows[3], "4,") {
+		t.Fatalf("rows:\n%s", out)
+	}
+	code, _, errOut = run(t, url, "cdr", "rate", write(t, "binary.csv", "\x00\x01\x02 not a CDR file"))
+	if code == 0 || !strings.Contains(errOut, "binary") {
+		t.Fatalf("a binary file was rated: exit %d, %s", code, errOut)
 	}
 }

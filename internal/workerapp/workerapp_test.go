@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -381,5 +382,56 @@ func TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices(t *testing.T) {
 	invs, err := acts.store.Invoices(ctx, "2026-10", "")
 	if err != nil || len(invs) != 2 || invs[0].State != "draft" {
 		t.Fatalf("%+v %v", invs, err)
+	}
+}
+
+// TestIssuingAndVoidingRunAsWorkflowsOnTheRealServices: billctl's invoice
+// issue and void are InvoiceState runs; issuing twice keeps one number, and
+// voiding keeps it too; the documents follow each change.
+func TestIssuingAndVoidingRunAsWorkflowsOnTheRealServices(t *testing.T) {
+	c, queue, acts := inProcess(t)
+	wf := workflows.Client{Client: c, TaskQueue: queue}
+	run, err := workflows.StartInvoice(ctx, wf, workflows.InvoiceInput{Client: "acme", Period: "2026-10", AllowEmpty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created workflows.InvoiceResult
+	if err := run.Get(ctx, &created); err != nil || created.Number != "" {
+		t.Fatalf("draft %+v %v", created, err)
+	}
+	change := func(void bool) workflows.InvoiceStateResult {
+		t.Helper()
+		run, err := workflows.StartInvoiceState(ctx, wf, workflows.InvoiceStateInput{Invoice: created.ID, Void: void})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res workflows.InvoiceStateResult
+		if err := run.Get(ctx, &res); err != nil || res.ID != created.ID || res.Documents["pdf"] == "" {
+			t.Fatalf("%+v %v", res, err)
+		}
+		return res
+	}
+	change(false)
+	issued, err := acts.store.Invoice(ctx, created.ID)
+	if err != nil || issued.State != "issued" || issued.Number == "" {
+		t.Fatalf("after issue: %+v %v", issued, err)
+	}
+	change(false) // a second issue is the same invoice with the same number
+	if again, _ := acts.store.Invoice(ctx, issued.Number); again.Number != issued.Number || again.ID != created.ID {
+		t.Fatalf("issued again: %+v", again)
+	}
+	change(true)
+	voided, err := acts.store.Invoice(ctx, created.ID)
+	if err != nil || voided.State != "void" || voided.Number != issued.Number {
+		t.Fatalf("after void: %+v %v", voided, err)
+	}
+	body, _, err := acts.s3.Open(ctx, strings.TrimPrefix(voided.Documents["json"], "s3://"+acts.s3.Bucket()+"/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	js, _ := io.ReadAll(body)
+	if !strings.Contains(string(js), `"void"`) {
+		t.Fatalf("the JSON document does not show the void state: %s", js)
 	}
 }
