@@ -17,6 +17,8 @@ const (
 	ErrInvoiceIssued = "InvoiceIssued"
 	// ErrInvoiceNotFound: no invoice has the ID.
 	ErrInvoiceNotFound = "InvoiceNotFound"
+	// ErrPeriodOpen: the client's period has not ended.
+	ErrPeriodOpen = "PeriodNotEnded"
 )
 
 // invoiceError maps billing's invoice errors to their non-retryable types.
@@ -26,6 +28,8 @@ func invoiceError(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvoiceIssued, err)
 	case errors.Is(err, invoice.ErrNotFound):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvoiceNotFound, err)
+	case errors.Is(err, billing.ErrPeriodOpen):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrPeriodOpen, err)
 	}
 	return err
 }

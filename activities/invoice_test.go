@@ -399,3 +399,42 @@ func detailOf(f *fixture, inv invoice.Stored) (*invoice.Detail, error) {
 	}
 	return ds[0], nil
 }
+
+// TestAPeriodThatHasNotEndedIsNotInvoiced: acme's October (Berlin) ends
+// 2026-11-01 00:00 CET, 31 October 23:00 UTC; a minute before, its invoice is
+// refused with that end, and a batch reports it instead of invoicing it.
+func TestAPeriodThatHasNotEndedIsNotInvoiced(t *testing.T) {
+	f := invoiced(t)
+	end := time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC)
+	_, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10",
+		Now: end.Add(-time.Minute)}})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrPeriodOpen || !app.NonRetryable() ||
+		!strings.Contains(app.Message(), "ends 2026-11-01 00:00 CET") {
+		t.Fatalf("an open period was invoiced: %v", err)
+	}
+	if n := f.query(`SELECT count(*) FROM invoices`); n != 0 {
+		t.Fatalf("%d invoices of an open period", n)
+	}
+	// globex's October (New York) ends at 04:00 UTC: between the two ends,
+	// a batch invoices acme and reports globex.
+	v, err := f.env.ExecuteActivity(f.acts.CreateInvoices, activities.CreateInvoicesInput{Clients: []string{"acme", "globex"},
+		InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Now: end.Add(time.Hour), AllowEmpty: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res activities.CreateInvoicesResult
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	acme, globex := res.Invoices[0], res.Invoices[1]
+	if acme.ID == "" || acme.Open != "" || globex.ID != "" || !globex.Ends.Equal(time.Date(2026, 11, 1, 4, 0, 0, 0, time.UTC)) ||
+		!strings.Contains(globex.Open, "ends 2026-11-01 00:00 EDT") {
+		t.Fatalf("%+v", res.Invoices)
+	}
+	// Once it has ended, the same call invoices it.
+	if _, err := f.create(activities.CreateInvoiceInput{Client: "globex", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10",
+		Now: globex.Ends, AllowEmpty: true}}); err != nil {
+		t.Fatal(err)
+	}
+}

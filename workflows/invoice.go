@@ -35,7 +35,7 @@ func InvoiceWorkflowID(client string, month period.Month) string {
 
 var invoiceActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: 10 * time.Minute,
-	RetryPolicy:         retrying(10, activities.ErrInvoiceIssued, activities.ErrInvoiceNotFound),
+	RetryPolicy:         retrying(10, activities.ErrInvoiceIssued, activities.ErrInvoiceNotFound, activities.ErrPeriodOpen),
 }
 
 // Invoice computes, stores (and optionally issues) a client's invoice, then

@@ -50,6 +50,10 @@ type InvoiceRunProgress struct {
 	// draft was asked for (the first maxConflictsKept; ConflictCount all).
 	Conflicts     []string
 	ConflictCount int
+	// Open counts the clients whose period had not ended: they are
+	// invoiced once it has; NextEnd is the first of their ends.
+	Open    int
+	NextEnd time.Time
 }
 
 var invoiceBatchActivity = workflow.ActivityOptions{
@@ -126,6 +130,10 @@ func invoiceBatch(ctx workflow.Context, in InvoiceRunInput, clients []string, p 
 		case r.Conflict != "":
 			if p.ConflictCount++; len(p.Conflicts) < maxConflictsKept {
 				p.Conflicts = append(p.Conflicts, r.Conflict)
+			}
+		case r.Open != "":
+			if p.Open++; p.NextEnd.IsZero() || r.Ends.Before(p.NextEnd) {
+				p.NextEnd = r.Ends
 			}
 		case r.Skipped != "":
 			p.Skipped++

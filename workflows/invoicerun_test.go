@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -20,7 +21,8 @@ func TestAnInvoiceRunBatchesTheClientsAndCountsWhatBecameOfEach(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	var a *activities.Activities
 	env.RegisterActivity(a)
-	clients := []string{"a", "b", "c", "d", "e"}
+	clients := []string{"a", "b", "c", "d", "e", "f", "g"}
+	ends := time.Date(2026, 11, 15, 23, 0, 0, 0, time.UTC)
 	env.OnActivity(a.ClientsToInvoice, mock.Anything, activities.ClientsToInvoiceInput{Limit: invoiceRunPage}).Return(clients, nil).Once()
 	var batches [][]string
 	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(
@@ -37,6 +39,11 @@ func TestAnInvoiceRunBatchesTheClientsAndCountsWhatBecameOfEach(t *testing.T) {
 					r = activities.CreateInvoiceResult{Client: c, Skipped: "nothing to invoice"}
 				case "d":
 					r.Conflict = "client d has invoice INV-1 issued"
+				case "f", "g": // periods not ended: g's ends first
+					r = activities.CreateInvoiceResult{Client: c, Open: "not ended", Ends: ends}
+					if c == "g" {
+						r.Ends = ends.Add(-time.Hour)
+					}
 				}
 				res.Invoices = append(res.Invoices, r)
 			}
@@ -52,9 +59,10 @@ func TestAnInvoiceRunBatchesTheClientsAndCountsWhatBecameOfEach(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	var p InvoiceRunProgress
 	require.NoError(t, env.GetWorkflowResult(&p))
-	require.Equal(t, InvoiceRunProgress{Clients: 5, Invoiced: 3, Skipped: 1, Conflicts: []string{"client d has invoice INV-1 issued"}, ConflictCount: 1}, p)
+	require.Equal(t, InvoiceRunProgress{Clients: 7, Invoiced: 3, Skipped: 1, Conflicts: []string{"client d has invoice INV-1 issued"}, ConflictCount: 1,
+		Open: 2, NextEnd: ends.Add(-time.Hour)}, p)
 	slices.SortFunc(batches, func(x, y []string) int { return slices.Compare(x, y) })
-	require.Equal(t, [][]string{{"a", "b"}, {"c", "d"}, {"e"}}, batches)
+	require.Equal(t, [][]string{{"a", "b"}, {"c", "d"}, {"e", "f"}, {"g"}}, batches)
 	slices.Sort(rendered)
 	require.Equal(t, []string{"inv-a", "inv-c", "inv-e"}, rendered)
 }

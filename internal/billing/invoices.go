@@ -23,6 +23,10 @@ import (
 // invoice: it must be voided before it is invoiced again.
 var ErrInvoiceIssued = errors.New("the period has an issued invoice")
 
+// ErrPeriodOpen is wrapped by the error for a client's period that has not
+// ended: only ended periods are invoiced (billing-rules §7).
+var ErrPeriodOpen = errors.New("the period has not ended")
+
 // InvoiceOptions say how to invoice a month, for one client or many.
 type InvoiceOptions struct {
 	Period     period.Month
@@ -42,14 +46,22 @@ type Created struct {
 	// Conflict says that the period has an issued invoice (ID, Number) and
 	// no new one was made: it must be voided first.
 	Conflict string
+	// Open says that the client's period has not ended (at Ends): no
+	// invoice was made; it is invoiced once the period has ended.
+	Open string
+	Ends time.Time
 }
 
 // CreateInvoices computes each client's invoice of a month and stores it as
 // the period's draft (replacing an earlier draft), then issues it when
 // asked, reading the clients' calls in one pass over the month. Run again,
 // it replaces the drafts with the same content: one invoice, one number. A
-// client whose period is issued is reported (Conflict), not an error.
+// client whose period is issued (Conflict) or has not ended at o.Now (Open;
+// a zero Now is the clock's) is reported, not an error.
 func (s *Service) CreateInvoices(ctx context.Context, clients []string, o InvoiceOptions, beat Heartbeat) ([]Created, error) {
+	if o.Now.IsZero() {
+		o.Now = s.now()
+	}
 	bases, err := s.Store.InvoiceBases(ctx, clients, o.Period, o.Now)
 	if err != nil {
 		return nil, err
@@ -63,6 +75,11 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 		// Issued before (a retry after the issue committed): the same invoice.
 		if b.Issued.ID != "" {
 			r.ID, r.Number = b.Issued.ID, b.Issued.Number
+			continue
+		}
+		if end := b.Stored.PeriodEnd; o.Now.Before(end) {
+			r.Open, r.Ends = fmt.Sprintf("client %s's period %s ends %s: it is invoiced once it has ended", r.Client, o.Period,
+				end.Format("2006-01-02 15:04 MST")), end
 			continue
 		}
 		if o.Template != "" {
@@ -106,7 +123,8 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 }
 
 // CreateInvoice is CreateInvoices for one client; a period with an issued
-// invoice is an error wrapping ErrInvoiceIssued.
+// invoice is an error wrapping ErrInvoiceIssued, one that has not ended an
+// error wrapping ErrPeriodOpen.
 func (s *Service) CreateInvoice(ctx context.Context, client string, o InvoiceOptions) (Created, error) {
 	res, err := s.CreateInvoices(ctx, []string{client}, o, nil)
 	if err != nil {
@@ -114,6 +132,9 @@ func (s *Service) CreateInvoice(ctx context.Context, client string, o InvoiceOpt
 	}
 	if res[0].Conflict != "" {
 		return Created{}, fmt.Errorf("%w: %s", ErrInvoiceIssued, res[0].Conflict)
+	}
+	if res[0].Open != "" {
+		return Created{}, fmt.Errorf("%w: %s", ErrPeriodOpen, res[0].Open)
 	}
 	return res[0], nil
 }

@@ -120,6 +120,10 @@ func (a *app) invoiceRun(cmd *cobra.Command, c workflows.Client, in workflows.In
 	}
 	fmt.Fprintf(a.out, "%s: %d clients, %d invoiced, %d with nothing to invoice, %d with an issued invoice already\n",
 		in.Period, p.Clients, p.Invoiced, p.Skipped, p.ConflictCount)
+	if p.Open > 0 {
+		fmt.Fprintf(a.out, "%d clients' periods have not ended (the first ends %s): they are invoiced once they have\n",
+			p.Open, p.NextEnd.UTC().Format(time.RFC3339))
+	}
 	return nil
 }
 

@@ -263,13 +263,17 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 			"errors": st.Errors, "warnings": st.Warnings, "mismatched": st.Mismatched, "findings": findings,
 			"reratings": len(st.Reratings), "rerated_calls": reratedCalls, "rerated_changed": changed, "rerate_failure": st.RerateFailure,
 			"accepted": st.Accepted, "clients": st.Invoices.Clients, "invoiced": st.Invoices.Invoiced,
-			"skipped": st.Invoices.Skipped, "conflicts": st.Invoices.ConflictCount},
+			"skipped": st.Invoices.Skipped, "conflicts": st.Invoices.ConflictCount, "not_ended": st.Invoices.Open, "next_end": st.Invoices.NextEnd},
 	}
 	if err := a.print(t); err != nil || a.format != "table" {
 		return err
 	}
 	if st.RerateFailure != "" {
 		fmt.Fprintf(a.out, "\nthe last rerate did not run: %s\n", oneLine(st.RerateFailure))
+	}
+	if st.Invoices.Open > 0 {
+		fmt.Fprintf(a.out, "\n%d clients' periods had not ended (the first ends %s): not invoiced yet\n", st.Invoices.Open,
+			st.Invoices.NextEnd.UTC().Format(time.RFC3339))
 	}
 	if len(findings) > 0 && st.Phase != workflows.PhaseDone {
 		f := table{header: []string{"severity", "client", "check", "message"}}
