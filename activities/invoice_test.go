@@ -432,9 +432,20 @@ func TestAPeriodThatHasNotEndedIsNotInvoiced(t *testing.T) {
 		!strings.Contains(globex.Open, "ends 2026-11-01 00:00 EDT") {
 		t.Fatalf("%+v", res.Invoices)
 	}
-	// Once it has ended, the same call invoices it.
-	if _, err := f.create(activities.CreateInvoiceInput{Client: "globex", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10",
-		Now: globex.Ends, AllowEmpty: true}}); err != nil {
+	// The next wave, once globex's period has ended, invoices globex and
+	// leaves acme, which the wave before decided, alone.
+	v, err = f.env.ExecuteActivity(f.acts.CreateInvoices, activities.CreateInvoicesInput{Clients: []string{"acme", "globex"},
+		InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Now: globex.Ends, EndedAfter: end.Add(time.Hour), AllowEmpty: true}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if acme, globex := res.Invoices[0], res.Invoices[1]; !acme.Earlier || acme.ID != "" || globex.ID == "" || globex.Open != "" {
+		t.Fatalf("the second wave: %+v", res.Invoices)
+	}
+	if n := f.query(`SELECT count(*) FROM invoices`); n != 2 {
+		t.Fatalf("%d invoices after two waves", n)
 	}
 }

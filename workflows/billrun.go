@@ -36,6 +36,7 @@ const (
 	PhaseWaiting   Phase = "waiting"
 	PhaseRerating  Phase = "rerating"
 	PhaseInvoicing Phase = "invoicing"
+	PhaseScheduled Phase = "scheduled" // waits for the next client's period to end
 	PhaseDone      Phase = "done"
 )
 
@@ -80,19 +81,33 @@ type BillRunStatus struct {
 	Reratings     []RerateResult
 	RerateFailure string // why the last rerate asked for did not run
 	Accepted      bool   // invoiced despite findings, as asked
-	Invoices      InvoiceRunProgress
+	// Invoices sums the waves; Waves are the invoice runs, one each time
+	// clients' periods have ended; NextWave is when the next one starts.
+	Invoices InvoiceRunProgress
+	Waves    []Wave
+	NextWave time.Time
+}
+
+// Wave is one invoice run of a bill run: the clients whose periods had
+// ended by its start and not by the wave before.
+type Wave struct {
+	Started  time.Time
+	Invoices InvoiceRunProgress
 }
 
 // blocked reports whether the checks stop the run until it is resolved:
 // any error, or calls that the invoices would miss.
 func (s *BillRunStatus) blocked() bool { return s.Errors > 0 || s.Mismatched }
 
-// BillRun is the month-end bill run (docs/billing-rules.md §6): ingest the
-// inbox, check readiness (billing-rules §6) over every client's period, and
-// when a check finds an error or mismatched calls, wait for finance to fix
-// master data and resolve the run (rerate the mismatched calls and check
-// again, or accept); then invoice every client with autoinvoice. Each step is
-// a child workflow or activity that is safe to run again.
+// BillRun is the month-end bill run (docs/billing-rules.md §6, §7): ingest
+// the inbox, check readiness (billing-rules §6) over every client's period,
+// and when a check finds an error or mismatched calls, wait for finance to
+// fix master data and resolve the run (rerate the mismatched calls and check
+// again, or accept); then invoice every client with autoinvoice whose period
+// has ended. Clients whose periods end later are invoiced in later waves of
+// the same run: it sleeps (a durable timer, phase scheduled) until the next
+// period ends, then ingests, checks and invoices again. Each step is a child
+// workflow or activity that is safe to run again.
 func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	st := BillRunStatus{Period: in.Period, Phase: PhaseIngesting}
 	if _, err := period.Parse(string(in.Period)); err != nil {
@@ -120,25 +135,66 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	}
 	st.From, st.To = span.From, span.To
 
-	// A file that fails shows up below as a readiness error, with its reason.
-	err := workflow.ExecuteChildWorkflow(child("ingest"), Ingest, IngestInput{TimeZone: in.CDRTimeZone}).Get(ctx, &st.Ingest)
-	if err != nil && !isApplicationError(err, ErrFilesFailed) {
-		return st, err
-	}
-
 	resolve := workflow.GetSignalChannel(ctx, BillRunResolveSignal)
+	// Each wave invoices the clients whose periods have ended since the
+	// wave before; the run sleeps until the next period ends.
+	var endedAfter time.Time
+	for wave := 1; ; wave++ {
+		name := func(step string) string {
+			if wave == 1 {
+				return step
+			}
+			return fmt.Sprintf("%s-%d", step, wave)
+		}
+		st.Phase = PhaseIngesting
+		// A file that fails shows up below as a readiness error, with its reason.
+		err := workflow.ExecuteChildWorkflow(child(name("ingest")), Ingest, IngestInput{TimeZone: in.CDRTimeZone}).Get(ctx, &st.Ingest)
+		if err != nil && !isApplicationError(err, ErrFilesFailed) {
+			return st, err
+		}
+		if err := checkUntilResolved(ctx, actx, in, &st, resolve); err != nil {
+			return st, err
+		}
+		st.Phase = PhaseInvoicing
+		now := workflow.Now(ctx)
+		var p InvoiceRunProgress
+		err = workflow.ExecuteChildWorkflow(child(name("invoices")), InvoiceRun,
+			InvoiceRunInput{Period: in.Period, Template: in.Template, Issue: in.Issue, Now: now, EndedAfter: endedAfter}).Get(ctx, &p)
+		if err != nil {
+			return st, err
+		}
+		st.Waves = append(st.Waves, Wave{Started: now, Invoices: p})
+		st.Invoices = sumWaves(st.Waves)
+		if p.Open == 0 {
+			break
+		}
+		endedAfter = now
+		st.Phase, st.NextWave = PhaseScheduled, p.NextEnd
+		if err := workflow.Sleep(ctx, p.NextEnd.Sub(workflow.Now(ctx))); err != nil {
+			return st, err
+		}
+		st.NextWave = time.Time{}
+	}
+	st.Phase = PhaseDone
+	return st, nil
+}
+
+// checkUntilResolved checks readiness; while a check blocks, it waits for
+// finance to resolve the run: a rerate (then it checks again) or accept.
+func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRunStatus, resolve workflow.ReceiveChannel) error {
+	var a *activities.Activities
 	for {
 		st.Phase = PhaseChecking
 		if err := workflow.ExecuteActivity(actx, a.ReadinessDigest, activities.ReadinessInput{Period: in.Period}).Get(ctx, &st.Digest); err != nil {
-			return st, err
+			return err
 		}
 		if !st.blocked() {
-			break
+			return nil
 		}
 		st.Phase = PhaseWaiting
 		if awaitResolution(ctx, resolve) == ResolveAccept {
 			st.Accepted = true
-			break
+			return nil
 		}
 		st.Phase = PhaseRerating
 		st.RerateFailure = ""
@@ -153,15 +209,22 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 		}
 		st.Reratings = append(st.Reratings, res)
 	}
+}
 
-	st.Phase = PhaseInvoicing
-	err = workflow.ExecuteChildWorkflow(child("invoices"), InvoiceRun,
-		InvoiceRunInput{Period: in.Period, Template: in.Template, Issue: in.Issue}).Get(ctx, &st.Invoices)
-	if err != nil {
-		return st, err
+// sumWaves is what the waves invoiced together; the clients not ended are
+// the last wave's.
+func sumWaves(waves []Wave) InvoiceRunProgress {
+	var sum InvoiceRunProgress
+	for _, w := range waves {
+		p := w.Invoices
+		sum.Invoiced += p.Invoiced
+		sum.Skipped += p.Skipped
+		sum.ConflictCount += p.ConflictCount
+		sum.Conflicts = append(sum.Conflicts, p.Conflicts[:min(len(p.Conflicts), maxConflictsKept-len(sum.Conflicts))]...)
 	}
-	st.Phase = PhaseDone
-	return st, nil
+	last := waves[len(waves)-1].Invoices
+	sum.Clients, sum.Open, sum.NextEnd = last.Clients, last.Open, last.NextEnd
+	return sum
 }
 
 // awaitResolution waits for a known resolution; others are logged and

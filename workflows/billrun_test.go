@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -32,7 +33,11 @@ type billRunEnv struct {
 	checked   int
 	ingested  []IngestInput
 	reratings []RerateInput
-	invoiced  []InvoiceRunInput
+	invoiced  []InvoiceRunInput // with Now left out: it is in nows
+	nows      []time.Time
+	// waves are what the invoice runs return, in turn; then a run with
+	// every period ended.
+	waves []InvoiceRunProgress
 }
 
 var span = activities.Span{From: time.Date(2026, 9, 30, 22, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC)}
@@ -60,8 +65,18 @@ func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
 		b.reratings = append(b.reratings, in)
 		return RerateResult{Days: 36, Summary: rerate.Summary{Examined: 5, Changed: 3}}, nil
 	})
-	b.env.OnWorkflow(InvoiceRun, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, error) {
+	b.env.OnWorkflow(InvoiceRun, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, error) {
+		if !in.Now.Equal(workflow.Now(ctx)) {
+			return InvoiceRunProgress{}, fmt.Errorf("the invoice run decides at %s, not now (%s)", in.Now, workflow.Now(ctx))
+		}
+		b.nows = append(b.nows, in.Now)
+		in.Now = time.Time{}
 		b.invoiced = append(b.invoiced, in)
+		if len(b.waves) > 0 {
+			p := b.waves[0]
+			b.waves = b.waves[1:]
+			return p, nil
+		}
 		return InvoiceRunProgress{Clients: 3, Invoiced: 2, Skipped: 1}, nil
 	})
 	return b
@@ -200,4 +215,44 @@ func TestAScheduledBillRunRefusesAnUnknownTimeZone(t *testing.T) {
 	env.RegisterWorkflow(BillRun)
 	env.ExecuteWorkflow(ScheduledBillRun, ScheduledBillRunInput{TimeZone: "Mars/Olympus"})
 	require.ErrorContains(t, env.GetWorkflowError(), "Mars/Olympus")
+}
+
+// TestABillRunInvoicesEachClientOnceItsPeriodHasEnded spans invoice days 1,
+// 15 and 28: the first wave leaves two clients open, the run sleeps until
+// the first of them ends, invoices it in a second wave, sleeps again and
+// invoices the last; each wave ingests and checks again.
+func TestABillRunInvoicesEachClientOnceItsPeriodHasEnded(t *testing.T) {
+	b := newBillRunEnv(t, []readiness.Finding{noCalls})
+	day15 := time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)
+	day28 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	b.env.SetStartTime(time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC))
+	b.waves = []InvoiceRunProgress{
+		{Clients: 3, Invoiced: 1, Open: 2, NextEnd: day15},
+		{Clients: 3, Invoiced: 1, Earlier: 1, Open: 1, NextEnd: day28},
+		{Clients: 3, Invoiced: 1, Earlier: 2},
+	}
+	start := b.env.Now()
+	var scheduled []BillRunStatus
+	b.env.RegisterDelayedCallback(func() { scheduled = append(scheduled, b.status(t)) }, day15.Sub(start)-time.Hour)
+	b.env.RegisterDelayedCallback(func() { scheduled = append(scheduled, b.status(t)) }, day28.Sub(start)-time.Hour)
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
+	st := b.result(t)
+	require.Equal(t, PhaseDone, st.Phase)
+	require.Len(t, b.ingested, 3, "each wave ingests the inbox again")
+	require.Equal(t, 3, b.checked, "and checks it again")
+	require.Len(t, b.nows, 3)
+	require.False(t, b.nows[1].Before(day15), "the second wave starts once the period of day 15 has ended")
+	require.False(t, b.nows[2].Before(day28))
+	require.True(t, b.invoiced[0].EndedAfter.IsZero())
+	require.Equal(t, b.nows[0], b.invoiced[1].EndedAfter, "a wave leaves alone the clients the one before decided")
+	require.Equal(t, b.nows[1], b.invoiced[2].EndedAfter)
+	require.Len(t, st.Waves, 3)
+	require.Equal(t, 3, st.Invoices.Invoiced)
+	require.Equal(t, 0, st.Invoices.Open)
+	require.Len(t, scheduled, 2)
+	require.Equal(t, PhaseScheduled, scheduled[0].Phase)
+	require.Equal(t, day15, scheduled[0].NextWave)
+	require.Equal(t, 1, scheduled[0].Invoices.Invoiced)
+	require.Equal(t, day28, scheduled[1].NextWave)
+	require.Equal(t, 2, scheduled[1].Invoices.Invoiced)
 }

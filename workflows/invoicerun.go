@@ -35,6 +35,9 @@ type InvoiceRunInput struct {
 	AllowEmpty bool
 	Rounding   invoice.Rounding
 	BatchSize  int // clients per batch; 0 is DefaultInvoiceBatch
+	// EndedAfter leaves alone the clients whose period ended at or before
+	// it (a bill run's earlier wave invoiced them); zero takes every client.
+	EndedAfter time.Time
 	// Carried across continue-as-new.
 	After    string    // the last client of the pages done
 	Now      time.Time // the run's start: every page issues on the same day
@@ -54,6 +57,7 @@ type InvoiceRunProgress struct {
 	// invoiced once it has; NextEnd is the first of their ends.
 	Open    int
 	NextEnd time.Time
+	Earlier int // clients an earlier wave invoiced
 }
 
 var invoiceBatchActivity = workflow.ActivityOptions{
@@ -121,7 +125,7 @@ func invoiceBatch(ctx workflow.Context, in InvoiceRunInput, clients []string, p 
 	var created activities.CreateInvoicesResult
 	if err := workflow.ExecuteActivity(ctx, a.CreateInvoices, activities.CreateInvoicesInput{Clients: clients,
 		InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
-			Now: in.Now, Rounding: in.Rounding}}).Get(ctx, &created); err != nil {
+			Now: in.Now, Rounding: in.Rounding, EndedAfter: in.EndedAfter}}).Get(ctx, &created); err != nil {
 		return err
 	}
 	var ids []string
@@ -131,6 +135,8 @@ func invoiceBatch(ctx workflow.Context, in InvoiceRunInput, clients []string, p 
 			if p.ConflictCount++; len(p.Conflicts) < maxConflictsKept {
 				p.Conflicts = append(p.Conflicts, r.Conflict)
 			}
+		case r.Earlier:
+			p.Earlier++
 		case r.Open != "":
 			if p.Open++; p.NextEnd.IsZero() || r.Ends.Before(p.NextEnd) {
 				p.NextEnd = r.Ends

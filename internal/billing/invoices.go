@@ -35,6 +35,9 @@ type InvoiceOptions struct {
 	AllowEmpty bool   // create it even with total 0 and no calls
 	Now        time.Time
 	Rounding   invoice.Rounding
+	// EndedAfter, when set, leaves alone the clients whose period ended at
+	// or before it: an earlier wave of the bill run invoiced them.
+	EndedAfter time.Time
 }
 
 // Created names a client's invoice, or why there is none.
@@ -50,6 +53,8 @@ type Created struct {
 	// invoice was made; it is invoiced once the period has ended.
 	Open string
 	Ends time.Time
+	// Earlier says that the period ended before o.EndedAfter: left alone.
+	Earlier bool
 }
 
 // CreateInvoices computes each client's invoice of a month and stores it as
@@ -72,6 +77,10 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 	for i, b := range bases {
 		r := &out[i]
 		r.Client = b.Stored.Client
+		if !o.EndedAfter.IsZero() && !b.Stored.PeriodEnd.After(o.EndedAfter) {
+			r.Earlier = true
+			continue
+		}
 		// Issued before (a retry after the issue committed): the same invoice.
 		if b.Issued.ID != "" {
 			r.ID, r.Number = b.Issued.ID, b.Issued.Number

@@ -221,6 +221,15 @@ func (a *app) followBillRun(ctx context.Context, c client.Client, id string, res
 				phase = st.Phase
 				fmt.Fprintf(a.err, "bill run %s: %s\n", id, phase)
 			}
+			if st.Phase == workflows.PhaseScheduled {
+				// Every period that has ended is invoiced; the rest come later.
+				if err := a.printBillRun(id, st); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.err, "bill run %s: the next wave starts %s, when the next client's period ends\n", id,
+					st.NextWave.UTC().Format(time.RFC3339))
+				return nil
+			}
 			if st.Phase != workflows.PhaseWaiting {
 				resolved = false
 				continue
@@ -249,6 +258,17 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 		reratedCalls += r.Examined
 		changed += r.Changed
 	}
+	waves := make([]map[string]any, len(st.Waves))
+	for i, w := range st.Waves {
+		waves[i] = map[string]any{"started": w.Started, "invoiced": w.Invoices.Invoiced, "skipped": w.Invoices.Skipped,
+			"conflicts": w.Invoices.ConflictCount, "not_ended": w.Invoices.Open}
+	}
+	nextWave := ""
+	if !st.NextWave.IsZero() {
+		nextWave = st.NextWave.UTC().Format(time.RFC3339)
+	} else if st.Invoices.Open > 0 {
+		nextWave = st.Invoices.NextEnd.UTC().Format(time.RFC3339)
+	}
 	findings := st.Findings
 	if findings == nil {
 		findings = []readiness.Finding{}
@@ -263,7 +283,8 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 			"errors": st.Errors, "warnings": st.Warnings, "mismatched": st.Mismatched, "findings": findings,
 			"reratings": len(st.Reratings), "rerated_calls": reratedCalls, "rerated_changed": changed, "rerate_failure": st.RerateFailure,
 			"accepted": st.Accepted, "clients": st.Invoices.Clients, "invoiced": st.Invoices.Invoiced,
-			"skipped": st.Invoices.Skipped, "conflicts": st.Invoices.ConflictCount, "not_ended": st.Invoices.Open, "next_end": st.Invoices.NextEnd},
+			"skipped": st.Invoices.Skipped, "conflicts": st.Invoices.ConflictCount, "not_ended": st.Invoices.Open,
+			"waves": waves, "next_wave": nextWave},
 	}
 	if err := a.print(t); err != nil || a.format != "table" {
 		return err
@@ -272,8 +293,7 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 		fmt.Fprintf(a.out, "\nthe last rerate did not run: %s\n", oneLine(st.RerateFailure))
 	}
 	if st.Invoices.Open > 0 {
-		fmt.Fprintf(a.out, "\n%d clients' periods had not ended (the first ends %s): not invoiced yet\n", st.Invoices.Open,
-			st.Invoices.NextEnd.UTC().Format(time.RFC3339))
+		fmt.Fprintf(a.out, "\n%d clients' periods have not ended: the next wave invoices them from %s\n", st.Invoices.Open, nextWave)
 	}
 	if len(findings) > 0 && st.Phase != workflows.PhaseDone {
 		f := table{header: []string{"severity", "client", "check", "message"}}
