@@ -97,7 +97,7 @@ func (a *Activities) ChangeInvoice(ctx context.Context, in ChangeInvoiceInput) (
 	var inv invoice.Stored
 	var err error
 	if in.Void {
-		inv, err = a.Billing.VoidInvoice(ctx, in.ID)
+		inv, err = a.Billing.VoidInvoice(ctx, in.ID, in.At)
 	} else {
 		inv, err = a.Billing.IssueInvoice(ctx, in.ID, in.At)
 	}

@@ -44,7 +44,7 @@ type Invoices interface {
 	SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoice.Saved, error)
 	Issue(ctx context.Context, id string, at time.Time, template string) (string, error)
 	Void(ctx context.Context, id string) error
-	SetDocuments(ctx context.Context, docs map[string]map[string]string) error
+	SetDocuments(ctx context.Context, docs map[string]invoice.Written) error
 	Invoice(ctx context.Context, id string) (invoice.Stored, error)
 	InvoicesByID(ctx context.Context, ids []string) ([]invoice.Stored, error)
 	Invoices(ctx context.Context, month period.Month, client string) ([]invoice.Stored, error)
@@ -79,6 +79,9 @@ type Objects interface {
 	Walk(ctx context.Context, prefix, after string, fn func([]blob.Object) (bool, error)) error
 	Open(ctx context.Context, key string) (io.ReadCloser, blob.Object, error)
 	Put(ctx context.Context, key string, body io.Reader, contentType string, meta map[string]string) (string, error)
+	// PutNew writes key once: an error wrapping blob.ErrExists when an
+	// object is there already.
+	PutNew(ctx context.Context, key string, body io.Reader, contentType string) (string, error)
 }
 
 // Workflows tells whether the workflow with an ID still runs.

@@ -4,16 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/billrun/billrun/internal/blob"
 	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/pdf"
 	"github.com/billrun/billrun/internal/period"
@@ -161,14 +165,27 @@ func (s *Service) IssueInvoice(ctx context.Context, id string, at time.Time) (in
 	return s.Store.Invoice(ctx, inv.ID)
 }
 
-// VoidInvoice voids an invoice (by ID or number); it keeps its number.
-func (s *Service) VoidInvoice(ctx context.Context, id string) (invoice.Stored, error) {
+// VoidInvoice voids an invoice (by ID or number) at the instant at; it keeps
+// its number and its documents. An issued invoice gets a void notice beside
+// its documents (NUMBER.void.json), written once.
+func (s *Service) VoidInvoice(ctx context.Context, id string, at time.Time) (invoice.Stored, error) {
 	inv, err := s.Store.Invoice(ctx, id)
 	if err != nil {
 		return inv, err
 	}
 	if err := s.Store.Void(ctx, inv.ID); err != nil {
 		return inv, err
+	}
+	if inv.Number != "" {
+		notice, err := json.MarshalIndent(map[string]string{"id": inv.ID, "number": inv.Number, "kind": "invoice", "state": "void",
+			"voided_at": at.UTC().Format(time.RFC3339)}, "", "  ")
+		if err != nil {
+			return inv, err
+		}
+		if _, err := s.Objects.PutNew(ctx, documentBase(inv)+".void.json", bytes.NewReader(notice), "application/json"); err != nil &&
+			!errors.Is(err, blob.ErrExists) {
+			return inv, err
+		}
 	}
 	return s.Store.Invoice(ctx, inv.ID)
 }
@@ -193,14 +210,31 @@ func (s *Service) ClientsToInvoice(ctx context.Context, after string, limit int)
 // once: enough to keep both the CPU and the S3 connection busy.
 const renderAtOnce = 4
 
-// RenderInvoices writes each invoice's PDF, JSON and CSV of calls to the
-// bucket under keys stable per invoice, then records them: a retry
-// overwrites the same objects. The invoices' calls are read in one pass over
-// their month. It returns each invoice's documents (pdf, json, csv → URI).
+// RenderInvoices writes the PDF, JSON and CSV of calls of each invoice that
+// needs them to the bucket, records where they are with their SHA-256, and
+// returns each invoice's documents (pdf, json, csv → URI). A draft's are
+// written under keys of its ID, again on each call. An issued invoice's are
+// written once, under keys of its number that are never overwritten
+// (billing-rules §7): an issued or void invoice whose documents are recorded
+// keeps them, and a retry after a crash between writing and recording takes
+// the objects written. The invoices' calls are read in one pass over their
+// month.
 func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbeat) (map[string]map[string]string, error) {
-	invs, err := s.Store.InvoicesByID(ctx, ids)
+	all, err := s.Store.InvoicesByID(ctx, ids)
 	if err != nil {
 		return nil, err
+	}
+	out := make(map[string]map[string]string, len(all))
+	var invs []invoice.Stored
+	for _, inv := range all {
+		if inv.State == "void" || inv.State == "issued" && len(inv.Sums) > 0 {
+			out[inv.ID] = inv.Documents
+			continue
+		}
+		invs = append(invs, inv)
+	}
+	if len(invs) == 0 {
+		return out, nil
 	}
 	// The CSVs go through a temporary file: a month of calls need not fit in memory.
 	tmp, err := os.CreateTemp("", "invoice-calls-*.csv")
@@ -217,27 +251,27 @@ func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbe
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]map[string]string, len(invs))
+	written := make(map[string]invoice.Written, len(invs))
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(renderAtOnce)
 	for i := range invs {
 		g.Go(func() error {
-			docs, err := s.writeDocuments(gctx, invs[i], calls[i], details[i])
+			w, err := s.writeDocuments(gctx, invs[i], calls[i], details[i])
 			if err != nil {
 				return fmt.Errorf("invoice %s: %w", invs[i].ID, err)
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			out[invs[i].ID] = docs
-			beat.beat(len(out))
+			written[invs[i].ID], out[invs[i].ID] = w, w.URIs
+			beat.beat(len(written))
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return out, s.Store.SetDocuments(ctx, out)
+	return out, s.Store.SetDocuments(ctx, written)
 }
 
 // details reads what the extended template adds for the invoices that use
@@ -321,28 +355,118 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// writeDocuments renders one invoice's PDF and JSON and uploads them with its
-// CSV of calls, under keys stable per invoice: a retry overwrites them.
-func (s *Service) writeDocuments(ctx context.Context, inv invoice.Stored, calls *io.SectionReader, ext *invoice.Detail) (map[string]string, error) {
-	base := fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, inv.ID)
-	docs := map[string]string{"pdf": s.Objects.URI(base + ".pdf"), "json": s.Objects.URI(base + ".json"), "csv": s.Objects.URI(base + ".csv")}
-	if _, err := s.Objects.Put(ctx, base+".csv", calls, "text/csv", nil); err != nil {
-		return nil, err
+// documentBase is the key, less its extension, of an invoice's documents:
+// an issued invoice's by its number, a draft's by its ID.
+func documentBase(inv invoice.Stored) string {
+	if inv.Number != "" {
+		return fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, inv.Number)
+	}
+	return fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, inv.ID)
+}
+
+// writeDocuments renders one invoice's PDF and JSON and uploads them with
+// its CSV of calls: a draft's over what its keys hold, an issued invoice's
+// once.
+func (s *Service) writeDocuments(ctx context.Context, inv invoice.Stored, calls *io.SectionReader, ext *invoice.Detail) (invoice.Written, error) {
+	base := documentBase(inv)
+	w := invoice.Written{URIs: map[string]string{}, Sums: map[string]string{}}
+	for _, k := range []string{"pdf", "json", "csv"} {
+		w.URIs[k] = s.Objects.URI(base + "." + k)
 	}
 	body, err := pdf.Render(inv, s.Seller, ext)
 	if err != nil {
-		return nil, err
+		return w, err
 	}
-	if _, err := s.Objects.Put(ctx, base+".pdf", bytes.NewReader(body), "application/pdf", nil); err != nil {
-		return nil, err
-	}
-	inv.Documents = docs
+	inv.Documents = w.URIs
 	js, err := json.MarshalIndent(inv.Document(), "", "  ")
 	if err != nil {
-		return nil, err
+		return w, err
 	}
-	if _, err := s.Objects.Put(ctx, base+".json", bytes.NewReader(js), "application/json", nil); err != nil {
-		return nil, err
+	for _, d := range []struct {
+		kind, contentType string
+		body              io.ReadSeeker
+	}{{"csv", "text/csv", calls}, {"pdf", "application/pdf", bytes.NewReader(body)}, {"json", "application/json", bytes.NewReader(js)}} {
+		sum, err := s.putDocument(ctx, base+"."+d.kind, d.body, d.contentType, inv.Number != "")
+		if err != nil {
+			return w, err
+		}
+		w.Sums[d.kind] = sum
 	}
-	return docs, nil
+	return w, nil
+}
+
+// putDocument writes a document and returns its SHA-256. once writes it only
+// where no object is: when one is (written before a crash kept it from
+// being recorded), that object stays and its sum is returned.
+func (s *Service) putDocument(ctx context.Context, key string, body io.ReadSeeker, contentType string, once bool) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, body); err != nil {
+		return "", err
+	}
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if !once {
+		_, err := s.Objects.Put(ctx, key, body, contentType, nil)
+		return sum, err
+	}
+	_, err := s.Objects.PutNew(ctx, key, body, contentType)
+	if errors.Is(err, blob.ErrExists) {
+		return s.objectSum(ctx, key)
+	}
+	return sum, err
+}
+
+// objectSum is the SHA-256 of what the bucket holds at key.
+func (s *Service) objectSum(ctx context.Context, key string) (string, error) {
+	r, _, err := s.Objects.Open(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Check is one document of an invoice compared with what was recorded when
+// it was written.
+type Check struct {
+	Invoice  string // the invoice's number, or ID for a draft
+	Document string // pdf, json or csv
+	URI      string
+	Status   string // ok, changed (the sums differ), missing, or unrecorded (never written with a sum)
+}
+
+// Verify reads back the documents of invs from the bucket and compares
+// their SHA-256 with the sums recorded when they were written.
+func (s *Service) Verify(ctx context.Context, invs []invoice.Stored) ([]Check, error) {
+	var out []Check
+	prefix := s.Objects.URI("")
+	for _, inv := range invs {
+		name := inv.Number
+		if name == "" {
+			name = inv.ID
+		}
+		for _, k := range []string{"pdf", "json", "csv"} {
+			c := Check{Invoice: name, Document: k, URI: inv.Documents[k], Status: "ok"}
+			switch want := inv.Sums[k]; {
+			case want == "" || c.URI == "":
+				c.Status = "unrecorded"
+			default:
+				got, err := s.objectSum(ctx, strings.TrimPrefix(c.URI, prefix))
+				switch {
+				case err != nil:
+					c.Status = "missing"
+				case got != want:
+					c.Status = "changed"
+				}
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

@@ -3,7 +3,14 @@
 // knowing the store.
 package blob
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// ErrExists is wrapped by the error of a write-once put to a key that holds
+// an object already.
+var ErrExists = errors.New("the object exists already")
 
 // Object describes a stored object.
 type Object struct {

@@ -21,7 +21,67 @@ import (
 func (a *app) invoiceCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "invoice", Short: "Invoices: create, issue, void, list, show, download"}
 	cmd.AddCommand(a.invoiceCreateCmd(), a.invoiceStateCmd("issue"), a.invoiceStateCmd("void"), a.invoiceListCmd(),
-		a.invoiceShowCmd(), a.invoiceDownloadCmd())
+		a.invoiceShowCmd(), a.invoiceDownloadCmd(), a.invoiceVerifyCmd())
+	return cmd
+}
+
+// invoiceVerifyCmd reads invoices' documents back from S3 and compares them
+// with the SHA-256 recorded when they were written: an issued document that
+// differs from the one the client received is an audit finding.
+func (a *app) invoiceVerifyCmd() *cobra.Command {
+	var monthFlag string
+	cmd := &cobra.Command{
+		Use:   "verify ID|--period YYYY-MM",
+		Short: "Compare invoices' documents in S3 with the SHA-256 recorded when they were written; exits 1 on a difference",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if (len(args) == 1) == (monthFlag != "") {
+				return errors.New("give an invoice ID or number, or --period")
+			}
+			b, err := a.billing(ctx)
+			if err != nil {
+				return err
+			}
+			var invs []invoice.Stored
+			if len(args) == 1 {
+				inv, err := b.Invoice(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				invs = []invoice.Stored{inv}
+			} else {
+				month, err := parseMonth(monthFlag)
+				if err != nil {
+					return err
+				}
+				if invs, err = b.Invoices(ctx, month, ""); err != nil {
+					return err
+				}
+			}
+			checks, err := b.Verify(ctx, invs)
+			if err != nil {
+				return err
+			}
+			t := table{header: []string{"invoice", "document", "status", "uri"}}
+			bad := 0
+			for _, c := range checks {
+				t.rows = append(t.rows, []string{c.Invoice, c.Document, c.Status, c.URI})
+				if c.Status == "changed" || c.Status == "missing" {
+					bad++
+				}
+			}
+			if err := a.print(t); err != nil {
+				return err
+			}
+			if bad > 0 {
+				fmt.Fprintf(a.err, "billctl: %d documents differ from what was written\n", bad)
+				return exitError(1)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&monthFlag, "period", "", "every invoice of this month")
 	return cmd
 }
 

@@ -34,11 +34,19 @@ type Stored struct {
 	Taxes       []TaxLine
 	Total       decimal.Decimal
 	Documents   map[string]string // pdf, json, csv → s3:// URI
+	Sums        map[string]string // pdf, json, csv → SHA-256 (hex) as written
+}
+
+// Written is where an invoice's documents were written, and their SHA-256.
+type Written struct {
+	URIs map[string]string
+	Sums map[string]string
 }
 
 // Document is the invoice JSON of interfaces.md; amounts are strings.
 type Document struct {
 	ID          string            `json:"id"`
+	Kind        string            `json:"kind"` // invoice; credit_note and debit_note are to come
 	Number      *string           `json:"number"`
 	State       string            `json:"state"`
 	Client      string            `json:"client"`
@@ -76,7 +84,7 @@ type DocumentTax struct {
 
 // Document returns the JSON document of s.
 func (s Stored) Document() Document {
-	doc := Document{ID: s.ID, State: s.State, Client: s.Client,
+	doc := Document{ID: s.ID, Kind: "invoice", State: s.State, Client: s.Client,
 		PeriodStart: s.PeriodStart.UTC().Format(time.RFC3339), PeriodEnd: s.PeriodEnd.UTC().Format(time.RFC3339),
 		IssueDate: s.IssueDate.Format(time.DateOnly), DueDate: s.DueDate.Format(time.DateOnly), Currency: s.Currency,
 		Template: s.Template, Subtotal: s.Subtotal.StringFixed(2), Total: s.Total.StringFixed(2),

@@ -217,7 +217,7 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}')
 				ON CONFLICT (id) DO UPDATE SET template = excluded.template, currency = excluded.currency, subtotal = excluded.subtotal,
 					total = excluded.total, issue_date = excluded.issue_date, due_date = excluded.due_date, taxes = excluded.taxes,
-					client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}'`,
+					client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}', document_sums = '{}'`,
 				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, NumberSequence, inv.Template, inv.Currency, inv.Subtotal, inv.Total,
 				inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period, inv.PeriodStart.Location().String())
 			for j, l := range inv.Lines {
@@ -283,7 +283,8 @@ func (s *Store) Issue(ctx context.Context, id string, at time.Time, template str
 		if _, err := tx.Exec(ctx, `UPDATE invoice_sequences SET next_seq = next_seq + 1 WHERE issuer = $1`, NumberSequence); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE invoices SET state = 'issued', number = $2, issue_date = $3, due_date = $4, documents = '{}' WHERE id = $1`,
+		_, err = tx.Exec(ctx, `UPDATE invoices SET state = 'issued', number = $2, issue_date = $3, due_date = $4, documents = '{}',
+			document_sums = '{}' WHERE id = $1`,
 			id, number, issued, issued.AddDate(0, 0, grace))
 		return err
 	})
@@ -303,18 +304,20 @@ func (s *Store) Void(ctx context.Context, id string) error {
 	return err
 }
 
-// SetDocuments records where invoices' documents are, by invoice ID.
-func (s *Store) SetDocuments(ctx context.Context, docs map[string]map[string]string) error {
-	ids, js := make([]string, 0, len(docs)), make([]map[string]string, 0, len(docs))
+// SetDocuments records where invoices' documents are and their SHA-256
+// sums, by invoice ID.
+func (s *Store) SetDocuments(ctx context.Context, docs map[string]invoice.Written) error {
+	ids, where, sums := make([]string, 0, len(docs)), make([]map[string]string, 0, len(docs)), make([]map[string]string, 0, len(docs))
 	for id, d := range docs {
-		ids, js = append(ids, id), append(js, d)
+		ids, where, sums = append(ids, id), append(where, d.URIs), append(sums, d.Sums)
 	}
-	_, err := s.pool.Exec(ctx, `UPDATE invoices i SET documents = d.documents
-		FROM unnest($1::uuid[], $2::jsonb[]) AS d(id, documents) WHERE i.id = d.id`, ids, js)
+	_, err := s.pool.Exec(ctx, `UPDATE invoices i SET documents = d.documents, document_sums = d.sums
+		FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS d(id, documents, sums) WHERE i.id = d.id`, ids, where, sums)
 	return err
 }
 
 const invoiceColumns = `id::text, coalesce(number, ''), state, client, period, client_name, address, email, period_start, period_end,
+	document_sums,
 	coalesce(issue_date, '0001-01-01'), coalesce(due_date, '0001-01-01'), currency, template, subtotal, total, taxes, documents, timezone`
 
 func scanInvoice(r pgx.Row) (invoice.Stored, error) {
@@ -322,7 +325,7 @@ func scanInvoice(r pgx.Row) (invoice.Stored, error) {
 	var taxes []byte
 	var tz string
 	err := r.Scan(&s.ID, &s.Number, &s.State, &s.Client, &s.Period, &s.ClientName, &s.Address, &s.Email, &s.PeriodStart, &s.PeriodEnd,
-		&s.IssueDate, &s.DueDate, &s.Currency, &s.Template, &s.Subtotal, &s.Total, &taxes, &s.Documents, &tz)
+		&s.Sums, &s.IssueDate, &s.DueDate, &s.Currency, &s.Template, &s.Subtotal, &s.Total, &taxes, &s.Documents, &tz)
 	if err != nil {
 		return s, err
 	}

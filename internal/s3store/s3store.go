@@ -14,6 +14,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/billrun/billrun/internal/blob"
 )
@@ -75,6 +76,29 @@ func (s *Store) EnsureBucket(ctx context.Context) error {
 func (s *Store) Put(ctx context.Context, key string, body io.Reader, contentType string, meta map[string]string) (string, error) {
 	out, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: body,
 		ContentType: aws.String(contentType), Metadata: meta})
+	if err != nil {
+		return "", fmt.Errorf("put %s: %w", s.URI(key), err)
+	}
+	return strings.Trim(aws.ToString(out.ETag), `"`), nil
+}
+
+// ErrExists is wrapped by the error of PutNew for a key that holds an object.
+var ErrExists = blob.ErrExists
+
+// PutNew stores body under key only if no object is there (a conditional
+// write, If-None-Match: *): an issued document is written once and never
+// overwritten. A server without conditional writes is asked first whether
+// the key is free.
+func (s *Store) PutNew(ctx context.Context, key string, body io.Reader, contentType string) (string, error) {
+	if _, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key}); err == nil {
+		return "", fmt.Errorf("put %s: %w", s.URI(key), ErrExists)
+	}
+	out, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: body,
+		ContentType: aws.String(contentType), IfNoneMatch: aws.String("*")})
+	var api smithy.APIError
+	if errors.As(err, &api) && (api.ErrorCode() == "PreconditionFailed" || api.ErrorCode() == "ConditionalRequestConflict") {
+		return "", fmt.Errorf("put %s: %w", s.URI(key), ErrExists)
+	}
 	if err != nil {
 		return "", fmt.Errorf("put %s: %w", s.URI(key), err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
@@ -387,7 +388,8 @@ func TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices(t *testing.T) {
 
 // TestIssuingAndVoidingRunAsWorkflowsOnTheRealServices: billctl's invoice
 // issue and void are InvoiceState runs; issuing twice keeps one number, and
-// voiding keeps it too; the documents follow each change.
+// voiding keeps it too. The issued documents are written once, under the
+// number, and stay as written: voiding adds a notice beside them.
 func TestIssuingAndVoidingRunAsWorkflowsOnTheRealServices(t *testing.T) {
 	c, queue, acts := inProcess(t)
 	wf := workflows.Client{Client: c, TaskQueue: queue}
@@ -420,18 +422,99 @@ func TestIssuingAndVoidingRunAsWorkflowsOnTheRealServices(t *testing.T) {
 	if again, _ := acts.store.Invoice(ctx, issued.Number); again.Number != issued.Number || again.ID != created.ID {
 		t.Fatalf("issued again: %+v", again)
 	}
+	if !strings.HasSuffix(issued.Documents["pdf"], "/"+issued.Number+".pdf") || len(issued.Sums) != 3 {
+		t.Fatalf("issued documents: %v %v", issued.Documents, issued.Sums)
+	}
 	change(true)
 	voided, err := acts.store.Invoice(ctx, created.ID)
 	if err != nil || voided.State != "void" || voided.Number != issued.Number {
 		t.Fatalf("after void: %+v %v", voided, err)
 	}
-	body, _, err := acts.s3.Open(ctx, strings.TrimPrefix(voided.Documents["json"], "s3://"+acts.s3.Bucket()+"/"))
+	if fmt.Sprint(voided.Documents, voided.Sums) != fmt.Sprint(issued.Documents, issued.Sums) {
+		t.Fatalf("voiding changed the issued documents: %v %v", voided.Documents, voided.Sums)
+	}
+	checks, err := acts.billing.Verify(ctx, []invoice.Stored{voided})
+	if err != nil || len(checks) != 3 {
+		t.Fatal(checks, err)
+	}
+	for _, c := range checks {
+		if c.Status != "ok" {
+			t.Fatalf("the issued %s was rewritten: %+v", c.Document, c)
+		}
+	}
+	body, _, err := acts.s3.Open(ctx, strings.TrimSuffix(strings.TrimPrefix(voided.Documents["json"], "s3://"+acts.s3.Bucket()+"/"), ".json")+".void.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer body.Close()
 	js, _ := io.ReadAll(body)
-	if !strings.Contains(string(js), `"void"`) {
-		t.Fatalf("the JSON document does not show the void state: %s", js)
+	if !strings.Contains(string(js), `"void"`) || !strings.Contains(string(js), issued.Number) {
+		t.Fatalf("the void notice: %s", js)
+	}
+}
+
+// TestIssuedDocumentsNeverChange: after an invoice is issued, its calls are
+// rerated and the month invoiced again; the invoice run leaves the issued
+// documents as they were written, and verify finds a changed one.
+func TestIssuedDocumentsNeverChange(t *testing.T) {
+	c, queue, acts := inProcess(t)
+	wf := workflows.Client{Client: c, TaskQueue: queue}
+	upload(t, acts.s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
+	run, err := start(t, c, queue, acts, workflows.IngestInput{})
+	if err == nil {
+		err = run.Get(ctx, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoiceRun := func() {
+		t.Helper()
+		run, err := workflows.StartInvoiceRun(ctx, wf, workflows.InvoiceRunInput{Period: "2026-10", Issue: true})
+		if err == nil {
+			err = run.Get(ctx, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	invoiceRun()
+	before, err := acts.store.Invoices(ctx, "2026-10", "acme")
+	if err != nil || len(before) != 1 || before[0].Number == "" {
+		t.Fatalf("%+v %v", before, err)
+	}
+	// The rates change and the calls are rerated: the CSV would now differ.
+	if _, err := acts.store.DeleteRate(ctx, "retail-eur", "4930", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	rr, err := workflows.StartRerate(ctx, wf, workflows.RerateInput{From: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Match: rerate.All}, time.Now())
+	if err == nil {
+		err = rr.Get(ctx, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoiceRun()
+	after, err := acts.store.Invoice(ctx, before[0].ID)
+	if err != nil || fmt.Sprint(after.Documents, after.Sums) != fmt.Sprint(before[0].Documents, before[0].Sums) {
+		t.Fatalf("the issued documents were written again: %v %v", after.Documents, after.Sums)
+	}
+	checks, err := acts.billing.Verify(ctx, []invoice.Stored{after})
+	for _, c := range checks {
+		if err != nil || c.Status != "ok" {
+			t.Fatalf("%+v %v", c, err)
+		}
+	}
+	// Not even a bug can overwrite them; a document changed behind billrun's back is found.
+	key := strings.TrimPrefix(after.Documents["csv"], "s3://"+acts.s3.Bucket()+"/")
+	if _, err := acts.s3.PutNew(ctx, key, strings.NewReader("forged"), "text/csv"); err == nil {
+		t.Fatal("an issued document was overwritten")
+	}
+	if _, err := acts.s3.Put(ctx, key, strings.NewReader("forged"), "text/csv", nil); err != nil {
+		t.Fatal(err)
+	}
+	checks, _ = acts.billing.Verify(ctx, []invoice.Stored{after})
+	if checks[2].Document != "csv" || checks[2].Status != "changed" || checks[0].Status != "ok" {
+		t.Fatalf("%+v", checks)
 	}
 }
