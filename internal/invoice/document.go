@@ -35,6 +35,15 @@ type Stored struct {
 	Total       decimal.Decimal
 	Documents   map[string]string // pdf, json, csv → s3:// URI
 	Sums        map[string]string // pdf, json, csv → SHA-256 (hex) as written
+	Kind        string            // invoice, credit_note or debit_note; "" is invoice
+	Corrects    *Ref              // the invoice a note corrects
+	Rounding    Rounding          // how the subtotal was formed
+}
+
+// Ref names an invoice.
+type Ref struct {
+	ID     string `json:"id"`
+	Number string `json:"number"`
 }
 
 // Written is where an invoice's documents were written, and their SHA-256.
@@ -46,7 +55,8 @@ type Written struct {
 // Document is the invoice JSON of interfaces.md; amounts are strings.
 type Document struct {
 	ID          string            `json:"id"`
-	Kind        string            `json:"kind"` // invoice; credit_note and debit_note are to come
+	Kind        string            `json:"kind"` // invoice, credit_note or debit_note
+	Corrects    *Ref              `json:"corrects,omitempty"`
 	Number      *string           `json:"number"`
 	State       string            `json:"state"`
 	Client      string            `json:"client"`
@@ -84,11 +94,14 @@ type DocumentTax struct {
 
 // Document returns the JSON document of s.
 func (s Stored) Document() Document {
-	doc := Document{ID: s.ID, Kind: "invoice", State: s.State, Client: s.Client,
+	doc := Document{ID: s.ID, Kind: s.Kind, Corrects: s.Corrects, State: s.State, Client: s.Client,
 		PeriodStart: s.PeriodStart.UTC().Format(time.RFC3339), PeriodEnd: s.PeriodEnd.UTC().Format(time.RFC3339),
 		IssueDate: s.IssueDate.Format(time.DateOnly), DueDate: s.DueDate.Format(time.DateOnly), Currency: s.Currency,
 		Template: s.Template, Subtotal: s.Subtotal.StringFixed(2), Total: s.Total.StringFixed(2),
 		Lines: []DocumentLine{}, Taxes: []DocumentTax{}, Documents: map[string]string{}}
+	if doc.Kind == "" {
+		doc.Kind = KindInvoice
+	}
 	if s.Number != "" {
 		n := s.Number
 		doc.Number = &n
