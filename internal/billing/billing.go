@@ -42,7 +42,7 @@ type Runs interface {
 type Invoices interface {
 	InvoiceBases(ctx context.Context, clients []string, month period.Month, issue time.Time) ([]invoice.Basis, error)
 	SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoice.Saved, error)
-	Issue(ctx context.Context, id string, at time.Time, template string) (string, error)
+	Issue(ctx context.Context, id string, at time.Time, templates map[string]string) (string, error)
 	Void(ctx context.Context, id string) error
 	SetDocuments(ctx context.Context, docs map[string]invoice.Written) error
 	Invoice(ctx context.Context, id string) (invoice.Stored, error)
@@ -94,9 +94,11 @@ type Service struct {
 	Store   Store
 	Objects Objects
 	Engines *Engines
-	// Seller is printed on invoices; NumberTemplate numbers them.
-	Seller         invoice.Seller
-	NumberTemplate string
+	// Seller is printed on invoices; NumberTemplate numbers them, and the
+	// note templates number credit and debit notes.
+	Seller                                invoice.Seller
+	NumberTemplate                        string
+	CreditNoteTemplate, DebitNoteTemplate string
 	// Workflows tells whether a run recorded as running still runs; nil
 	// takes every recorded run for running.
 	Workflows Workflows
@@ -107,7 +109,14 @@ type Service struct {
 // New wires billing with the default seller and number template.
 func New(store Store, objects Objects) *Service {
 	return &Service{Store: store, Objects: objects, Engines: NewEngines(store),
-		Seller: invoice.Seller{Name: "billrun"}, NumberTemplate: "INV-{YYYY}-{SEQ:6}"}
+		Seller: invoice.Seller{Name: "billrun"}, NumberTemplate: "INV-{YYYY}-{SEQ:6}", CreditNoteTemplate: "CN-{YYYY}-{SEQ:6}",
+		DebitNoteTemplate: "DN-{YYYY}-{SEQ:6}"}
+}
+
+// templates are the numbering templates by kind of document.
+func (s *Service) templates() map[string]string {
+	return map[string]string{invoice.KindInvoice: s.NumberTemplate, invoice.KindCreditNote: s.CreditNoteTemplate,
+		invoice.KindDebitNote: s.DebitNoteTemplate}
 }
 
 func (b *Service) now() time.Time {

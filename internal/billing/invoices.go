@@ -126,7 +126,7 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 		case r.Number != "" && !o.Issue:
 			r.Conflict = fmt.Sprintf("client %s has invoice %s issued for %s; void it first to invoice again", r.Client, r.Number, o.Period)
 		case r.Number == "" && r.ID != "" && o.Issue:
-			if r.Number, err = s.Store.Issue(ctx, r.ID, o.Now, s.NumberTemplate); err != nil {
+			if r.Number, err = s.Store.Issue(ctx, r.ID, o.Now, s.templates()); err != nil {
 				return nil, err
 			}
 		}
@@ -159,7 +159,7 @@ func (s *Service) IssueInvoice(ctx context.Context, id string, at time.Time) (in
 	if err != nil {
 		return inv, err
 	}
-	if _, err := s.Store.Issue(ctx, inv.ID, at, s.NumberTemplate); err != nil {
+	if _, err := s.Store.Issue(ctx, inv.ID, at, s.templates()); err != nil {
 		return inv, err
 	}
 	return s.Store.Invoice(ctx, inv.ID)

@@ -25,22 +25,26 @@ type Config struct {
 	SellerTaxID    string
 	SellerEmail    string
 	NumberTemplate string
+	// Credit and debit notes: BILLRUN_CREDIT_NOTE_NUMBER_TEMPLATE, BILLRUN_DEBIT_NOTE_NUMBER_TEMPLATE.
+	CreditNoteTemplate, DebitNoteTemplate string
 }
 
 // FromEnv reads the environment, with the documented defaults.
 func FromEnv() Config {
 	return Config{
-		DatabaseURL:       os.Getenv("DATABASE_URL"),
-		TemporalAddress:   or(os.Getenv("TEMPORAL_ADDRESS"), "127.0.0.1:7233"),
-		TemporalNamespace: or(os.Getenv("TEMPORAL_NAMESPACE"), "default"),
-		TaskQueue:         or(os.Getenv("TEMPORAL_TASK_QUEUE"), workflows.DefaultTaskQueue),
-		S3Endpoint:        os.Getenv("S3_ENDPOINT"),
-		S3Bucket:          or(os.Getenv("S3_BUCKET"), "billrun"),
-		SellerName:        or(os.Getenv("BILLRUN_ISSUER_NAME"), "billrun"),
-		SellerAddress:     os.Getenv("BILLRUN_ISSUER_ADDRESS"),
-		SellerTaxID:       os.Getenv("BILLRUN_ISSUER_TAX_ID"),
-		SellerEmail:       os.Getenv("BILLRUN_ISSUER_EMAIL"),
-		NumberTemplate:    or(os.Getenv("BILLRUN_INVOICE_NUMBER_TEMPLATE"), "INV-{YYYY}-{SEQ:6}"),
+		DatabaseURL:        os.Getenv("DATABASE_URL"),
+		TemporalAddress:    or(os.Getenv("TEMPORAL_ADDRESS"), "127.0.0.1:7233"),
+		TemporalNamespace:  or(os.Getenv("TEMPORAL_NAMESPACE"), "default"),
+		TaskQueue:          or(os.Getenv("TEMPORAL_TASK_QUEUE"), workflows.DefaultTaskQueue),
+		S3Endpoint:         os.Getenv("S3_ENDPOINT"),
+		S3Bucket:           or(os.Getenv("S3_BUCKET"), "billrun"),
+		SellerName:         or(os.Getenv("BILLRUN_ISSUER_NAME"), "billrun"),
+		SellerAddress:      os.Getenv("BILLRUN_ISSUER_ADDRESS"),
+		SellerTaxID:        os.Getenv("BILLRUN_ISSUER_TAX_ID"),
+		SellerEmail:        os.Getenv("BILLRUN_ISSUER_EMAIL"),
+		NumberTemplate:     or(os.Getenv("BILLRUN_INVOICE_NUMBER_TEMPLATE"), "INV-{YYYY}-{SEQ:6}"),
+		CreditNoteTemplate: or(os.Getenv("BILLRUN_CREDIT_NOTE_NUMBER_TEMPLATE"), "CN-{YYYY}-{SEQ:6}"),
+		DebitNoteTemplate:  or(os.Getenv("BILLRUN_DEBIT_NOTE_NUMBER_TEMPLATE"), "DN-{YYYY}-{SEQ:6}"),
 	}
 }
 

@@ -16,8 +16,23 @@ import (
 	"github.com/billrun/billrun/internal/period"
 )
 
-// NumberSequence is the sequence invoices are numbered from (the issuer column).
+// NumberSequence is the sequence invoices are numbered from (the issuer
+// column); notes are numbered from one per kind.
 const NumberSequence = "default"
+
+func sequenceOf(kind string) string {
+	if kind == invoice.KindInvoice {
+		return NumberSequence
+	}
+	return kind
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
 
 // InvoiceBases reads the master data and payable usage of clients (each
 // once) for month, in one snapshot and with one scan of the month's calls
@@ -110,7 +125,7 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period
 		var id, number string
 		rows, _ = tx.Query(ctx, `SELECT i.client, i.id::text, i.number FROM invoices i
 			JOIN unnest($1::text[], $2::timestamptz[]) AS p(client, period_start) USING (client, period_start)
-			WHERE i.state = 'issued'`, clients, periodStarts(stored))
+			WHERE i.state = 'issued' AND i.kind = 'invoice'`, clients, periodStarts(stored))
 		_, err := pgx.ForEachRow(rows, []any{&client, &id, &number}, func() error {
 			out[at[client]].Issued = invoice.IssuedRef{ID: id, Number: number}
 			return nil
@@ -178,18 +193,25 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 	if len(invs) == 0 { // a batch whose clients all had nothing to invoice
 		return out, nil
 	}
-	clients, starts := make([]string, len(invs)), periodStarts(invs)
+	clients, starts, corrects := make([]string, len(invs)), periodStarts(invs), make([]*string, len(invs))
 	for i, inv := range invs {
 		clients[i] = inv.Client
+		if inv.Corrects != nil {
+			corrects[i] = &inv.Corrects.ID
+		}
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		type current struct{ id, state, number string }
 		have := map[int]current{}
 		var n int
 		var c current
+		// An invoice replaces the live one of its client and period; a note,
+		// the draft note of the invoice it corrects.
 		rows, _ := tx.Query(ctx, `SELECT p.n, i.id::text, i.state, coalesce(i.number, '')
-			FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS p(client, period_start, n)
-			JOIN invoices i USING (client, period_start) WHERE i.state <> 'void' ORDER BY i.id FOR UPDATE OF i`, clients, starts)
+			FROM unnest($1::text[], $2::timestamptz[], $3::uuid[]) WITH ORDINALITY AS p(client, period_start, corrects, n)
+			JOIN invoices i ON CASE WHEN p.corrects IS NULL THEN i.kind = 'invoice' AND i.client = p.client
+				AND i.period_start = p.period_start AND i.state <> 'void' ELSE i.corrects = p.corrects AND i.state = 'draft' END
+			ORDER BY i.id FOR UPDATE OF i`, clients, starts, corrects)
 		if _, err := pgx.ForEachRow(rows, []any{&n, &c.id, &c.state, &c.number}, func() error {
 			have[n-1] = c
 			return nil
@@ -212,14 +234,17 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 			}
 			out[i].ID = id
 			taxes, _ := json.Marshal(inv.Taxes)
+			kind, rounding := or(inv.Kind, invoice.KindInvoice), or(string(inv.Rounding), string(invoice.RoundThenSum))
 			batch.Queue(`INSERT INTO invoices (id, client, period_start, period_end, state, issuer, template, currency, subtotal, total,
-					issue_date, due_date, taxes, client_name, address, email, period, timezone, documents)
-				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}')
-				ON CONFLICT (id) DO UPDATE SET template = excluded.template, currency = excluded.currency, subtotal = excluded.subtotal,
+					issue_date, due_date, taxes, client_name, address, email, period, timezone, documents, kind, corrects, rounding)
+				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}', $18, $19, $20)
+				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, issuer = excluded.issuer, rounding = excluded.rounding,
+					template = excluded.template, currency = excluded.currency, subtotal = excluded.subtotal,
 					total = excluded.total, issue_date = excluded.issue_date, due_date = excluded.due_date, taxes = excluded.taxes,
 					client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}', document_sums = '{}'`,
-				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, NumberSequence, inv.Template, inv.Currency, inv.Subtotal, inv.Total,
-				inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period, inv.PeriodStart.Location().String())
+				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, sequenceOf(kind), inv.Template, inv.Currency, inv.Subtotal, inv.Total,
+				inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period, inv.PeriodStart.Location().String(),
+				kind, corrects[i], rounding)
 			for j, l := range inv.Lines {
 				var calls, billed *int64
 				var qty *int
@@ -243,15 +268,16 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 
 // Issue numbers a draft and makes it immutable, in one transaction: the
 // sequence's counter row is locked, so that two issues never share or skip a
-// number. Issuing an issued invoice again returns its number.
-func (s *Store) Issue(ctx context.Context, id string, at time.Time, template string) (string, error) {
+// number. Issuing an issued invoice again returns its number. templates
+// number each kind the first time its sequence is used.
+func (s *Store) Issue(ctx context.Context, id string, at time.Time, templates map[string]string) (string, error) {
 	var number string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var state, tz string
+		var state, tz, kind string
 		var grace int
 		var num *string
-		if err := tx.QueryRow(ctx, `SELECT i.state, i.number, c.timezone, c.grace_days FROM invoices i JOIN clients c ON c.id = i.client
-			WHERE i.id = $1 FOR UPDATE OF i`, id).Scan(&state, &num, &tz, &grace); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT i.state, i.number, c.timezone, c.grace_days, i.kind FROM invoices i JOIN clients c ON c.id = i.client
+			WHERE i.id = $1 FOR UPDATE OF i`, id).Scan(&state, &num, &tz, &grace, &kind); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("%w: %s", invoice.ErrNotFound, id)
 			}
@@ -264,12 +290,13 @@ func (s *Store) Issue(ctx context.Context, id string, at time.Time, template str
 		case "void":
 			return fmt.Errorf("invoice %s is void", id)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO invoice_sequences (issuer, template) VALUES ($1, $2) ON CONFLICT DO NOTHING`, NumberSequence, template); err != nil {
+		sequence := sequenceOf(kind)
+		if _, err := tx.Exec(ctx, `INSERT INTO invoice_sequences (issuer, template) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sequence, templates[kind]); err != nil {
 			return err
 		}
 		var seq int64
 		var tpl string
-		if err := tx.QueryRow(ctx, `SELECT next_seq, template FROM invoice_sequences WHERE issuer = $1 FOR UPDATE`, NumberSequence).Scan(&seq, &tpl); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT next_seq, template FROM invoice_sequences WHERE issuer = $1 FOR UPDATE`, sequence).Scan(&seq, &tpl); err != nil {
 			return err
 		}
 		loc, err := time.LoadLocation(tz)
@@ -280,7 +307,7 @@ func (s *Store) Issue(ctx context.Context, id string, at time.Time, template str
 		if number, err = invoice.FormatNumber(tpl, seq, issued); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE invoice_sequences SET next_seq = next_seq + 1 WHERE issuer = $1`, NumberSequence); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE invoice_sequences SET next_seq = next_seq + 1 WHERE issuer = $1`, sequence); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE invoices SET state = 'issued', number = $2, issue_date = $3, due_date = $4, documents = '{}',
@@ -317,17 +344,21 @@ func (s *Store) SetDocuments(ctx context.Context, docs map[string]invoice.Writte
 }
 
 const invoiceColumns = `id::text, coalesce(number, ''), state, client, period, client_name, address, email, period_start, period_end,
-	document_sums,
+	document_sums, kind, rounding, corrects::text, (SELECT number FROM invoices c WHERE c.id = invoices.corrects),
 	coalesce(issue_date, '0001-01-01'), coalesce(due_date, '0001-01-01'), currency, template, subtotal, total, taxes, documents, timezone`
 
 func scanInvoice(r pgx.Row) (invoice.Stored, error) {
 	var s invoice.Stored
 	var taxes []byte
 	var tz string
+	var correctsID, correctsNumber *string
 	err := r.Scan(&s.ID, &s.Number, &s.State, &s.Client, &s.Period, &s.ClientName, &s.Address, &s.Email, &s.PeriodStart, &s.PeriodEnd,
-		&s.Sums, &s.IssueDate, &s.DueDate, &s.Currency, &s.Template, &s.Subtotal, &s.Total, &taxes, &s.Documents, &tz)
+		&s.Sums, &s.Kind, &s.Rounding, &correctsID, &correctsNumber, &s.IssueDate, &s.DueDate, &s.Currency, &s.Template, &s.Subtotal, &s.Total, &taxes, &s.Documents, &tz)
 	if err != nil {
 		return s, err
+	}
+	if correctsID != nil {
+		s.Corrects = &invoice.Ref{ID: *correctsID, Number: *correctsNumber}
 	}
 	// Periods are shown and grouped in the client's zone.
 	if loc, err := time.LoadLocation(tz); err == nil {
