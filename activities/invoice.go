@@ -9,6 +9,7 @@ import (
 
 	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/period"
 )
 
 // Error types of the invoice activities that are not retried.
@@ -136,4 +137,27 @@ type RenderInvoicesResult struct {
 func (a *Activities) RenderInvoices(ctx context.Context, in RenderInvoicesInput) (RenderInvoicesResult, error) {
 	docs, err := a.Billing.RenderInvoices(ctx, in.IDs, heartbeat(ctx))
 	return RenderInvoicesResult{Documents: docs}, invoiceError(err)
+}
+
+// AdjustInvoicesInput asks for the notes of a month's issued invoices.
+type AdjustInvoicesInput struct {
+	Period period.Month
+	Client string // "" for every client
+	Issue  bool
+	Now    time.Time
+}
+
+// Adjusted is what adjusting an issued invoice made: its note, or nothing.
+type Adjusted = billing.Adjusted
+
+// AdjustInvoicesResult has an entry per issued invoice of the period.
+type AdjustInvoicesResult struct {
+	Notes []Adjusted
+}
+
+// AdjustInvoices makes the credit and debit notes that bring the period's
+// issued invoices up to date (billing.Service.AdjustInvoices).
+func (a *Activities) AdjustInvoices(ctx context.Context, in AdjustInvoicesInput) (AdjustInvoicesResult, error) {
+	notes, err := a.Billing.AdjustInvoices(ctx, in.Period, in.Client, in.Issue, in.Now)
+	return AdjustInvoicesResult{Notes: notes}, invoiceError(err)
 }

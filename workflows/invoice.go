@@ -96,3 +96,55 @@ func InvoiceState(ctx workflow.Context, in InvoiceStateInput) (InvoiceStateResul
 	err := workflow.ExecuteActivity(ctx, a.RenderInvoice, activities.RenderInvoiceInput{ID: res.ID}).Get(ctx, &res.Documents)
 	return res, err
 }
+
+// AdjustInput asks for the notes of a month's issued invoices, of one
+// client or ("") of all.
+type AdjustInput struct {
+	Period period.Month
+	Client string
+	Issue  bool
+}
+
+// AdjustResult lists what each issued invoice of the period got, and the
+// notes' documents by note ID.
+type AdjustResult struct {
+	Notes     []activities.Adjusted
+	Documents map[string]map[string]string
+}
+
+// AdjustWorkflowID names the run that adjusts a month's invoices.
+func AdjustWorkflowID(in AdjustInput) string {
+	client := in.Client
+	if client == "" {
+		client = "all"
+	}
+	return KindInvoiceAdjust + "-" + client + "-" + string(in.Period)
+}
+
+// Adjust makes the credit or debit note of every issued invoice of the
+// period that its recomputation now differs from (billing-rules §7), on the
+// run's date, then renders the notes.
+func Adjust(ctx workflow.Context, in AdjustInput) (AdjustResult, error) {
+	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet(KindInvoiceAdjust), PeriodAttr.ValueSet(string(in.Period)))
+	ctx = workflow.WithActivityOptions(ctx, invoiceBatchActivity)
+	var a *activities.Activities
+	var made activities.AdjustInvoicesResult
+	if err := workflow.ExecuteActivity(ctx, a.AdjustInvoices, activities.AdjustInvoicesInput{Period: in.Period, Client: in.Client,
+		Issue: in.Issue, Now: workflow.Now(ctx)}).Get(ctx, &made); err != nil {
+		return AdjustResult{}, err
+	}
+	res := AdjustResult{Notes: made.Notes}
+	var ids []string
+	for _, n := range made.Notes {
+		if n.NoteID != "" {
+			ids = append(ids, n.NoteID)
+		}
+	}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	var docs activities.RenderInvoicesResult
+	err := workflow.ExecuteActivity(ctx, a.RenderInvoices, activities.RenderInvoicesInput{IDs: ids}).Get(ctx, &docs)
+	res.Documents = docs.Documents
+	return res, err
+}

@@ -17,12 +17,13 @@ const DefaultTaskQueue = "billrun"
 
 // Kinds of run, the value of the BillrunKind search attribute.
 const (
-	KindIngest       = "ingest"
-	KindRerate       = "rerate"
-	KindInvoice      = "invoice"
-	KindInvoiceRun   = "invoice-run"
-	KindInvoiceState = "invoice-state"
-	KindBillRun      = "bill-run"
+	KindIngest        = "ingest"
+	KindRerate        = "rerate"
+	KindInvoice       = "invoice"
+	KindInvoiceRun    = "invoice-run"
+	KindInvoiceState  = "invoice-state"
+	KindBillRun       = "bill-run"
+	KindInvoiceAdjust = "invoice-adjust"
 )
 
 // Client starts billrun's workflows on a task queue. Callers start runs
@@ -72,6 +73,11 @@ func StartInvoiceRun(ctx context.Context, c Client, in InvoiceRunInput) (client.
 // StartInvoiceState starts (or joins) the issue or void of an invoice.
 func StartInvoiceState(ctx context.Context, c Client, in InvoiceStateInput) (client.WorkflowRun, error) {
 	return c.start(ctx, joinable(InvoiceStateWorkflowID(in), KindInvoiceState), InvoiceState, in)
+}
+
+// StartAdjust starts (or joins) the adjustment of a month's invoices.
+func StartAdjust(ctx context.Context, c Client, in AdjustInput) (client.WorkflowRun, error) {
+	return c.start(ctx, joinable(AdjustWorkflowID(in), KindInvoiceAdjust), Adjust, in)
 }
 
 // StartBillRun starts (or joins) the bill run of a month.

@@ -21,7 +21,64 @@ import (
 func (a *app) invoiceCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "invoice", Short: "Invoices: create, issue, void, list, show, download"}
 	cmd.AddCommand(a.invoiceCreateCmd(), a.invoiceStateCmd("issue"), a.invoiceStateCmd("void"), a.invoiceListCmd(),
-		a.invoiceShowCmd(), a.invoiceDownloadCmd(), a.invoiceVerifyCmd())
+		a.invoiceShowCmd(), a.invoiceDownloadCmd(), a.invoiceVerifyCmd(), a.invoiceAdjustCmd())
+	return cmd
+}
+
+// invoiceAdjustCmd makes the credit and debit notes of a month's issued
+// invoices (billing-rules §7), through the Adjust workflow.
+func (a *app) invoiceAdjustCmd() *cobra.Command {
+	var clientID, monthFlag, state string
+	var all, wait bool
+	cmd := &cobra.Command{
+		Use:   "adjust --client ID|--all --period YYYY-MM [--state draft|issued] [--wait]",
+		Short: "Make the credit or debit note that brings each issued invoice of the period up to date; nothing where nothing differs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if (clientID == "") == !all {
+				return errors.New("give --client ID or --all")
+			}
+			if err := checkInvoiceFlags(state, ""); err != nil {
+				return err
+			}
+			month, err := parseMonth(monthFlag)
+			if err != nil {
+				return err
+			}
+			c, err := a.workflows(ctx)
+			if err != nil {
+				return err
+			}
+			run, err := workflows.StartAdjust(ctx, c, workflows.AdjustInput{Period: month, Client: clientID, Issue: state == "issued"})
+			if err != nil {
+				return fmt.Errorf("start adjust: %w", err)
+			}
+			if !wait {
+				fmt.Fprintf(a.err, "adjust run %s started\n", run.GetID())
+				return nil
+			}
+			var res workflows.AdjustResult
+			if err := run.Get(ctx, &res); err != nil {
+				return fmt.Errorf("adjust %s: %w", month, err)
+			}
+			t := table{header: []string{"client", "invoice", "note", "kind", "number", "total"}}
+			doc := []map[string]string{}
+			for _, n := range res.Notes {
+				t.rows = append(t.rows, []string{n.Client, n.Invoice, n.NoteID, n.Kind, n.Number, n.Total})
+				doc = append(doc, map[string]string{"client": n.Client, "invoice": n.Invoice, "note": n.NoteID, "kind": n.Kind,
+					"number": n.Number, "total": n.Total})
+			}
+			t.json = doc
+			return a.print(t)
+		},
+	}
+	cmd.Flags().StringVar(&clientID, "client", "", "client id")
+	cmd.Flags().BoolVar(&all, "all", false, "every client with an issued invoice of the period")
+	cmd.Flags().StringVar(&monthFlag, "period", "", "month, YYYY-MM (required)")
+	cmd.Flags().StringVar(&state, "state", "draft", "notes as draft or issued")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the notes and list them")
+	_ = cmd.MarkFlagRequired("period")
 	return cmd
 }
 
@@ -217,10 +274,10 @@ func (a *app) invoiceStateCmd(verb string) *cobra.Command {
 }
 
 func (a *app) invoiceListCmd() *cobra.Command {
-	var month, clientID string
+	var month, clientID, kind string
 	cmd := &cobra.Command{
-		Use:   "list [--period YYYY-MM] [--client ID]",
-		Short: "List invoices",
+		Use:   "list [--period YYYY-MM] [--client ID] [--kind invoice|credit_note|debit_note]",
+		Short: "List invoices and notes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := a.billing(cmd.Context())
@@ -231,12 +288,21 @@ func (a *app) invoiceListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t := table{header: []string{"id", "number", "state", "client", "period", "total", "currency", "due_date"}}
+			switch kind {
+			case "", invoice.KindInvoice, invoice.KindCreditNote, invoice.KindDebitNote:
+			default:
+				return fmt.Errorf("--kind %q: want invoice, credit_note or debit_note", kind)
+			}
+			t := table{header: []string{"id", "number", "state", "client", "period", "total", "currency", "due_date", "kind"}}
 			docs := make([]invoice.Document, 0, len(invs))
 			for _, inv := range invs {
+				doc := inv.Document()
+				if kind != "" && doc.Kind != kind {
+					continue
+				}
 				t.rows = append(t.rows, []string{inv.ID, inv.Number, inv.State, inv.Client, string(inv.Period), inv.Total.StringFixed(2), inv.Currency,
-					inv.DueDate.Format(time.DateOnly)})
-				docs = append(docs, inv.Document())
+					inv.DueDate.Format(time.DateOnly), doc.Kind})
+				docs = append(docs, doc)
 			}
 			t.json = docs
 			return a.print(t)
@@ -244,6 +310,7 @@ func (a *app) invoiceListCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&month, "period", "", "only this month")
 	cmd.Flags().StringVar(&clientID, "client", "", "only this client")
+	cmd.Flags().StringVar(&kind, "kind", "", "only invoices, credit notes or debit notes")
 	return cmd
 }
 

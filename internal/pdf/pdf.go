@@ -125,13 +125,17 @@ func render(inv invoice.Stored, from invoice.Seller, ext *invoice.Detail, f *fac
 }
 
 func title(inv invoice.Stored) string {
+	name := map[string]string{invoice.KindCreditNote: "Credit note", invoice.KindDebitNote: "Debit note"}[inv.Kind]
+	if name == "" {
+		name = "Invoice"
+	}
 	switch {
 	case inv.State == "void":
-		return "Invoice " + inv.Number + " (void)"
+		return name + " " + inv.Number + " (void)"
 	case inv.Number == "":
-		return "Draft invoice"
+		return "Draft " + strings.ToLower(name)
 	}
-	return "Invoice " + inv.Number
+	return name + " " + inv.Number
 }
 
 func header(m core.Maroto, f *face, inv invoice.Stored, from invoice.Seller) {
@@ -142,9 +146,14 @@ func header(m core.Maroto, f *face, inv invoice.Stored, from invoice.Seller) {
 	left := nonEmpty(from.Address, from.Email, prefixed("Tax ID ", from.TaxID))
 	right := []string{
 		"Period: " + inv.PeriodStart.Format("2 Jan 2006") + " – " + inv.PeriodEnd.Add(-time.Second).Format("2 Jan 2006"),
-		"Issue date: " + date(inv.IssueDate),
-		"Due date: " + date(inv.DueDate),
 	}
+	if inv.Corrects != nil {
+		right = append(right, "Corrects invoice "+inv.Corrects.Number)
+	}
+	right = append(right,
+		"Issue date: "+date(inv.IssueDate),
+		"Due date: "+date(inv.DueDate),
+	)
 	m.AddRow(4*float64(max(len(left), len(right))), stack(f, 7, left, align.Left), stack(f, 5, right, align.Right))
 	m.AddRow(6)
 	m.AddRow(5, text.NewCol(12, "Bill to", props.Text{Size: 8, Style: fontstyle.Bold}))

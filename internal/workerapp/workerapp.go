@@ -27,6 +27,7 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(workflows.Invoice)
 	w.RegisterWorkflow(workflows.InvoiceRun)
 	w.RegisterWorkflow(workflows.InvoiceState)
+	w.RegisterWorkflow(workflows.Adjust)
 	w.RegisterWorkflow(workflows.BillRun)
 	w.RegisterWorkflow(workflows.ScheduledBillRun)
 	w.RegisterActivity(a)

@@ -3,6 +3,7 @@ package workerapp_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -516,5 +517,80 @@ func TestIssuedDocumentsNeverChange(t *testing.T) {
 	checks, _ = acts.billing.Verify(ctx, []invoice.Stored{after})
 	if checks[2].Document != "csv" || checks[2].Status != "changed" || checks[0].Status != "ok" {
 		t.Fatalf("%+v", checks)
+	}
+}
+
+// TestARateFixAfterTheIssueMakesACreditNote: acme's October is issued; its
+// mobile rate (0.08) is then corrected to 0.05 and the month rerated. Adjust
+// makes a credit note that names the invoice, numbered from its own
+// sequence; the invoice and the note then add up to the invoice recomputed,
+// so a second adjust makes nothing.
+func TestARateFixAfterTheIssueMakesACreditNote(t *testing.T) {
+	c, queue, acts := inProcess(t)
+	wf := workflows.Client{Client: c, TaskQueue: queue}
+	upload(t, acts.s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
+	if run, err := start(t, c, queue, acts, workflows.IngestInput{}); err != nil || run.Get(ctx, nil) != nil {
+		t.Fatal(err)
+	}
+	issue, err := workflows.StartInvoice(ctx, wf, workflows.InvoiceInput{Client: "acme", Period: "2026-10", Issue: true})
+	var issued workflows.InvoiceResult
+	if err == nil {
+		err = issue.Get(ctx, &issued)
+	}
+	if err != nil || issued.Number != "INV-2026-000001" {
+		t.Fatalf("%+v %v", issued, err)
+	}
+	adjust := func() workflows.AdjustResult {
+		t.Helper()
+		run, err := workflows.StartAdjust(ctx, wf, workflows.AdjustInput{Period: "2026-10", Client: "acme", Issue: true})
+		var res workflows.AdjustResult
+		if err == nil {
+			err = run.Get(ctx, &res)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := adjust(); len(res.Notes) != 1 || res.Notes[0].NoteID != "" {
+		t.Fatalf("a note with nothing changed: %+v", res)
+	}
+	rs, err := catalog.ReadRates("fix.csv", strings.NewReader("code,rate,effective_from,end,increment,setup_fee\n4915,0.0500,2026-01-01,,1/1,\n"))
+	if err == nil {
+		_, err = acts.store.ImportRates(ctx, "fix.csv", "acme-special", rs, false)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := workflows.StartRerate(ctx, wf, workflows.RerateInput{From: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Match: rerate.All}, time.Now())
+	if err == nil {
+		err = rr.Get(ctx, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two mobile calls: 61 s and 60 s at 0.08 = 0.161333 → 0.16; at 0.05 = 0.100833 → 0.10: -0.06, VAT 19 % -0.01.
+	res := adjust()
+	if len(res.Notes) != 1 || res.Notes[0].Kind != "credit_note" || res.Notes[0].Number != "CN-2026-000001" || res.Notes[0].Total != "-0.07" {
+		t.Fatalf("%+v", res.Notes)
+	}
+	note, err := acts.store.Invoice(ctx, res.Notes[0].NoteID)
+	if err != nil || note.Kind != "credit_note" || note.Corrects == nil || note.Corrects.Number != issued.Number || note.State != "issued" ||
+		len(note.Lines) != 1 || note.Lines[0].Amount.StringFixed(2) != "-0.06" || len(res.Documents[note.ID]) != 3 {
+		t.Fatalf("%+v %v", note, err)
+	}
+	body, _, err := acts.s3.Open(ctx, strings.TrimPrefix(res.Documents[note.ID]["json"], "s3://"+acts.s3.Bucket()+"/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	var doc map[string]any
+	if err := json.NewDecoder(body).Decode(&doc); err != nil || doc["kind"] != "credit_note" ||
+		doc["corrects"].(map[string]any)["number"] != issued.Number || doc["total"] != "-0.07" {
+		t.Fatalf("the note's JSON: %v %v", doc, err)
+	}
+	if again := adjust(); again.Notes[0].NoteID != "" {
+		t.Fatalf("the invoice and its note do not add up to the recomputation: %+v", again.Notes)
 	}
 }

@@ -1,0 +1,120 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/period"
+)
+
+// Adjusted is what adjusting an issued invoice made: its note, or nothing.
+type Adjusted struct {
+	Client  string
+	Invoice string // the issued invoice's number
+	NoteID  string // "" when nothing differs
+	Number  string // the note's number, once issued
+	Kind    string // credit_note or debit_note
+	Total   string // the note's total, negative on a credit note
+}
+
+// AdjustInvoices makes the note of every issued invoice of month (of one
+// client, or of all when client is "") whose recomputation with the calls
+// and master data as they are now differs from it and its issued notes
+// (billing-rules §7), as a draft that replaces the invoice's earlier draft
+// note, and issues it when asked. The recomputation keeps the issued
+// invoice's taxes and rounding mode. An invoice that no longer differs has
+// no note: a draft note left from before is voided.
+func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client string, issue bool, now time.Time) ([]Adjusted, error) {
+	if now.IsZero() {
+		now = s.now()
+	}
+	listed, err := s.Store.Invoices(ctx, month, client)
+	if err != nil {
+		return nil, err
+	}
+	var ids, clients []string
+	drafts := map[string]string{} // invoice ID → its draft note
+	for _, inv := range listed {
+		switch {
+		case inv.State == "issued" && inv.Corrects == nil:
+			ids, clients = append(ids, inv.ID), append(clients, inv.Client)
+		case inv.State == "issued":
+			ids = append(ids, inv.ID)
+		case inv.State == "draft" && inv.Corrects != nil:
+			drafts[inv.Corrects.ID] = inv.ID
+		}
+	}
+	if len(clients) == 0 {
+		return nil, nil
+	}
+	billed, err := s.Store.InvoicesByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	notes := map[string][]invoice.Stored{}
+	var issued []invoice.Stored
+	for _, inv := range billed {
+		if inv.Corrects != nil {
+			notes[inv.Corrects.ID] = append(notes[inv.Corrects.ID], inv)
+		} else {
+			issued = append(issued, inv)
+		}
+	}
+	bases, err := s.Store.InvoiceBases(ctx, clients, month, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Adjusted, len(issued))
+	var made []invoice.Stored
+	var at []int
+	for i, inv := range issued {
+		b := bases[i]
+		out[i] = Adjusted{Client: inv.Client, Invoice: inv.Number}
+		b.Input.Taxes, b.Input.Rounding = issuedTaxes(inv), inv.Rounding
+		recomputed, err := invoice.Compute(b.Input)
+		if err != nil {
+			return nil, fmt.Errorf("client %s: %w", inv.Client, err)
+		}
+		note, ok := invoice.Adjust(inv, notes[inv.ID], recomputed)
+		if !ok {
+			if id := drafts[inv.ID]; id != "" {
+				if err := s.Store.Void(ctx, id); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		note.State, note.IssueDate, note.DueDate = "draft", b.Input.IssueDate, recomputed.DueDate
+		out[i].Kind, out[i].Total = note.Kind, note.Total.StringFixed(2)
+		made, at = append(made, note), append(at, i)
+	}
+	saved, err := s.Store.SaveDrafts(ctx, made)
+	if err != nil {
+		return nil, err
+	}
+	for k, sv := range saved {
+		r := &out[at[k]]
+		r.NoteID = sv.ID
+		if issue {
+			if r.Number, err = s.Store.Issue(ctx, sv.ID, now, s.templates()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// issuedTaxes are the taxes an issued invoice was computed with.
+func issuedTaxes(inv invoice.Stored) []invoice.Tax {
+	var out []invoice.Tax
+	seen := map[string]bool{}
+	for _, t := range inv.Taxes {
+		if !seen[t.Name] {
+			seen[t.Name] = true
+			out = append(out, invoice.Tax{Name: t.Name, Percent: t.Percent})
+		}
+	}
+	return out
+}
