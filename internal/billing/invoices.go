@@ -257,6 +257,12 @@ func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbe
 	g.SetLimit(renderAtOnce)
 	for i := range invs {
 		g.Go(func() error {
+			if invs[i].Corrects != nil { // a note lists the calls whose cost changed
+				var err error
+				if calls[i], err = s.changedCalls(gctx, invs[i], calls[i]); err != nil {
+					return fmt.Errorf("note %s: %w", invs[i].ID, err)
+				}
+			}
 			w, err := s.writeDocuments(gctx, invs[i], calls[i], details[i])
 			if err != nil {
 				return fmt.Errorf("invoice %s: %w", invs[i].ID, err)
@@ -469,4 +475,41 @@ func (s *Service) Verify(ctx context.Context, invs []invoice.Stored) ([]Check, e
 		}
 	}
 	return out, nil
+}
+
+// changedCalls is a note's CSV: the calls of now whose cost differs from
+// what the corrected invoice and its earlier issued notes billed, read from
+// their CSVs as written.
+func (s *Service) changedCalls(ctx context.Context, note invoice.Stored, now *io.SectionReader) (*io.SectionReader, error) {
+	corrected, err := s.Store.Invoice(ctx, note.Corrects.ID)
+	if err != nil {
+		return nil, err
+	}
+	billed := []string{corrected.Documents["csv"]}
+	listed, err := s.Store.Invoices(ctx, note.Period, note.Client)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range listed {
+		if n.Corrects != nil && n.Corrects.ID == corrected.ID && n.State == "issued" && n.ID != note.ID {
+			billed = append(billed, n.Documents["csv"])
+		}
+	}
+	var readers []io.Reader
+	for _, uri := range billed {
+		if uri == "" {
+			return nil, fmt.Errorf("invoice %s has no CSV of calls to compare with", corrected.Number)
+		}
+		r, _, err := s.Objects.Open(ctx, strings.TrimPrefix(uri, s.Objects.URI("")))
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		readers = append(readers, r)
+	}
+	var out bytes.Buffer
+	if err := invoice.WriteChangedCalls(&out, note.Currency, now, readers...); err != nil {
+		return nil, err
+	}
+	return io.NewSectionReader(bytes.NewReader(out.Bytes()), 0, int64(out.Len())), nil
 }

@@ -590,6 +590,15 @@ func TestARateFixAfterTheIssueMakesACreditNote(t *testing.T) {
 		doc["corrects"].(map[string]any)["number"] != issued.Number || doc["total"] != "-0.07" {
 		t.Fatalf("the note's JSON: %v %v", doc, err)
 	}
+	csv, _, err := acts.s3.Open(ctx, strings.TrimPrefix(res.Documents[note.ID]["csv"], "s3://"+acts.s3.Bucket()+"/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer csv.Close()
+	changed, _ := io.ReadAll(csv)
+	if rows := strings.Split(strings.TrimSpace(string(changed)), "\n"); len(rows) != 3 || !strings.Contains(rows[1], ",0.081333,0.050833,-0.030500,EUR") {
+		t.Fatalf("the note's calls:\n%s", changed)
+	}
 	if again := adjust(); again.Notes[0].NoteID != "" {
 		t.Fatalf("the invoice and its note do not add up to the recomputation: %+v", again.Notes)
 	}
