@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -86,6 +87,9 @@ type BillRunStatus struct {
 	Invoices InvoiceRunProgress
 	Waves    []Wave
 	NextWave time.Time
+	// Notes are the draft notes made for issued invoices whose calls the
+	// run's rerates changed.
+	Notes []activities.Adjusted
 }
 
 // Wave is one invoice run of a bill run: the clients whose periods had
@@ -208,7 +212,41 @@ func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRun
 			continue
 		}
 		st.Reratings = append(st.Reratings, res)
+		if err := adjustIssued(ctx, res, st); err != nil {
+			return err
+		}
 	}
+}
+
+// adjustIssued makes, as drafts, the notes of the issued invoices whose
+// calls a rerate of the run changed (billing-rules §7), a month and client
+// at a time, and lists them in the run's status.
+func adjustIssued(ctx workflow.Context, res RerateResult, st *BillRunStatus) error {
+	var todo []AdjustInput
+	seen := map[AdjustInput]bool{}
+	for _, a := range res.Adjustments {
+		in := AdjustInput{Period: period.Month(a.Invoice.Period), Client: a.Invoice.Client}
+		if !seen[in] {
+			seen[in] = true
+			todo = append(todo, in)
+		}
+	}
+	for _, in := range todo {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:        AdjustWorkflowID(in) + "-" + workflow.GetInfo(ctx).WorkflowExecution.RunID[:8] + "-" + strconv.Itoa(len(st.Reratings)),
+			ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		})
+		var made AdjustResult
+		if err := workflow.ExecuteChildWorkflow(cctx, Adjust, in).Get(ctx, &made); err != nil {
+			return err
+		}
+		for _, n := range made.Notes {
+			if n.NoteID != "" {
+				st.Notes = append(st.Notes, n)
+			}
+		}
+	}
+	return nil
 }
 
 // sumWaves is what the waves invoiced together; the clients not ended are

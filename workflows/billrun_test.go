@@ -38,6 +38,10 @@ type billRunEnv struct {
 	// waves are what the invoice runs return, in turn; then a run with
 	// every period ended.
 	waves []InvoiceRunProgress
+	// adjustments are what each rerate finds in issued invoices; adjusted
+	// the notes asked for.
+	adjustments []rerate.Adjustment
+	adjusted    []AdjustInput
 }
 
 var span = activities.Span{From: time.Date(2026, 9, 30, 22, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC)}
@@ -63,7 +67,12 @@ func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
 	})
 	b.env.OnWorkflow(Rerate, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in RerateInput) (RerateResult, error) {
 		b.reratings = append(b.reratings, in)
-		return RerateResult{Days: 36, Summary: rerate.Summary{Examined: 5, Changed: 3}}, nil
+		return RerateResult{Days: 36, Summary: rerate.Summary{Examined: 5, Changed: 3, Adjustments: b.adjustments}}, nil
+	})
+	b.env.RegisterWorkflow(Adjust)
+	b.env.OnWorkflow(Adjust, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in AdjustInput) (AdjustResult, error) {
+		b.adjusted = append(b.adjusted, in)
+		return AdjustResult{Notes: []activities.Adjusted{{Client: in.Client, Invoice: "INV-9", NoteID: "note-" + in.Client, Kind: "credit_note"}}}, nil
 	})
 	b.env.OnWorkflow(InvoiceRun, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, error) {
 		if !in.Now.Equal(workflow.Now(ctx)) {
@@ -255,4 +264,24 @@ func TestABillRunInvoicesEachClientOnceItsPeriodHasEnded(t *testing.T) {
 	require.Equal(t, 1, scheduled[0].Invoices.Invoiced)
 	require.Equal(t, day28, scheduled[1].NextWave)
 	require.Equal(t, 2, scheduled[1].Invoices.Invoiced)
+}
+
+// TestARerateThatTouchesIssuedInvoicesMakesTheirNotesAsDrafts: the rerate
+// asked for changes calls of two issued invoices of September (one client
+// twice over) and one of October: a draft note is asked for each month and
+// client once, and the run lists the notes.
+func TestARerateThatTouchesIssuedInvoicesMakesTheirNotesAsDrafts(t *testing.T) {
+	b := newBillRunEnv(t, []readiness.Finding{mismatch}, nil)
+	b.adjustments = []rerate.Adjustment{
+		{Invoice: rerate.Invoice{ID: "i1", Number: "INV-1", Client: "acme", Period: "2026-09"}, Amount: -5},
+		{Invoice: rerate.Invoice{ID: "i1", Number: "INV-1", Client: "acme", Period: "2026-09"}, Amount: -1},
+		{Invoice: rerate.Invoice{ID: "i2", Number: "INV-2", Client: "globex", Period: "2026-09"}, Amount: 3},
+	}
+	b.resolveWhenWaiting(t, ResolveRerate)
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
+	st := b.result(t)
+	require.Equal(t, PhaseDone, st.Phase)
+	require.Equal(t, []AdjustInput{{Period: "2026-09", Client: "acme"}, {Period: "2026-09", Client: "globex"}}, b.adjusted)
+	require.Len(t, st.Notes, 2)
+	require.Equal(t, "note-acme", st.Notes[0].NoteID)
 }

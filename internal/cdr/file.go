@@ -63,5 +63,6 @@ type Rewriter interface {
 // Issued is an issued invoice's reach, as a rewrite of calls sees it.
 type Issued struct {
 	ID, Number, Client, Currency string
+	Period                       string // its month, YYYY-MM
 	From, To                     time.Time
 }

@@ -284,13 +284,16 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 			"reratings": len(st.Reratings), "rerated_calls": reratedCalls, "rerated_changed": changed, "rerate_failure": st.RerateFailure,
 			"accepted": st.Accepted, "clients": st.Invoices.Clients, "invoiced": st.Invoices.Invoiced,
 			"skipped": st.Invoices.Skipped, "conflicts": st.Invoices.ConflictCount, "not_ended": st.Invoices.Open,
-			"waves": waves, "next_wave": nextWave},
+			"waves": waves, "next_wave": nextWave, "notes": st.Notes},
 	}
 	if err := a.print(t); err != nil || a.format != "table" {
 		return err
 	}
 	if st.RerateFailure != "" {
 		fmt.Fprintf(a.out, "\nthe last rerate did not run: %s\n", oneLine(st.RerateFailure))
+	}
+	for _, n := range st.Notes {
+		fmt.Fprintf(a.out, "\ndraft %s %s for invoice %s of client %s (%s)\n", strings.ReplaceAll(n.Kind, "_", " "), n.NoteID, n.Invoice, n.Client, n.Total)
 	}
 	if st.Invoices.Open > 0 {
 		fmt.Fprintf(a.out, "\n%d clients' periods have not ended: the next wave invoices them from %s\n", st.Invoices.Open, nextWave)

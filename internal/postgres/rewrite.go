@@ -77,11 +77,11 @@ func (s *Store) RewriteCalls(ctx context.Context, sel cdr.Selection, w cdr.Rewri
 
 // issuedInvoices returns the issued invoices whose period meets [from, to).
 func issuedInvoices(ctx context.Context, tx pgx.Tx, from, to time.Time) ([]cdr.Issued, error) {
-	rows, _ := tx.Query(ctx, `SELECT id::text, coalesce(number, ''), client, currency, period_start, period_end FROM invoices
+	rows, _ := tx.Query(ctx, `SELECT id::text, coalesce(number, ''), client, currency, period, period_start, period_end FROM invoices
 		WHERE state = 'issued' AND kind = 'invoice' AND period_start < $2 AND period_end > $1`, from, to)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (cdr.Issued, error) {
 		var i cdr.Issued
-		err := r.Scan(&i.ID, &i.Number, &i.Client, &i.Currency, &i.From, &i.To)
+		err := r.Scan(&i.ID, &i.Number, &i.Client, &i.Currency, &i.Period, &i.From, &i.To)
 		return i, err
 	})
 }
