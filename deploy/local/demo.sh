@@ -66,3 +66,22 @@ if ! $B run bill --period 2026-10 --wait; then
 	$B run resolve bill-run-2026-10 --accept --wait
 fi
 $B invoice list --period 2026-10
+
+echo
+echo "== November: acme's October invoice is issued; its documents are written once and never change"
+$B invoice create --client acme --period 2026-10 --state issued --wait
+echo
+echo "== then a rate fix arrives: acme-special's Germany Mobile was 0.0800 a minute, it should have been 0.0500"
+$B import rates --table acme-special $D/rates-acme-special-fix.csv
+$B rerate --from 2026-10-01 --to 2026-11-01 --wait
+echo
+echo "== the correction is a credit note that names the invoice (billing-rules §7); nothing when nothing differs"
+$B invoice adjust --client acme --period 2026-10 --state issued --wait
+$B invoice list --period 2026-10
+note=$($B invoice list --client acme --period 2026-10 --kind credit_note --format csv | awk -F, 'NR > 1 && $3 == "issued" {print $1; exit}')
+if [ -n "$note" ]; then
+	$B invoice show "$note"
+fi
+echo
+echo "== the issued documents are as they were written"
+$B invoice verify --period 2026-10

@@ -347,7 +347,7 @@ func (a *app) showInvoice(cmd *cobra.Command, id string) error {
 	if number == "" {
 		number = "(draft)"
 	}
-	fmt.Fprintf(a.out, "invoice %s %s, %s, client %s, period %s – %s, issued %s, due %s\n", inv.ID, number, inv.State, inv.Client,
+	fmt.Fprintf(a.out, "%s %s %s, %s, client %s, period %s – %s, issued %s, due %s\n", strings.ReplaceAll(doc.Kind, "_", " "), inv.ID, number, inv.State, inv.Client,
 		doc.PeriodStart, doc.PeriodEnd, doc.IssueDate, doc.DueDate)
 	t := table{header: []string{"kind", "description", "code", "calls", "billed_seconds", "quantity", "amount"}}
 	for _, l := range inv.Lines {
