@@ -399,4 +399,42 @@ func BenchmarkInvoices(b *testing.B) {
 	if err := pgtest.Pool(store).QueryRow(ctx, `SELECT count(*) FROM invoice_lines WHERE kind = 'usage'`).Scan(&n); err != nil || n != int64(clients*lines) {
 		b.Fatalf("%d usage lines, %v", n, err)
 	}
+	// Issuing the drafts: numbered, then written once under their numbers.
+	start := time.Now()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.InvoiceRunWorkflowID("2026-10") + "-issue", TaskQueue: queue},
+		workflows.InvoiceRun, workflows.InvoiceRunInput{Period: "2026-10", Issue: true})
+	var p workflows.InvoiceRunProgress
+	if err == nil {
+		err = run.Get(ctx, &p)
+	}
+	if err != nil || p.Invoiced != clients {
+		b.Fatalf("%+v %v", p, err)
+	}
+	b.ReportMetric(float64(clients)/time.Since(start).Seconds(), "issued/s")
+	// A correction of a tenth of the clients' calls (as a rerate leaves
+	// them), then the notes of every issued invoice of the period.
+	if _, err := pgtest.Pool(store).Exec(ctx, `UPDATE cdrs SET cost = cost + 0.01 WHERE client IN
+		(SELECT id FROM clients ORDER BY id LIMIT $1)`, clients/10); err != nil {
+		b.Fatal(err)
+	}
+	start = time.Now()
+	adj, err := workflows.StartAdjust(ctx, workflows.Client{Client: c, TaskQueue: queue}, workflows.AdjustInput{Period: "2026-10", Issue: true})
+	var res workflows.AdjustResult
+	if err == nil {
+		err = adj.Get(ctx, &res)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	notes := 0
+	for _, n := range res.Notes {
+		if n.NoteID != "" {
+			notes++
+		}
+	}
+	if notes != clients/10 {
+		b.Fatalf("%d notes of %d invoices", notes, len(res.Notes))
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "adjust_s")
+	b.ReportMetric(float64(notes), "notes")
 }

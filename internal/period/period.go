@@ -72,3 +72,23 @@ func Strings(ms []Month) []string {
 	}
 	return out
 }
+
+// DateIn is t's calendar date in loc, as midnight UTC.
+func DateIn(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// Cover is the smallest range that holds every [froms[i], tos[i]); zero
+// times when there are none.
+func Cover(froms, tos []time.Time) (from, to time.Time) {
+	for i := range froms {
+		if i == 0 || froms[i].Before(from) {
+			from = froms[i]
+		}
+		if i == 0 || tos[i].After(to) {
+			to = tos[i]
+		}
+	}
+	return from, to
+}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,13 +26,6 @@ func sequenceOf(kind string) string {
 		return NumberSequence
 	}
 	return kind
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // InvoiceBases reads the master data and payable usage of clients (each
@@ -65,7 +59,7 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period
 				return err
 			}
 			b.Input.PeriodStart, b.Input.PeriodEnd = b.Stored.PeriodStart, b.Stored.PeriodEnd
-			b.Input.IssueDate = dateIn(issue, loc)
+			b.Input.IssueDate = period.DateIn(issue, loc)
 			profiles[profile] = append(profiles[profile], i)
 			return nil
 		}); err != nil {
@@ -178,12 +172,6 @@ func billableOf(invs []invoice.Stored) (from, where string, args []any) {
 		AND NOT ` + ratedByDeletedRate("c"), []any{clients, starts, ends, currencies, zones, lo, hi}
 }
 
-// dateIn is t's calendar date in loc, as midnight UTC.
-func dateIn(t time.Time, loc *time.Location) time.Time {
-	y, m, d := t.In(loc).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
 // SaveDrafts stores each of invs as the draft of its client and period, in
 // one transaction, replacing an existing draft (and keeping its ID). A
 // period with an issued invoice is left alone and reported. No two of invs
@@ -207,16 +195,18 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 		var c current
 		// An invoice replaces the live one of its client and period; a note,
 		// the draft note of the invoice it corrects.
-		rows, _ := tx.Query(ctx, `SELECT p.n, i.id::text, i.state, coalesce(i.number, '')
-			FROM unnest($1::text[], $2::timestamptz[], $3::uuid[]) WITH ORDINALITY AS p(client, period_start, corrects, n)
-			JOIN invoices i ON CASE WHEN p.corrects IS NULL THEN i.kind = 'invoice' AND i.client = p.client
-				AND i.period_start = p.period_start AND i.state <> 'void' ELSE i.corrects = p.corrects AND i.state = 'draft' END
-			ORDER BY i.id FOR UPDATE OF i`, clients, starts, corrects)
-		if _, err := pgx.ForEachRow(rows, []any{&n, &c.id, &c.state, &c.number}, func() error {
-			have[n-1] = c
-			return nil
-		}); err != nil {
-			return err
+		// (Two joins an index serves each, rather than one that none does.)
+		for _, join := range []string{`i.client = p.client AND i.period_start = p.period_start AND p.corrects IS NULL
+			AND i.kind = 'invoice' AND i.state <> 'void'`, `i.corrects = p.corrects AND i.state = 'draft'`} {
+			rows, _ := tx.Query(ctx, `SELECT p.n, i.id::text, i.state, coalesce(i.number, '')
+				FROM unnest($1::text[], $2::timestamptz[], $3::uuid[]) WITH ORDINALITY AS p(client, period_start, corrects, n)
+				JOIN invoices i ON `+join+` ORDER BY i.id FOR UPDATE OF i`, clients, starts, corrects)
+			if _, err := pgx.ForEachRow(rows, []any{&n, &c.id, &c.state, &c.number}, func() error {
+				have[n-1] = c
+				return nil
+			}); err != nil {
+				return err
+			}
 		}
 		var batch pgx.Batch
 		var lines [][]any
@@ -234,7 +224,7 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 			}
 			out[i].ID = id
 			taxes, _ := json.Marshal(inv.Taxes)
-			kind, rounding := or(inv.Kind, invoice.KindInvoice), or(string(inv.Rounding), string(invoice.RoundThenSum))
+			kind, rounding := cmp.Or(inv.Kind, invoice.KindInvoice), cmp.Or(inv.Rounding, invoice.RoundThenSum)
 			batch.Queue(`INSERT INTO invoices (id, client, period_start, period_end, state, issuer, template, currency, subtotal, total,
 					issue_date, due_date, taxes, client_name, address, email, period, timezone, documents, kind, corrects, rounding)
 				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}', $18, $19, $20)
@@ -303,7 +293,7 @@ func (s *Store) Issue(ctx context.Context, id string, at time.Time, templates ma
 		if err != nil {
 			return err
 		}
-		issued := dateIn(at, loc)
+		issued := period.DateIn(at, loc)
 		if number, err = invoice.FormatNumber(tpl, seq, issued); err != nil {
 			return err
 		}

@@ -69,7 +69,7 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, client s
 		}); err != nil {
 			return err
 		}
-		lo, hi := span(froms, tos)
+		lo, hi := period.Cover(froms, tos)
 		rows, _ = tx.Query(ctx, periods+` SELECT p.client,
 			CASE WHEN c.status <> 'rated' THEN c.status WHEN `+ratedByDeletedRate("c")+` THEN 'deleted_rate' END,
 			count(*)
@@ -125,22 +125,6 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, client s
 	return f, err
 }
 
-func span(froms, tos []time.Time) (time.Time, time.Time) {
-	if len(froms) == 0 {
-		return time.Time{}, time.Time{}
-	}
-	lo, hi := froms[0], tos[0]
-	for i := range froms {
-		if froms[i].Before(lo) {
-			lo = froms[i]
-		}
-		if tos[i].After(hi) {
-			hi = tos[i]
-		}
-	}
-	return lo, hi
-}
-
 // PeriodSpan is the smallest range that holds every active client's period
 // of month (YYYY-MM), each from its invoice day in its time zone: what a bill
 // run checks and rerates. It is the month in UTC when no client is active.
@@ -165,6 +149,6 @@ func (s *Store) PeriodSpan(ctx context.Context, month period.Month) (time.Time, 
 		from, to, err := invoice.Period(month, 1, time.UTC)
 		return from, to, err
 	}
-	from, to := span(froms, tos)
+	from, to := period.Cover(froms, tos)
 	return from, to, nil
 }

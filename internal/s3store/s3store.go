@@ -87,12 +87,9 @@ var ErrExists = blob.ErrExists
 
 // PutNew stores body under key only if no object is there (a conditional
 // write, If-None-Match: *): an issued document is written once and never
-// overwritten. A server without conditional writes is asked first whether
-// the key is free.
+// overwritten, where the server supports conditional writes (AWS S3,
+// MinIO, the Versity gateway).
 func (s *Store) PutNew(ctx context.Context, key string, body io.Reader, contentType string) (string, error) {
-	if _, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key}); err == nil {
-		return "", fmt.Errorf("put %s: %w", s.URI(key), ErrExists)
-	}
 	out, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: body,
 		ContentType: aws.String(contentType), IfNoneMatch: aws.String("*")})
 	var api smithy.APIError
