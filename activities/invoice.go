@@ -20,6 +20,10 @@ const (
 	ErrInvoiceNotFound = "InvoiceNotFound"
 	// ErrPeriodOpen: the client's period has not ended.
 	ErrPeriodOpen = "PeriodNotEnded"
+	// ErrPeriodEnded: a preview of a period that has ended.
+	ErrPeriodEnded = "PeriodEnded"
+	// ErrPreview: a preview is never issued.
+	ErrPreview = "Preview"
 )
 
 // invoiceError maps billing's invoice errors to their non-retryable types.
@@ -31,6 +35,10 @@ func invoiceError(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvoiceNotFound, err)
 	case errors.Is(err, billing.ErrPeriodOpen):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrPeriodOpen, err)
+	case errors.Is(err, billing.ErrPeriodEnded):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrPeriodEnded, err)
+	case errors.Is(err, invoice.ErrPreview):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrPreview, err)
 	}
 	return err
 }

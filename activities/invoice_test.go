@@ -449,3 +449,43 @@ func TestAPeriodThatHasNotEndedIsNotInvoiced(t *testing.T) {
 		t.Fatalf("%d invoices after two waves", n)
 	}
 }
+
+// TestAPreviewOfAnOpenPeriodIsKeptApartAndNeverIssued: acme's October
+// (ends 31 October 23:00 UTC) previewed on the 20th, again on the 25th (the
+// same preview, replaced), refused as an invoice and at issue; after the end
+// a preview is refused, and the first real draft drops the preview.
+func TestAPreviewOfAnOpenPeriodIsKeptApartAndNeverIssued(t *testing.T) {
+	f := invoiced(t)
+	preview := func(now time.Time) (activities.CreateInvoiceResult, error) {
+		return f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Now: now,
+			Preview: true}})
+	}
+	first, err := preview(time.Date(2026, 10, 20, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := preview(time.Date(2026, 10, 25, 12, 0, 0, 0, time.UTC))
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("the next preview: %+v %v, first %s", again, err, first.ID)
+	}
+	inv, err := f.store.Invoice(ctx, first.ID)
+	if err != nil || !inv.Preview || inv.State != "draft" || !inv.Document().Preview {
+		t.Fatalf("%+v %v", inv, err)
+	}
+	var app *temporal.ApplicationError
+	_, err = f.env.ExecuteActivity(f.acts.ChangeInvoice, activities.ChangeInvoiceInput{ID: first.ID, At: time.Date(2026, 10, 26, 0, 0, 0, 0, time.UTC)})
+	if !errors.As(err, &app) || app.Type() != activities.ErrPreview {
+		t.Fatalf("a preview was issued: %v", err)
+	}
+	end := time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC)
+	if _, err := preview(end); !errors.As(err, &app) || app.Type() != activities.ErrPeriodEnded {
+		t.Fatalf("a preview of an ended period: %v", err)
+	}
+	draft, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Now: end}})
+	if err != nil || draft.ID == first.ID {
+		t.Fatalf("%+v %v", draft, err)
+	}
+	if n := f.query(`SELECT count(*) FROM invoices WHERE preview`); n != 0 {
+		t.Fatalf("the preview outlived the first real draft: %d", n)
+	}
+}

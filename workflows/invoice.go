@@ -18,6 +18,7 @@ type InvoiceInput struct {
 	Issue      bool
 	AllowEmpty bool
 	Rounding   invoice.Rounding
+	Preview    bool // a preview of a period that has not ended
 }
 
 // InvoiceResult names the invoice and its documents (S3 URIs).
@@ -35,7 +36,8 @@ func InvoiceWorkflowID(client string, month period.Month) string {
 
 var invoiceActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: 10 * time.Minute,
-	RetryPolicy:         retrying(10, activities.ErrInvoiceIssued, activities.ErrInvoiceNotFound, activities.ErrPeriodOpen),
+	RetryPolicy: retrying(10, activities.ErrInvoiceIssued, activities.ErrInvoiceNotFound, activities.ErrPeriodOpen,
+		activities.ErrPeriodEnded, activities.ErrPreview),
 }
 
 // Invoice computes, stores (and optionally issues) a client's invoice, then
@@ -49,7 +51,7 @@ func Invoice(ctx workflow.Context, in InvoiceInput) (InvoiceResult, error) {
 	var created activities.CreateInvoiceResult
 	if err := workflow.ExecuteActivity(ctx, a.CreateInvoice, activities.CreateInvoiceInput{Client: in.Client,
 		InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
-			Now: workflow.Now(ctx), Rounding: in.Rounding}}).Get(ctx, &created); err != nil {
+			Now: workflow.Now(ctx), Rounding: in.Rounding, Preview: in.Preview}}).Get(ctx, &created); err != nil {
 		return InvoiceResult{}, err
 	}
 	res := InvoiceResult{ID: created.ID, Number: created.Number, Skipped: created.Skipped}

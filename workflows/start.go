@@ -62,7 +62,11 @@ func StartRerate(ctx context.Context, c Client, in RerateInput, at time.Time) (c
 
 // StartInvoice starts (or joins) a client's invoice of a month.
 func StartInvoice(ctx context.Context, c Client, in InvoiceInput) (client.WorkflowRun, error) {
-	return c.start(ctx, joinable(InvoiceWorkflowID(in.Client, in.Period), KindInvoice), Invoice, in)
+	id := InvoiceWorkflowID(in.Client, in.Period)
+	if in.Preview {
+		id = KindInvoice + "-preview-" + in.Client + "-" + string(in.Period)
+	}
+	return c.start(ctx, joinable(id, KindInvoice), Invoice, in)
 }
 
 // StartInvoiceRun starts (or joins) the invoice run of a month.

@@ -31,6 +31,10 @@ var ErrInvoiceIssued = errors.New("the period has an issued invoice")
 // ended: only ended periods are invoiced (billing-rules §7).
 var ErrPeriodOpen = errors.New("the period has not ended")
 
+// ErrPeriodEnded is wrapped by the error for a preview of a period that has
+// ended: its invoice is made instead.
+var ErrPeriodEnded = errors.New("the period has ended")
+
 // InvoiceOptions say how to invoice a month, for one client or many.
 type InvoiceOptions struct {
 	Period     period.Month
@@ -42,6 +46,8 @@ type InvoiceOptions struct {
 	// EndedAfter, when set, leaves alone the clients whose period ended at
 	// or before it: an earlier wave of the bill run invoiced them.
 	EndedAfter time.Time
+	// Preview makes previews of periods that have not ended, never issued.
+	Preview bool
 }
 
 // Created names a client's invoice, or why there is none.
@@ -59,6 +65,8 @@ type Created struct {
 	Ends time.Time
 	// Earlier says that the period ended before o.EndedAfter: left alone.
 	Earlier bool
+	// Ended says that a preview was asked for a period that has ended.
+	Ended string
 }
 
 // CreateInvoices computes each client's invoice of a month and stores it as
@@ -70,6 +78,9 @@ type Created struct {
 func (s *Service) CreateInvoices(ctx context.Context, clients []string, o InvoiceOptions, beat Heartbeat) ([]Created, error) {
 	if o.Now.IsZero() {
 		o.Now = s.now()
+	}
+	if o.Preview && o.Issue {
+		return nil, fmt.Errorf("%w: a preview is made as a draft", invoice.ErrPreview)
 	}
 	bases, err := s.Store.InvoiceBases(ctx, clients, o.Period, o.Now)
 	if err != nil {
@@ -85,12 +96,18 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 			r.Earlier = true
 			continue
 		}
+		end := b.Stored.PeriodEnd
+		if o.Preview && !o.Now.Before(end) {
+			r.Ended = fmt.Sprintf("client %s's period %s ended %s: make its invoice, not a preview", r.Client, o.Period,
+				end.Format("2006-01-02 15:04 MST"))
+			continue
+		}
 		// Issued before (a retry after the issue committed): the same invoice.
 		if b.Issued.ID != "" {
 			r.ID, r.Number = b.Issued.ID, b.Issued.Number
 			continue
 		}
-		if end := b.Stored.PeriodEnd; o.Now.Before(end) {
+		if o.Now.Before(end) && !o.Preview {
 			r.Open, r.Ends = fmt.Sprintf("client %s's period %s ends %s: it is invoiced once it has ended", r.Client, o.Period,
 				end.Format("2006-01-02 15:04 MST")), end
 			continue
@@ -108,6 +125,7 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 			continue
 		}
 		st := b.Stored
+		st.Preview = o.Preview
 		st.State, st.Lines, st.Subtotal, st.Taxes, st.Total = "draft", c.Lines, c.Subtotal, c.Taxes, c.Total
 		st.IssueDate, st.DueDate = b.Input.IssueDate, c.DueDate
 		drafts, at = append(drafts, st), append(at, i)
@@ -148,6 +166,9 @@ func (s *Service) CreateInvoice(ctx context.Context, client string, o InvoiceOpt
 	}
 	if res[0].Open != "" {
 		return Created{}, fmt.Errorf("%w: %s", ErrPeriodOpen, res[0].Open)
+	}
+	if res[0].Ended != "" {
+		return Created{}, fmt.Errorf("%w: %s", ErrPeriodEnded, res[0].Ended)
 	}
 	return res[0], nil
 }

@@ -110,6 +110,11 @@ func TestBadRunAndScheduleArgumentsAreRefusedBeforeAnyService(t *testing.T) {
 		{[]string{"schedule", "create", "monthly", "--day", "31"}, "--day 31: want 1 to 28"},
 		{[]string{"schedule", "create", "monthly", "--hour", "24"}, "--hour 24"},
 		{[]string{"schedule", "create", "monthly", "--tz", "Mars/Olympus"}, `--tz "Mars/Olympus"`},
+		{[]string{"invoice", "create", "--client", "acme", "--period", "2026-11", "--preview", "--state", "issued"}, "--preview makes one client's draft"},
+		{[]string{"invoice", "create", "--all", "--period", "2026-11", "--preview"}, "--preview makes one client's draft"},
+		{[]string{"invoice", "adjust", "--period", "2026-10"}, "give --client ID or --all"},
+		{[]string{"invoice", "verify"}, "give an invoice ID or number, or --period"},
+		{[]string{"invoice", "list", "--kind", "receipt"}, `--kind "receipt"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

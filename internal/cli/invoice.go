@@ -144,7 +144,7 @@ func (a *app) invoiceVerifyCmd() *cobra.Command {
 
 func (a *app) invoiceCreateCmd() *cobra.Command {
 	var clientID, monthFlag, state, template, rounding string
-	var wait, allowEmpty, all bool
+	var wait, allowEmpty, all, preview bool
 	cmd := &cobra.Command{
 		Use:   "create --client ID|--all --period YYYY-MM [--state draft|issued] [--template NAME] [--wait]",
 		Short: "Create one invoice, or with --all those of every active client with autoinvoice (a draft replaces the period's earlier draft)",
@@ -156,6 +156,9 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			}
 			if err := checkInvoiceFlags(state, template); err != nil {
 				return err
+			}
+			if preview && (state == "issued" || all) {
+				return errors.New("--preview makes one client's draft: not with --state issued or --all")
 			}
 			month, err := parseMonth(monthFlag)
 			if err != nil {
@@ -170,7 +173,7 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 					AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding)}, wait)
 			}
 			run, err := workflows.StartInvoice(ctx, c, workflows.InvoiceInput{Client: clientID, Period: month, Template: template,
-				Issue: state == "issued", AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding)})
+				Issue: state == "issued", AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding), Preview: preview})
 			if err != nil {
 				return fmt.Errorf("start invoice: %w", err)
 			}
@@ -197,6 +200,7 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&rounding, "rounding", string(invoice.RoundThenSum), "round_then_sum or sum_then_round")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the invoice and show it")
 	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "create it even with total 0 and no calls")
+	cmd.Flags().BoolVar(&preview, "preview", false, "a preview of a period that has not ended: marked on every document, never issued")
 	_ = cmd.MarkFlagRequired("period")
 	return cmd
 }
@@ -280,6 +284,11 @@ func (a *app) invoiceListCmd() *cobra.Command {
 		Short: "List invoices and notes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch kind {
+			case "", invoice.KindInvoice, invoice.KindCreditNote, invoice.KindDebitNote:
+			default:
+				return fmt.Errorf("--kind %q: want invoice, credit_note or debit_note", kind)
+			}
 			b, err := a.billing(cmd.Context())
 			if err != nil {
 				return err
@@ -287,11 +296,6 @@ func (a *app) invoiceListCmd() *cobra.Command {
 			invs, err := b.Invoices(cmd.Context(), period.Month(month), clientID)
 			if err != nil {
 				return err
-			}
-			switch kind {
-			case "", invoice.KindInvoice, invoice.KindCreditNote, invoice.KindDebitNote:
-			default:
-				return fmt.Errorf("--kind %q: want invoice, credit_note or debit_note", kind)
 			}
 			t := table{header: []string{"id", "number", "state", "client", "period", "total", "currency", "due_date", "kind"}}
 			docs := make([]invoice.Document, 0, len(invs))

@@ -63,3 +63,7 @@ type Saved struct {
 
 // ErrNotFound is wrapped by the error for an unknown invoice.
 var ErrNotFound = errors.New("no such invoice")
+
+// ErrPreview is wrapped by the error for issuing a preview: a preview of a
+// period that has not ended is never issued.
+var ErrPreview = errors.New("a preview is never issued")

@@ -38,6 +38,7 @@ type Stored struct {
 	Kind        string            // invoice, credit_note or debit_note; "" is invoice
 	Corrects    *Ref              // the invoice a note corrects
 	Rounding    Rounding          // how the subtotal was formed
+	Preview     bool              // a draft of a period that has not ended (billing-rules §7)
 }
 
 // Ref names an invoice.
@@ -57,6 +58,7 @@ type Document struct {
 	ID          string            `json:"id"`
 	Kind        string            `json:"kind"` // invoice, credit_note or debit_note
 	Corrects    *Ref              `json:"corrects,omitempty"`
+	Preview     bool              `json:"preview,omitempty"`
 	Number      *string           `json:"number"`
 	State       string            `json:"state"`
 	Client      string            `json:"client"`
@@ -94,7 +96,7 @@ type DocumentTax struct {
 
 // Document returns the JSON document of s.
 func (s Stored) Document() Document {
-	doc := Document{ID: s.ID, Kind: s.Kind, Corrects: s.Corrects, State: s.State, Client: s.Client,
+	doc := Document{ID: s.ID, Kind: s.Kind, Corrects: s.Corrects, Preview: s.Preview, State: s.State, Client: s.Client,
 		PeriodStart: s.PeriodStart.UTC().Format(time.RFC3339), PeriodEnd: s.PeriodEnd.UTC().Format(time.RFC3339),
 		IssueDate: s.IssueDate.Format(time.DateOnly), DueDate: s.DueDate.Format(time.DateOnly), Currency: s.Currency,
 		Template: s.Template, Subtotal: s.Subtotal.StringFixed(2), Total: s.Total.StringFixed(2),

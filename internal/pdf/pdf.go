@@ -130,6 +130,8 @@ func title(inv invoice.Stored) string {
 		name = "Invoice"
 	}
 	switch {
+	case inv.Preview:
+		return "Preview — period not ended"
 	case inv.State == "void":
 		return name + " " + inv.Number + " (void)"
 	case inv.Number == "":

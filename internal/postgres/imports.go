@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -110,50 +109,17 @@ func (s *Store) ImportRateTables(ctx context.Context, file string, tables []cata
 		if err != nil {
 			return err
 		}
-		type info struct{ currency, parent string }
-		merged := map[string]info{}
+		stored := map[string]catalog.TableLink{}
 		rows, _ := tx.Query(ctx, `SELECT name, currency, coalesce(parent, '') FROM rate_tables`)
 		var n, cur, par string
 		if _, err := pgx.ForEachRow(rows, []any{&n, &cur, &par}, func() error {
-			merged[n] = info{cur, par}
+			stored[n] = catalog.TableLink{Currency: cur, Parent: par}
 			return nil
 		}); err != nil {
 			return err
 		}
-		inFile := map[string]catalog.RateTable{}
-		for _, t := range tables {
-			merged[t.Name] = info{t.Currency, t.Parent}
-			inFile[t.Name] = t
-		}
-		for _, t := range tables {
-			if t.Deck != "" && !decks[t.Deck] {
-				return catalog.Errorf(file, t.Line, "deck", "unknown code deck %q (import it first with billctl import codedeck)", t.Deck)
-			}
-			if t.Parent == "" {
-				continue
-			}
-			p, ok := merged[t.Parent]
-			if !ok {
-				return catalog.Errorf(file, t.Line, "parent", "unknown rate table %q", t.Parent)
-			}
-			if p.currency != t.Currency {
-				return catalog.Errorf(file, t.Line, "parent", "parent %q is in %s, this table in %s: they must match", t.Parent, p.currency, t.Currency)
-			}
-			if path := catalog.ParentCycle(t.Name, func(x string) string { return merged[x].parent }); path != "" {
-				return catalog.Errorf(file, t.Line, "parent", "parents form a cycle: %s", path)
-			}
-		}
-		// A table whose currency changed must still match its children.
-		children := make([]string, 0, len(merged))
-		for name := range merged {
-			children = append(children, name)
-		}
-		sort.Strings(children)
-		for _, c := range children {
-			i := merged[c]
-			if t, ok := inFile[i.parent]; ok && merged[c].currency != t.Currency {
-				return catalog.Errorf(file, t.Line, "currency", "rate table %q has this one as parent and is in %s", c, merged[c].currency)
-			}
+		if err := catalog.CheckRateTables(file, tables, stored, decks); err != nil {
+			return err
 		}
 
 		staged := make([][]any, len(tables))

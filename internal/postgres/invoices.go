@@ -181,9 +181,9 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 	if len(invs) == 0 { // a batch whose clients all had nothing to invoice
 		return out, nil
 	}
-	clients, starts, corrects := make([]string, len(invs)), periodStarts(invs), make([]*string, len(invs))
+	clients, starts, corrects, previews := make([]string, len(invs)), periodStarts(invs), make([]*string, len(invs)), make([]bool, len(invs))
 	for i, inv := range invs {
-		clients[i] = inv.Client
+		clients[i], previews[i] = inv.Client, inv.Preview
 		if inv.Corrects != nil {
 			corrects[i] = &inv.Corrects.ID
 		}
@@ -193,14 +193,15 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 		have := map[int]current{}
 		var n int
 		var c current
-		// An invoice replaces the live one of its client and period; a note,
-		// the draft note of the invoice it corrects.
+		// An invoice replaces the live one of its client and period; a
+		// preview, the period's preview; a note, the draft note of the
+		// invoice it corrects.
 		// (Two joins an index serves each, rather than one that none does.)
 		for _, join := range []string{`i.client = p.client AND i.period_start = p.period_start AND p.corrects IS NULL
-			AND i.kind = 'invoice' AND i.state <> 'void'`, `i.corrects = p.corrects AND i.state = 'draft'`} {
+			AND i.kind = 'invoice' AND i.state <> 'void' AND i.preview = p.preview`, `i.corrects = p.corrects AND i.state = 'draft'`} {
 			rows, _ := tx.Query(ctx, `SELECT p.n, i.id::text, i.state, coalesce(i.number, '')
-				FROM unnest($1::text[], $2::timestamptz[], $3::uuid[]) WITH ORDINALITY AS p(client, period_start, corrects, n)
-				JOIN invoices i ON `+join+` ORDER BY i.id FOR UPDATE OF i`, clients, starts, corrects)
+				FROM unnest($1::text[], $2::timestamptz[], $3::uuid[], $4::bool[]) WITH ORDINALITY AS p(client, period_start, corrects, preview, n)
+				JOIN invoices i ON `+join+` ORDER BY i.id FOR UPDATE OF i`, clients, starts, corrects, previews)
 			if _, err := pgx.ForEachRow(rows, []any{&n, &c.id, &c.state, &c.number}, func() error {
 				have[n-1] = c
 				return nil
@@ -223,18 +224,21 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 				id = uuid.NewString()
 			}
 			out[i].ID = id
+			if !inv.Preview && inv.Corrects == nil { // the period's first real draft drops its preview
+				batch.Queue(`DELETE FROM invoices WHERE preview AND client = $1 AND period_start = $2`, inv.Client, inv.PeriodStart)
+			}
 			taxes, _ := json.Marshal(inv.Taxes)
 			kind, rounding := cmp.Or(inv.Kind, invoice.KindInvoice), cmp.Or(inv.Rounding, invoice.RoundThenSum)
 			batch.Queue(`INSERT INTO invoices (id, client, period_start, period_end, state, issuer, template, currency, subtotal, total,
-					issue_date, due_date, taxes, client_name, address, email, period, timezone, documents, kind, corrects, rounding)
-				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}', $18, $19, $20)
+					issue_date, due_date, taxes, client_name, address, email, period, timezone, documents, kind, corrects, rounding, preview)
+				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}', $18, $19, $20, $21)
 				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, issuer = excluded.issuer, rounding = excluded.rounding,
 					template = excluded.template, currency = excluded.currency, subtotal = excluded.subtotal,
 					total = excluded.total, issue_date = excluded.issue_date, due_date = excluded.due_date, taxes = excluded.taxes,
 					client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}', document_sums = '{}'`,
 				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, sequenceOf(kind), inv.Template, inv.Currency, inv.Subtotal, inv.Total,
 				inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period, inv.PeriodStart.Location().String(),
-				kind, corrects[i], rounding)
+				kind, corrects[i], rounding, inv.Preview)
 			for j, l := range inv.Lines {
 				var calls, billed *int64
 				var qty *int
@@ -266,18 +270,21 @@ func (s *Store) Issue(ctx context.Context, id string, at time.Time, templates ma
 		var state, tz, kind string
 		var grace int
 		var num *string
-		if err := tx.QueryRow(ctx, `SELECT i.state, i.number, c.timezone, c.grace_days, i.kind FROM invoices i JOIN clients c ON c.id = i.client
-			WHERE i.id = $1 FOR UPDATE OF i`, id).Scan(&state, &num, &tz, &grace, &kind); err != nil {
+		var preview bool
+		if err := tx.QueryRow(ctx, `SELECT i.state, i.number, c.timezone, c.grace_days, i.kind, i.preview FROM invoices i JOIN clients c ON c.id = i.client
+			WHERE i.id = $1 FOR UPDATE OF i`, id).Scan(&state, &num, &tz, &grace, &kind, &preview); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("%w: %s", invoice.ErrNotFound, id)
 			}
 			return err
 		}
-		switch state {
-		case "issued":
+		switch {
+		case preview:
+			return fmt.Errorf("%w: %s", invoice.ErrPreview, id)
+		case state == "issued":
 			number = *num
 			return nil
-		case "void":
+		case state == "void":
 			return fmt.Errorf("invoice %s is void", id)
 		}
 		sequence := sequenceOf(kind)
@@ -334,7 +341,7 @@ func (s *Store) SetDocuments(ctx context.Context, docs map[string]invoice.Writte
 }
 
 const invoiceColumns = `id::text, coalesce(number, ''), state, client, period, client_name, address, email, period_start, period_end,
-	document_sums, kind, rounding, corrects::text, (SELECT number FROM invoices c WHERE c.id = invoices.corrects),
+	document_sums, kind, rounding, preview, corrects::text, (SELECT number FROM invoices c WHERE c.id = invoices.corrects),
 	coalesce(issue_date, '0001-01-01'), coalesce(due_date, '0001-01-01'), currency, template, subtotal, total, taxes, documents, timezone`
 
 func scanInvoice(r pgx.Row) (invoice.Stored, error) {
@@ -343,7 +350,7 @@ func scanInvoice(r pgx.Row) (invoice.Stored, error) {
 	var tz string
 	var correctsID, correctsNumber *string
 	err := r.Scan(&s.ID, &s.Number, &s.State, &s.Client, &s.Period, &s.ClientName, &s.Address, &s.Email, &s.PeriodStart, &s.PeriodEnd,
-		&s.Sums, &s.Kind, &s.Rounding, &correctsID, &correctsNumber, &s.IssueDate, &s.DueDate, &s.Currency, &s.Template, &s.Subtotal, &s.Total, &taxes, &s.Documents, &tz)
+		&s.Sums, &s.Kind, &s.Rounding, &s.Preview, &correctsID, &correctsNumber, &s.IssueDate, &s.DueDate, &s.Currency, &s.Template, &s.Subtotal, &s.Total, &taxes, &s.Documents, &tz)
 	if err != nil {
 		return s, err
 	}
