@@ -106,6 +106,7 @@ func render(inv invoice.Stored, from invoice.Seller, ext *invoice.Detail, f *fac
 		WithPageNumber(props.PageNumber{Pattern: "Page {current} of {total}", Place: props.Bottom, Family: f.family, Size: 8}).
 		WithLeftMargin(15).WithRightMargin(15).WithTopMargin(15).
 		WithTitle(title(inv), true).WithAuthor(from.Name, true).
+		WithCreationDate(inv.IssueDate). // the issue date, not the time of rendering
 		Build()
 	m := maroto.New(cfg)
 	header(m, f, inv, from)

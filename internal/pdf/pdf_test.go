@@ -186,3 +186,13 @@ func BenchmarkRenderDefault20Lines(b *testing.B) {
 		})
 	}
 }
+
+func TestThePDFIsDatedByTheIssueDateNotTheTimeOfRendering(t *testing.T) {
+	body, err := Render(sample("default", 3, latin), issuer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(body, []byte("/CreationDate (D:20261102")) {
+		t.Fatalf("no creation date of 2 November 2026 in the PDF")
+	}
+}
