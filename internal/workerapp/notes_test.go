@@ -11,7 +11,6 @@ import (
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/invoice"
-	"github.com/billrun/billrun/internal/rerate"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -126,12 +125,7 @@ func randomRerates(t *testing.T, rng *rand.Rand, rounding invoice.Rounding, gros
 				}
 			}
 		}
-		rr, err := workflows.StartRerate(ctx, wf, workflows.RerateInput{From: time.Date(2026, 9, 25, 0, 0, 0, 0, time.UTC),
-			To: time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC), Match: rerate.All}, time.Now().Add(time.Duration(round)*time.Second))
-		if err == nil {
-			err = rr.Get(ctx, nil)
-		}
-		must(nil, err)
+		rerateOctober(t, wf, time.Now().Add(time.Duration(round)*time.Second))
 		for _, n := range adjust().Notes {
 			if n.NoteID != "" {
 				notes++

@@ -487,14 +487,7 @@ func TestIssuedDocumentsNeverChange(t *testing.T) {
 	if _, err := acts.store.DeleteRate(ctx, "retail-eur", "4930", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	rr, err := workflows.StartRerate(ctx, wf, workflows.RerateInput{From: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
-		To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Match: rerate.All}, time.Now())
-	if err == nil {
-		err = rr.Get(ctx, nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	rerateOctober(t, wf, time.Now())
 	invoiceRun()
 	after, err := acts.store.Invoice(ctx, before[0].ID)
 	if err != nil || fmt.Sprint(after.Documents, after.Sums) != fmt.Sprint(before[0].Documents, before[0].Sums) {
@@ -562,14 +555,7 @@ func TestARateFixAfterTheIssueMakesACreditNote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rr, err := workflows.StartRerate(ctx, wf, workflows.RerateInput{From: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
-		To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Match: rerate.All}, time.Now())
-	if err == nil {
-		err = rr.Get(ctx, nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	rerateOctober(t, wf, time.Now())
 	// Two mobile calls: 61 s and 60 s at 0.08 = 0.161333 → 0.16; at 0.05 = 0.100833 → 0.10: -0.06, VAT 19 % -0.01.
 	res := adjust()
 	if len(res.Notes) != 1 || res.Notes[0].Kind != "credit_note" || res.Notes[0].Number != "CN-2026-000001" || res.Notes[0].Total != "-0.07" {
@@ -601,5 +587,18 @@ func TestARateFixAfterTheIssueMakesACreditNote(t *testing.T) {
 	}
 	if again := adjust(); again.Notes[0].NoteID != "" {
 		t.Fatalf("the invoice and its note do not add up to the recomputation: %+v", again.Notes)
+	}
+}
+
+// rerateOctober rerates every call around October, as a run started at.
+func rerateOctober(t *testing.T, wf workflows.Client, at time.Time) {
+	t.Helper()
+	rr, err := workflows.StartRerate(ctx, wf, workflows.RerateInput{From: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Match: rerate.All}, at)
+	if err == nil {
+		err = rr.Get(ctx, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
