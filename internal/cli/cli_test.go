@@ -115,6 +115,7 @@ func TestBadRunAndScheduleArgumentsAreRefusedBeforeAnyService(t *testing.T) {
 		{[]string{"invoice", "adjust", "--period", "2026-10"}, "give --client ID or --all"},
 		{[]string{"invoice", "verify"}, "give an invoice ID or number, or --period"},
 		{[]string{"invoice", "list", "--kind", "receipt"}, `--kind "receipt"`},
+		{[]string{"invoice", "create", "--client", "acme", "--period", "2026-10", "--rounding", "round_up"}, `--rounding "round_up": want round_then_sum or sum_then_round`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -157,6 +157,10 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			if err := checkInvoiceFlags(state, template); err != nil {
 				return err
 			}
+			mode, err := invoice.ParseRounding(rounding)
+			if err != nil {
+				return fmt.Errorf("--%w", err)
+			}
 			if preview && (state == "issued" || all) {
 				return errors.New("--preview makes one client's draft: not with --state issued or --all")
 			}
@@ -170,10 +174,10 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			}
 			if all {
 				return a.invoiceRun(cmd, c, workflows.InvoiceRunInput{Period: month, Template: template, Issue: state == "issued",
-					AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding)}, wait)
+					AllowEmpty: allowEmpty, Rounding: mode}, wait)
 			}
 			run, err := workflows.StartInvoice(ctx, c, workflows.InvoiceInput{Client: clientID, Period: month, Template: template,
-				Issue: state == "issued", AllowEmpty: allowEmpty, Rounding: invoice.Rounding(rounding), Preview: preview})
+				Issue: state == "issued", AllowEmpty: allowEmpty, Rounding: mode, Preview: preview})
 			if err != nil {
 				return fmt.Errorf("start invoice: %w", err)
 			}

@@ -24,6 +24,15 @@ const (
 	SumThenRound Rounding = "sum_then_round"
 )
 
+// ParseRounding checks a rounding mode's name.
+func ParseRounding(s string) (Rounding, error) {
+	switch r := Rounding(s); r {
+	case RoundThenSum, SumThenRound:
+		return r, nil
+	}
+	return "", fmt.Errorf("rounding %q: want %s or %s", s, RoundThenSum, SumThenRound)
+}
+
 // Tax is one tax of the client's profile.
 type Tax struct {
 	Name    string
@@ -113,6 +122,9 @@ func Compute(in Input) (Invoice, error) {
 	}
 	if in.Rounding == "" {
 		in.Rounding = RoundThenSum
+	}
+	if _, err := ParseRounding(string(in.Rounding)); err != nil {
+		return Invoice{}, err
 	}
 	var inv Invoice
 	usage := append([]Usage(nil), in.Usage...)

@@ -207,3 +207,10 @@ func TestCSVCellsThatLookLikeFormulasAreEscaped(t *testing.T) {
 		}
 	}
 }
+
+func TestAnUnknownRoundingModeIsRefused(t *testing.T) {
+	from, to := utcPeriod("2026-10")
+	if _, err := Compute(Input{PeriodStart: from, PeriodEnd: to, Rounding: "round_up"}); err == nil {
+		t.Fatal("a typo in the rounding mode was taken for round_then_sum")
+	}
+}
