@@ -17,8 +17,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/rerate"
 )
 
 var invoicedAt = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
@@ -488,4 +490,52 @@ func TestAPreviewOfAnOpenPeriodIsKeptApartAndNeverIssued(t *testing.T) {
 	if n := f.query(`SELECT count(*) FROM invoices WHERE preview`); n != 0 {
 		t.Fatalf("the preview outlived the first real draft: %d", n)
 	}
+}
+
+// TestIssuedDocumentsAreRenderedFromTheSnapshotKeptAtIssue: a draft is
+// issued; before its documents are written (a crash between the two, say)
+// its calls are rerated at another price. The documents written then list
+// the calls as they were at the issue, in the CSV as in the detail.
+func TestIssuedDocumentsAreRenderedFromTheSnapshotKeptAtIssue(t *testing.T) {
+	f := invoiced(t)
+	draft, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10",
+		Template: "extended"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.env.ExecuteActivity(f.acts.ChangeInvoice, activities.ChangeInvoiceInput{ID: draft.ID, At: invoicedAt}); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := catalog.ReadRates("fix.csv", strings.NewReader("code,rate,effective_from,end,increment,setup_fee\n4915,0.0500,2026-01-01,,1/1,\n"))
+	if err == nil {
+		_, err = f.store.ImportRates(ctx, "fix.csv", "acme-special", rs, false)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.env.ExecuteActivity(f.acts.RerateDay, activities.RerateDayInput{From: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Match: rerate.All}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.env.ExecuteActivity(f.acts.RenderInvoice, activities.RenderInvoiceInput{ID: draft.ID}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := f.store.Invoice(ctx, draft.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _, err := f.s3.Open(ctx, strings.TrimPrefix(inv.Documents["csv"], "s3://"+f.s3.Bucket()+"/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	csv, _ := io.ReadAll(body)
+	if !strings.Contains(string(csv), "0.081333") || strings.Contains(string(csv), "0.050833") {
+		t.Fatalf("the issued CSV lists the calls as rerated after the issue:\n%s", csv)
+	}
+	pdf, _, err := f.s3.Open(ctx, strings.TrimPrefix(inv.Documents["pdf"], "s3://"+f.s3.Bucket()+"/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf.Close()
 }

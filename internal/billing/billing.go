@@ -45,6 +45,8 @@ type Invoices interface {
 	Issue(ctx context.Context, id string, at time.Time, templates map[string]string) (string, error)
 	Void(ctx context.Context, id string) error
 	SetDocuments(ctx context.Context, docs map[string]invoice.Written) error
+	SetSnapshots(ctx context.Context, snaps map[string]invoice.Snapshot) error
+	Snapshots(ctx context.Context, ids []string) (map[string]invoice.Snapshot, error)
 	Invoice(ctx context.Context, id string) (invoice.Stored, error)
 	InvoicesByID(ctx context.Context, ids []string) ([]invoice.Stored, error)
 	Invoices(ctx context.Context, month period.Month, client string) ([]invoice.Stored, error)

@@ -3,6 +3,7 @@ package billing
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -134,9 +135,18 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 	if err != nil {
 		return nil, err
 	}
+	var toIssue []string
 	for k, sv := range saved {
 		r := &out[at[k]]
 		r.ID, r.Number = sv.ID, sv.Issued // a number: issued since the bases were read
+		if r.Number == "" {
+			toIssue = append(toIssue, r.ID)
+		}
+	}
+	if o.Issue {
+		if err := s.freeze(ctx, toIssue, beat); err != nil {
+			return nil, err
+		}
 	}
 	for i := range out {
 		r := &out[i]
@@ -179,6 +189,11 @@ func (s *Service) IssueInvoice(ctx context.Context, id string, at time.Time) (in
 	inv, err := s.Store.Invoice(ctx, id)
 	if err != nil {
 		return inv, err
+	}
+	if inv.State == "draft" && !inv.Preview {
+		if err := s.freeze(ctx, []string{inv.ID}, nil); err != nil {
+			return inv, err
+		}
 	}
 	if _, err := s.Store.Issue(ctx, inv.ID, at, s.templates()); err != nil {
 		return inv, err
@@ -257,21 +272,11 @@ func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbe
 	if len(invs) == 0 {
 		return out, nil
 	}
-	// The CSVs go through a temporary file: a month of calls need not fit in memory.
-	tmp, err := os.CreateTemp("", "invoice-calls-*.csv")
+	calls, details, cleanup, err := s.listed(ctx, invs, beat)
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	calls, err := s.writeCalls(ctx, tmp, invs, beat)
-	if err != nil {
-		return nil, err
-	}
-	details, err := s.details(ctx, invs)
-	if err != nil {
-		return nil, err
-	}
+	defer cleanup()
 	written := make(map[string]invoice.Written, len(invs))
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -299,6 +304,94 @@ func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbe
 		return nil, err
 	}
 	return out, s.Store.SetDocuments(ctx, written)
+}
+
+// listed is what the documents of invs list beyond their lines: their
+// calls as CSV and their extended detail. An issued invoice's come from the
+// snapshot kept when it was issued; the others' are read from the calls, in
+// one pass over the month, through a temporary file (a month of calls need
+// not fit in memory) that cleanup removes.
+func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartbeat) ([]*io.SectionReader, []*invoice.Detail, func(), error) {
+	calls, details := make([]*io.SectionReader, len(invs)), make([]*invoice.Detail, len(invs))
+	ids := make([]string, len(invs))
+	for i, inv := range invs {
+		ids[i] = inv.ID
+	}
+	snaps, err := s.Store.Snapshots(ctx, ids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var fresh []invoice.Stored
+	var at []int
+	for i, inv := range invs {
+		sn, ok := snaps[inv.ID]
+		if !ok || inv.State != "issued" {
+			fresh, at = append(fresh, inv), append(at, i)
+			continue
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(sn.Calls))
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("invoice %s: snapshot: %w", inv.Number, err)
+		}
+		csv, err := io.ReadAll(zr)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("invoice %s: snapshot: %w", inv.Number, err)
+		}
+		calls[i], details[i] = io.NewSectionReader(bytes.NewReader(csv), 0, int64(len(csv))), sn.Detail
+	}
+	tmp, err := os.CreateTemp("", "invoice-calls-*.csv")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cleanup := func() { tmp.Close(); os.Remove(tmp.Name()) }
+	if len(fresh) > 0 {
+		c, err := s.writeCalls(ctx, tmp, fresh, beat)
+		if err == nil {
+			var d []*invoice.Detail
+			if d, err = s.details(ctx, fresh); err == nil {
+				for k, i := range at {
+					calls[i], details[i] = c[k], d[k]
+				}
+			}
+		}
+		if err != nil {
+			cleanup()
+			return nil, nil, nil, err
+		}
+	}
+	return calls, details, cleanup, nil
+}
+
+// freeze keeps, for drafts about to be issued, what their documents will
+// list beyond their lines (billing-rules §7), read in one pass over the
+// month: an issued invoice's documents are rendered from it, whenever that
+// happens.
+func (s *Service) freeze(ctx context.Context, ids []string, beat Heartbeat) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	invs, err := s.Store.InvoicesByID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	calls, details, cleanup, err := s.listed(ctx, invs, beat)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	snaps := make(map[string]invoice.Snapshot, len(invs))
+	for i, inv := range invs {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		if _, err := io.Copy(zw, calls[i]); err != nil {
+			return err
+		}
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		snaps[inv.ID] = invoice.Snapshot{Calls: b.Bytes(), Detail: details[i]}
+	}
+	return s.Store.SetSnapshots(ctx, snaps)
 }
 
 // details reads what the extended template adds for the invoices that use

@@ -94,6 +94,15 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 	if err != nil {
 		return nil, err
 	}
+	if issue {
+		ids := make([]string, len(saved))
+		for k, sv := range saved {
+			ids[k] = sv.ID
+		}
+		if err := s.freeze(ctx, ids, nil); err != nil {
+			return nil, err
+		}
+	}
 	for k, sv := range saved {
 		r := &out[at[k]]
 		r.NoteID = sv.ID

@@ -67,3 +67,11 @@ var ErrNotFound = errors.New("no such invoice")
 // ErrPreview is wrapped by the error for issuing a preview: a preview of a
 // period that has not ended is never issued.
 var ErrPreview = errors.New("a preview is never issued")
+
+// Snapshot is what an invoice's documents list beyond its lines, as it was
+// when the invoice was issued: its calls as the CSV shows them, gzipped, and
+// the extended template's detail (nil for the default template).
+type Snapshot struct {
+	Calls  []byte
+	Detail *Detail
+}

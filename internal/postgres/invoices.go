@@ -235,7 +235,8 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, issuer = excluded.issuer, rounding = excluded.rounding,
 					template = excluded.template, currency = excluded.currency, subtotal = excluded.subtotal,
 					total = excluded.total, issue_date = excluded.issue_date, due_date = excluded.due_date, taxes = excluded.taxes,
-					client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}', document_sums = '{}'`,
+					client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}', document_sums = '{}',
+					snapshot_calls = NULL, snapshot_detail = NULL`,
 				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, sequenceOf(kind), inv.Template, inv.Currency, inv.Subtotal, inv.Total,
 				inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period, inv.PeriodStart.Location().String(),
 				kind, corrects[i], rounding, inv.Preview)
@@ -338,6 +339,32 @@ func (s *Store) SetDocuments(ctx context.Context, docs map[string]invoice.Writte
 	_, err := s.pool.Exec(ctx, `UPDATE invoices i SET documents = d.documents, document_sums = d.sums
 		FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS d(id, documents, sums) WHERE i.id = d.id`, ids, where, sums)
 	return err
+}
+
+// SetSnapshots keeps, for drafts about to be issued, what their documents
+// list beyond their lines; an issued invoice's snapshot never changes.
+func (s *Store) SetSnapshots(ctx context.Context, snaps map[string]invoice.Snapshot) error {
+	ids, calls, details := make([]string, 0, len(snaps)), make([][]byte, 0, len(snaps)), make([]*invoice.Detail, 0, len(snaps))
+	for id, sn := range snaps {
+		ids, calls, details = append(ids, id), append(calls, sn.Calls), append(details, sn.Detail)
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE invoices i SET snapshot_calls = d.calls, snapshot_detail = d.detail
+		FROM unnest($1::uuid[], $2::bytea[], $3::jsonb[]) AS d(id, calls, detail) WHERE i.id = d.id AND i.state = 'draft'`, ids, calls, details)
+	return err
+}
+
+// Snapshots reads the snapshots kept of invoices, by ID; those without one
+// are missing.
+func (s *Store) Snapshots(ctx context.Context, ids []string) (map[string]invoice.Snapshot, error) {
+	out := map[string]invoice.Snapshot{}
+	rows, _ := s.pool.Query(ctx, `SELECT id::text, snapshot_calls, snapshot_detail FROM invoices WHERE id = ANY($1::uuid[]) AND snapshot_calls IS NOT NULL`, ids)
+	var id string
+	var sn invoice.Snapshot
+	_, err := pgx.ForEachRow(rows, []any{&id, &sn.Calls, &sn.Detail}, func() error {
+		out[id], sn = sn, invoice.Snapshot{}
+		return nil
+	})
+	return out, err
 }
 
 const invoiceColumns = `id::text, coalesce(number, ''), state, client, period, client_name, address, email, period_start, period_end,
