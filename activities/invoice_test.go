@@ -162,7 +162,7 @@ func TestConcurrentIssuesNeverShareOrSkipANumber(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			numbers[i], errs[i] = f.store.Issue(ctx, ids[i], invoicedAt, map[string]string{"invoice": "INV-{YYYY}-{SEQ:6}"})
+			numbers[i], errs[i] = f.store.Issue(ctx, ids[i], invoicedAt, map[string]string{"invoice": "INV-{YYYY}-{SEQ:6}"}, invoice.Snapshot{})
 		}()
 	}
 	wg.Wait()
@@ -382,7 +382,7 @@ func TestABatchOfInvoicesIsEachClientsOwnInvoice(t *testing.T) {
 		}
 	}
 
-	if _, err := f.store.Issue(ctx, ids[1], invoicedAt, map[string]string{"invoice": "INV-{YYYY}-{SEQ:6}"}); err != nil {
+	if _, err := f.store.Issue(ctx, ids[1], invoicedAt, map[string]string{"invoice": "INV-{YYYY}-{SEQ:6}"}, invoice.Snapshot{}); err != nil {
 		t.Fatal(err)
 	}
 	again := batch()

@@ -143,8 +143,9 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 			toIssue = append(toIssue, r.ID)
 		}
 	}
+	var snaps map[string]invoice.Snapshot
 	if o.Issue {
-		if err := s.freeze(ctx, toIssue, beat); err != nil {
+		if snaps, err = s.freeze(ctx, toIssue, beat); err != nil {
 			return nil, err
 		}
 	}
@@ -154,7 +155,7 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 		case r.Number != "" && !o.Issue:
 			r.Conflict = fmt.Sprintf("client %s has invoice %s issued for %s; void it first to invoice again", r.Client, r.Number, o.Period)
 		case r.Number == "" && r.ID != "" && o.Issue:
-			if r.Number, err = s.Store.Issue(ctx, r.ID, o.Now, s.templates()); err != nil {
+			if r.Number, err = s.Store.Issue(ctx, r.ID, o.Now, s.templates(), snaps[r.ID]); err != nil {
 				return nil, err
 			}
 		}
@@ -190,12 +191,13 @@ func (s *Service) IssueInvoice(ctx context.Context, id string, at time.Time) (in
 	if err != nil {
 		return inv, err
 	}
+	var snaps map[string]invoice.Snapshot
 	if inv.State == "draft" && !inv.Preview {
-		if err := s.freeze(ctx, []string{inv.ID}, nil); err != nil {
+		if snaps, err = s.freeze(ctx, []string{inv.ID}, nil); err != nil {
 			return inv, err
 		}
 	}
-	if _, err := s.Store.Issue(ctx, inv.ID, at, s.templates()); err != nil {
+	if _, err := s.Store.Issue(ctx, inv.ID, at, s.templates(), snaps[inv.ID]); err != nil {
 		return inv, err
 	}
 	return s.Store.Invoice(ctx, inv.ID)
@@ -362,21 +364,21 @@ func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartb
 	return calls, details, cleanup, nil
 }
 
-// freeze keeps, for drafts about to be issued, what their documents will
-// list beyond their lines (billing-rules §7), read in one pass over the
-// month: an issued invoice's documents are rendered from it, whenever that
-// happens.
-func (s *Service) freeze(ctx context.Context, ids []string, beat Heartbeat) error {
+// freeze reads, for drafts about to be issued, what their documents will
+// list beyond their lines (billing-rules §7), in one pass over the month:
+// the issue keeps it with each invoice, and its documents are rendered from
+// it, whenever that happens.
+func (s *Service) freeze(ctx context.Context, ids []string, beat Heartbeat) (map[string]invoice.Snapshot, error) {
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	invs, err := s.Store.InvoicesByID(ctx, ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	calls, details, cleanup, err := s.listed(ctx, invs, beat)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer cleanup()
 	snaps := make(map[string]invoice.Snapshot, len(invs))
@@ -384,14 +386,14 @@ func (s *Service) freeze(ctx context.Context, ids []string, beat Heartbeat) erro
 		var b bytes.Buffer
 		zw := gzip.NewWriter(&b)
 		if _, err := io.Copy(zw, calls[i]); err != nil {
-			return err
+			return nil, err
 		}
 		if err := zw.Close(); err != nil {
-			return err
+			return nil, err
 		}
 		snaps[inv.ID] = invoice.Snapshot{Calls: b.Bytes(), Detail: details[i]}
 	}
-	return s.Store.SetSnapshots(ctx, snaps)
+	return snaps, nil
 }
 
 // details reads what the extended template adds for the invoices that use

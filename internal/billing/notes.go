@@ -94,12 +94,13 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 	if err != nil {
 		return nil, err
 	}
+	var snaps map[string]invoice.Snapshot
 	if issue {
 		ids := make([]string, len(saved))
 		for k, sv := range saved {
 			ids[k] = sv.ID
 		}
-		if err := s.freeze(ctx, ids, nil); err != nil {
+		if snaps, err = s.freeze(ctx, ids, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -107,7 +108,7 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 		r := &out[at[k]]
 		r.NoteID = sv.ID
 		if issue {
-			if r.Number, err = s.Store.Issue(ctx, sv.ID, now, s.templates()); err != nil {
+			if r.Number, err = s.Store.Issue(ctx, sv.ID, now, s.templates(), snaps[sv.ID]); err != nil {
 				return nil, err
 			}
 		}

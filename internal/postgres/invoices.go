@@ -264,8 +264,9 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 // Issue numbers a draft and makes it immutable, in one transaction: the
 // sequence's counter row is locked, so that two issues never share or skip a
 // number. Issuing an issued invoice again returns its number. templates
-// number each kind the first time its sequence is used.
-func (s *Store) Issue(ctx context.Context, id string, at time.Time, templates map[string]string) (string, error) {
+// number each kind the first time its sequence is used; snap is kept with
+// the invoice in the same transaction, for its documents.
+func (s *Store) Issue(ctx context.Context, id string, at time.Time, templates map[string]string, snap invoice.Snapshot) (string, error) {
 	var number string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var state, tz, kind string
@@ -309,8 +310,8 @@ func (s *Store) Issue(ctx context.Context, id string, at time.Time, templates ma
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE invoices SET state = 'issued', number = $2, issue_date = $3, due_date = $4, documents = '{}',
-			document_sums = '{}' WHERE id = $1`,
-			id, number, issued, issued.AddDate(0, 0, grace))
+			document_sums = '{}', snapshot_calls = $5, snapshot_detail = $6 WHERE id = $1`,
+			id, number, issued, issued.AddDate(0, 0, grace), snap.Calls, snap.Detail)
 		return err
 	})
 	return number, err
@@ -338,18 +339,6 @@ func (s *Store) SetDocuments(ctx context.Context, docs map[string]invoice.Writte
 	}
 	_, err := s.pool.Exec(ctx, `UPDATE invoices i SET documents = d.documents, document_sums = d.sums
 		FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS d(id, documents, sums) WHERE i.id = d.id`, ids, where, sums)
-	return err
-}
-
-// SetSnapshots keeps, for drafts about to be issued, what their documents
-// list beyond their lines; an issued invoice's snapshot never changes.
-func (s *Store) SetSnapshots(ctx context.Context, snaps map[string]invoice.Snapshot) error {
-	ids, calls, details := make([]string, 0, len(snaps)), make([][]byte, 0, len(snaps)), make([]*invoice.Detail, 0, len(snaps))
-	for id, sn := range snaps {
-		ids, calls, details = append(ids, id), append(calls, sn.Calls), append(details, sn.Detail)
-	}
-	_, err := s.pool.Exec(ctx, `UPDATE invoices i SET snapshot_calls = d.calls, snapshot_detail = d.detail
-		FROM unnest($1::uuid[], $2::bytea[], $3::jsonb[]) AS d(id, calls, detail) WHERE i.id = d.id AND i.state = 'draft'`, ids, calls, details)
 	return err
 }
 
