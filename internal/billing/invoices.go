@@ -135,12 +135,13 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 	if err != nil {
 		return nil, err
 	}
-	var toIssue []string
+	var toIssue []invoice.Stored
 	for k, sv := range saved {
 		r := &out[at[k]]
 		r.ID, r.Number = sv.ID, sv.Issued // a number: issued since the bases were read
 		if r.Number == "" {
-			toIssue = append(toIssue, r.ID)
+			drafts[k].ID = sv.ID
+			toIssue = append(toIssue, drafts[k])
 		}
 	}
 	var snaps map[string]invoice.Snapshot
@@ -193,7 +194,7 @@ func (s *Service) IssueInvoice(ctx context.Context, id string, at time.Time) (in
 	}
 	var snaps map[string]invoice.Snapshot
 	if inv.State == "draft" && !inv.Preview {
-		if snaps, err = s.freeze(ctx, []string{inv.ID}, nil); err != nil {
+		if snaps, err = s.freeze(ctx, []invoice.Stored{inv}, nil); err != nil {
 			return inv, err
 		}
 	}
@@ -315,13 +316,18 @@ func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbe
 // not fit in memory) that cleanup removes.
 func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartbeat) ([]*io.SectionReader, []*invoice.Detail, func(), error) {
 	calls, details := make([]*io.SectionReader, len(invs)), make([]*invoice.Detail, len(invs))
-	ids := make([]string, len(invs))
-	for i, inv := range invs {
-		ids[i] = inv.ID
+	var issued []string
+	for _, inv := range invs {
+		if inv.State == "issued" {
+			issued = append(issued, inv.ID)
+		}
 	}
-	snaps, err := s.Store.Snapshots(ctx, ids)
-	if err != nil {
-		return nil, nil, nil, err
+	snaps := map[string]invoice.Snapshot{}
+	if len(issued) > 0 {
+		var err error
+		if snaps, err = s.Store.Snapshots(ctx, issued); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	var fresh []invoice.Stored
 	var at []int
@@ -341,25 +347,25 @@ func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartb
 		}
 		calls[i], details[i] = io.NewSectionReader(bytes.NewReader(csv), 0, int64(len(csv))), sn.Detail
 	}
+	if len(fresh) == 0 {
+		return calls, details, func() {}, nil
+	}
 	tmp, err := os.CreateTemp("", "invoice-calls-*.csv")
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	cleanup := func() { tmp.Close(); os.Remove(tmp.Name()) }
-	if len(fresh) > 0 {
-		c, err := s.writeCalls(ctx, tmp, fresh, beat)
-		if err == nil {
-			var d []*invoice.Detail
-			if d, err = s.details(ctx, fresh); err == nil {
-				for k, i := range at {
-					calls[i], details[i] = c[k], d[k]
-				}
-			}
-		}
-		if err != nil {
-			cleanup()
-			return nil, nil, nil, err
-		}
+	c, err := s.writeCalls(ctx, tmp, fresh, beat)
+	var d []*invoice.Detail
+	if err == nil {
+		d, err = s.details(ctx, fresh)
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	for k, i := range at {
+		calls[i], details[i] = c[k], d[k]
 	}
 	return calls, details, cleanup, nil
 }
@@ -368,13 +374,9 @@ func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartb
 // list beyond their lines (billing-rules §7), in one pass over the month:
 // the issue keeps it with each invoice, and its documents are rendered from
 // it, whenever that happens.
-func (s *Service) freeze(ctx context.Context, ids []string, beat Heartbeat) (map[string]invoice.Snapshot, error) {
-	if len(ids) == 0 {
+func (s *Service) freeze(ctx context.Context, invs []invoice.Stored, beat Heartbeat) (map[string]invoice.Snapshot, error) {
+	if len(invs) == 0 {
 		return nil, nil
-	}
-	invs, err := s.Store.InvoicesByID(ctx, ids)
-	if err != nil {
-		return nil, err
 	}
 	calls, details, cleanup, err := s.listed(ctx, invs, beat)
 	if err != nil {

@@ -96,11 +96,10 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 	}
 	var snaps map[string]invoice.Snapshot
 	if issue {
-		ids := make([]string, len(saved))
 		for k, sv := range saved {
-			ids[k] = sv.ID
+			made[k].ID = sv.ID
 		}
-		if snaps, err = s.freeze(ctx, ids, nil); err != nil {
+		if snaps, err = s.freeze(ctx, made, nil); err != nil {
 			return nil, err
 		}
 	}
