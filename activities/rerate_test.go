@@ -47,6 +47,16 @@ func (f *fixture) importCSV(kind, body string) {
 		if as, err = catalog.ReadAccounts(kind, strings.NewReader(body)); err == nil {
 			_, err = st.ImportAccounts(ctx, kind, as)
 		}
+	case "packages":
+		var ps []catalog.Package
+		if ps, err = catalog.ReadPackages(kind, strings.NewReader(body)); err == nil {
+			_, err = st.ImportPackages(ctx, kind, ps)
+		}
+	case "subscriptions":
+		var ss []catalog.Subscription
+		if ss, err = catalog.ReadSubscriptions(kind, strings.NewReader(body)); err == nil {
+			_, err = st.ImportSubscriptions(ctx, kind, ss)
+		}
 	default:
 		table, _ := strings.CutPrefix(kind, "rates:")
 		var rs []catalog.Rate

@@ -61,10 +61,17 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, client s
 		}
 		// Each client's own period, as rows to join on.
 		const periods = `WITH p AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS p(client, f, t))`
-		rows, _ = tx.Query(ctx, periods+` SELECT DISTINCT p.client FROM p JOIN subscriptions s ON s.client = p.client
-			AND s.start_on < (p.t AT TIME ZONE 'UTC')::date + 1 AND (s.end_on IS NULL OR s.end_on > (p.f AT TIME ZONE 'UTC')::date)`, ids, froms, tos)
-		if _, err := pgx.ForEachRow(rows, []any{&owner}, func() error {
-			f.Clients[index[owner]].HasSubscription = true
+		var pkg, currency string
+		rows, _ = tx.Query(ctx, periods+` SELECT DISTINCT p.client, k.name, k.currency FROM p JOIN subscriptions s ON s.client = p.client
+			AND s.start_on < (p.t AT TIME ZONE 'UTC')::date + 1 AND (s.end_on IS NULL OR s.end_on > (p.f AT TIME ZONE 'UTC')::date)
+			JOIN packages k ON k.name = s.package ORDER BY 1, 2`, ids, froms, tos)
+		if _, err := pgx.ForEachRow(rows, []any{&owner, &pkg, &currency}, func() error {
+			c := &f.Clients[index[owner]]
+			if currency != c.Currency { // its fees cannot be on the client's invoice
+				c.ForeignPackages = append(c.ForeignPackages, pkg+" ("+currency+")")
+				return nil
+			}
+			c.HasSubscription = true
 			return nil
 		}); err != nil {
 			return err

@@ -36,8 +36,11 @@ type Client struct {
 	Currency          string
 	RateTable         string
 	RateTableCurrency string
-	HasSubscription   bool // a subscription covers part of the period
-	Accounts          []Account
+	HasSubscription   bool // a subscription in the client's currency covers part of the period
+	// ForeignPackages are the packages, with their currency, of the
+	// subscriptions in another currency that cover part of the period.
+	ForeignPackages []string
+	Accounts        []Account
 }
 
 // Account is one of a client's accounts.
@@ -98,6 +101,10 @@ func Check(f Facts) []Finding {
 			if len(bare) > 0 || enabled == 0 {
 				add(Error, c.ID, "rate_table", "client %s has no rate table and no subscription, nor do its accounts %s; set a rate_table (billctl import clients)", c.ID, strings.Join(bare, ", "))
 			}
+		}
+		if len(c.ForeignPackages) > 0 {
+			add(Error, c.ID, "currency", "client %s is billed in %s but subscribes to %s: those fees cannot be on its invoice; use a package in %s",
+				c.ID, c.Currency, strings.Join(c.ForeignPackages, ", "), c.Currency)
 		}
 		if c.RateTable != "" && c.RateTableCurrency != c.Currency {
 			add(Error, c.ID, "currency", "client %s is billed in %s but its rate table %s is in %s; use a table in %s", c.ID, c.Currency, c.RateTable, c.RateTableCurrency, c.Currency)

@@ -17,8 +17,11 @@ func TestEveryCheckFindsWhatItLooksFor(t *testing.T) {
 			{ID: "subsonly", Currency: "EUR", HasSubscription: true, Accounts: []Account{{Label: "ip:4", Enabled: true}}},
 			{ID: "accounttables", Currency: "EUR", Accounts: []Account{{Label: "ip:5", Enabled: true, RateTable: "eur", RateTableCurrency: "EUR"}}},
 			{ID: "wrongcurrency", Currency: "USD", RateTable: "eur", RateTableCurrency: "EUR", Accounts: []Account{{Label: "ip:6", Enabled: true, RateTable: "gbp", RateTableCurrency: "GBP"}}},
+			{ID: "foreignpackage", Currency: "EUR", RateTable: "eur", RateTableCurrency: "EUR", ForeignPackages: []string{"pbx-seat (USD)"},
+				Accounts: []Account{{Label: "ip:7", Enabled: true}}},
 		},
-		Calls:        map[string]int64{"good": 10, "noaccount": 1, "notable": 1, "subsonly": 1, "accounttables": 1, "wrongcurrency": 1},
+		Calls: map[string]int64{"good": 10, "noaccount": 1, "notable": 1, "subsonly": 1, "accounttables": 1, "wrongcurrency": 1,
+			"foreignpackage": 1},
 		Mismatches:   map[string]map[string]int64{"good": {"unknown_destination": 2, "deleted_rate": 1}, "": {"unknown_account": 7}},
 		UnnamedCodes: map[string][]string{"good": {"999", "998"}},
 		Files:        []File{{Key: "inbox/canonical/x.csv", Status: "failed", Reason: "is binary"}, {Key: "inbox/canonical/y.csv", Status: "pending"}},
@@ -32,7 +35,7 @@ func TestEveryCheckFindsWhatItLooksFor(t *testing.T) {
 		}
 	}
 	want := []string{
-		"error  inbox", "error noaccount account", "error notable rate_table", "error wrongcurrency currency",
+		"error  inbox", "error noaccount account", "error notable rate_table", "error wrongcurrency currency", "error foreignpackage currency",
 		"warning good mismatches", "warning good code_names", "warning  mismatches",
 	}
 	for _, w := range want {
