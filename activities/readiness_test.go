@@ -3,6 +3,7 @@ package activities_test
 import (
 	"testing"
 
+	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/readiness"
 )
@@ -37,7 +38,7 @@ h,2026-10-05 16:00:00,60,198.18.0.2,,,4930111,ANSWERED
 	}
 	f.upload(cdr.Canonical, "late.csv", []byte("call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n"))
 
-	fs, err := f.acts.Billing.Readiness(ctx, "2026-10", "")
+	fs, err := f.acts.Billing.Readiness(ctx, "2026-10", readiness.Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ h,2026-10-05 16:00:00,60,198.18.0.2,,,4930111,ANSWERED
 		t.Fatal("no errors")
 	}
 	// One client alone: only its findings, and no inbox-wide ones about others' calls.
-	fs, err = f.acts.Billing.Readiness(ctx, "2026-10", "initech")
+	fs, err = f.acts.Billing.Readiness(ctx, "2026-10", readiness.Scope{Client: "initech"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,5 +86,40 @@ h,2026-10-05 16:00:00,60,198.18.0.2,,,4930111,ANSWERED
 		if x.Client != "initech" && x.Check != "inbox" {
 			t.Errorf("finding about another client: %+v", x)
 		}
+	}
+}
+
+// TestABillRunIsHeldUpOnlyByClientsItBills: the bill run's checks judge the
+// clients it invoices (autoinvoice); the problems of the others are left to
+// billctl check readiness.
+func TestABillRunIsHeldUpOnlyByClientsItBills(t *testing.T) {
+	f := newFixture(t)
+	f.importCSV("clients", "id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice\n"+
+		"noacct,No Account,EUR,UTC,retail-eur,,1,0,default,,,false\n")
+	v, err := f.env.ExecuteActivity(f.acts.ReadinessDigest, activities.ReadinessInput{Period: "2026-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d readiness.Digest
+	if err := v.Get(&d); err != nil {
+		t.Fatal(err)
+	}
+	billed := map[string]bool{}
+	for _, x := range d.Findings {
+		billed[x.Client] = true
+	}
+	if billed["noacct"] || billed["initech"] || !billed["globex"] {
+		t.Fatalf("a bill run judged %v", billed)
+	}
+	all, err := f.acts.Billing.Readiness(ctx, "2026-10", readiness.Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, x := range all {
+		found = found || x.Client == "noacct"
+	}
+	if !found {
+		t.Fatal("billctl check readiness no longer judges a client without autoinvoice")
 	}
 }

@@ -56,7 +56,7 @@ type Invoices interface {
 
 // Reports read what the checks and reports show.
 type Reports interface {
-	ReadinessFacts(ctx context.Context, month period.Month, client string, pending []readiness.File) (readiness.Facts, error)
+	ReadinessFacts(ctx context.Context, month period.Month, scope readiness.Scope, pending []readiness.File) (readiness.Facts, error)
 	PeriodSpan(ctx context.Context, month period.Month) (time.Time, time.Time, error)
 	Summary(ctx context.Context, q report.Summary) ([]report.SummaryRow, error)
 	Mismatches(ctx context.Context, from, to time.Time) ([]report.MismatchRow, error)

@@ -9,8 +9,8 @@ import (
 )
 
 // Readiness runs the checks of billing-rules §6 for a month's period, of
-// every active client or of one ("" for all).
-func (s *Service) Readiness(ctx context.Context, month period.Month, client string) ([]readiness.Finding, error) {
+// the active clients of scope.
+func (s *Service) Readiness(ctx context.Context, month period.Month, scope readiness.Scope) ([]readiness.Finding, error) {
 	files, err := s.Inbox(ctx)
 	if err != nil {
 		return nil, err
@@ -23,7 +23,7 @@ func (s *Service) Readiness(ctx context.Context, month period.Month, client stri
 			pending = append(pending, readiness.File{Key: f.Key, Status: "pending"})
 		}
 	}
-	facts, err := s.Store.ReadinessFacts(ctx, month, client, pending)
+	facts, err := s.Store.ReadinessFacts(ctx, month, scope, pending)
 	if err != nil {
 		return nil, err
 	}
@@ -34,10 +34,11 @@ func (s *Service) Readiness(ctx context.Context, month period.Month, client stri
 // keeps, whatever the number of clients: payloads stay small.
 const MaxDigestFindings = 100
 
-// ReadinessDigest is Readiness for a bill run: the counts, and the first
-// findings, errors first.
+// ReadinessDigest is Readiness for a bill run, of the clients it invoices
+// (autoinvoice): the counts, and the first findings, errors first. A client
+// the run does not bill does not hold it up.
 func (s *Service) ReadinessDigest(ctx context.Context, month period.Month) (readiness.Digest, error) {
-	findings, err := s.Readiness(ctx, month, "")
+	findings, err := s.Readiness(ctx, month, readiness.Scope{Billed: true})
 	if err != nil {
 		return readiness.Digest{}, err
 	}

@@ -24,7 +24,7 @@ func (a *app) checkCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fs, err := b.Readiness(cmd.Context(), p, clientID)
+			fs, err := b.Readiness(cmd.Context(), p, readiness.Scope{Client: clientID})
 			if err != nil {
 				return err
 			}

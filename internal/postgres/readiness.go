@@ -13,16 +13,17 @@ import (
 )
 
 // ReadinessFacts gathers what the readiness checks judge for a period
-// (YYYY-MM) and its active clients (or one of them). Each client is judged
+// and the active clients of scope. Each client is judged
 // over its own period: its invoice day in its time zone. Inbox files that
 // are not ingested come from the caller, who lists the bucket.
-func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, client string, pending []readiness.File) (readiness.Facts, error) {
+func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope readiness.Scope, pending []readiness.File) (readiness.Facts, error) {
+	client := scope.Client
 	f := readiness.Facts{Period: string(month), Calls: map[string]int64{}, Mismatches: map[string]map[string]int64{},
 		UnnamedCodes: map[string][]string{}, Files: pending}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `SELECT c.id, c.currency, c.timezone, c.invoice_day, coalesce(c.rate_table, ''), coalesce(t.currency, '')
 			FROM clients c LEFT JOIN rate_tables t ON t.name = c.rate_table
-			WHERE c.status = 'active' AND ($1 = '' OR c.id = $1) ORDER BY c.id`, client)
+			WHERE c.status = 'active' AND ($1 = '' OR c.id = $1) AND (NOT $2 OR c.autoinvoice) ORDER BY c.id`, client, scope.Billed)
 		var ids []string
 		var froms, tos []time.Time
 		index := map[string]int{}

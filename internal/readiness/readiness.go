@@ -51,6 +51,13 @@ type Account struct {
 	RateTableCurrency string
 }
 
+// Scope is which active clients a check judges: one (Client), those that
+// bill runs invoice (Billed: autoinvoice), or every one.
+type Scope struct {
+	Client string
+	Billed bool
+}
+
 // File is an inbox file that is not cleanly ingested.
 type File struct {
 	Key    string
