@@ -119,7 +119,7 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 					p.FilesRetryable++
 				}
 				if len(p.Failures) < maxFailuresKept {
-					p.Failures = append(p.Failures, FileFailure{Key: key, Reason: reason(err)})
+					p.Failures = append(p.Failures, FileFailure{Key: key, Reason: Reason(err)})
 				}
 				return
 			}
@@ -160,8 +160,9 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 	return p, nil
 }
 
-// reason is the message of an activity's failure without the SDK's wrapping.
-func reason(err error) string {
+// Reason is the message of a run's or an activity's failure without the
+// SDK's wrapping: what a person needs to read.
+func Reason(err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
 		return app.Message()

@@ -60,7 +60,14 @@ func (a *app) invoiceAdjustCmd() *cobra.Command {
 			}
 			var res workflows.AdjustResult
 			if err := run.Get(ctx, &res); err != nil {
-				return fmt.Errorf("adjust %s: %w", month, err)
+				return fmt.Errorf("adjust %s: %s", month, workflows.Reason(err))
+			}
+			if len(res.Notes) == 0 {
+				whose := ""
+				if clientID != "" {
+					whose = " of client " + clientID
+				}
+				fmt.Fprintf(a.err, "nothing to adjust: %s has no issued invoice%s\n", month, whose)
 			}
 			t := table{header: []string{"client", "invoice", "note", "kind", "number", "total"}}
 			doc := []map[string]string{}
@@ -187,7 +194,7 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			}
 			var res workflows.InvoiceResult
 			if err := run.Get(ctx, &res); err != nil {
-				return fmt.Errorf("invoice %s %s: %w", clientID, month, err)
+				return fmt.Errorf("invoice %s %s: %s", clientID, month, workflows.Reason(err))
 			}
 			if res.Skipped != "" {
 				fmt.Fprintln(a.err, res.Skipped)
@@ -235,7 +242,7 @@ func (a *app) invoiceRun(cmd *cobra.Command, c workflows.Client, in workflows.In
 	}
 	var p workflows.InvoiceRunProgress
 	if err := run.Get(ctx, &p); err != nil {
-		return fmt.Errorf("invoice run %s: %w", in.Period, err)
+		return fmt.Errorf("invoice run %s: %s", in.Period, workflows.Reason(err))
 	}
 	for _, c := range p.Conflicts {
 		fmt.Fprintln(a.err, c)
@@ -274,7 +281,7 @@ func (a *app) invoiceStateCmd(verb string) *cobra.Command {
 				return fmt.Errorf("%s invoice %s: %w", verb, args[0], err)
 			}
 			if err := run.Get(ctx, nil); err != nil {
-				return fmt.Errorf("%s invoice %s: %w", verb, args[0], err)
+				return fmt.Errorf("%s invoice %s: %s", verb, args[0], workflows.Reason(err))
 			}
 			return a.showInvoice(cmd, inv.ID)
 		},
@@ -352,7 +359,10 @@ func (a *app) showInvoice(cmd *cobra.Command, id string) error {
 		return enc.Encode(doc)
 	}
 	number := inv.Number
-	if number == "" {
+	switch {
+	case inv.Preview:
+		number = "(preview: period not ended)"
+	case number == "":
 		number = "(draft)"
 	}
 	fmt.Fprintf(a.out, "%s %s %s, %s, client %s, period %s – %s, issued %s, due %s\n", strings.ReplaceAll(doc.Kind, "_", " "), inv.ID, number, inv.State, inv.Client,

@@ -55,7 +55,7 @@ func (a *app) rerateCmd() *cobra.Command {
 					return pr.DaysDone, fmt.Sprintf("rerating: %d calls examined, %d changed", pr.Examined, pr.Changed)
 				})
 			if err != nil {
-				return fmt.Errorf("rerate %s: %w", run.GetID(), err)
+				return fmt.Errorf("rerate %s: %s", run.GetID(), workflows.Reason(err))
 			}
 			return a.printRerate(run.GetID(), res)
 		},

@@ -209,7 +209,7 @@ func (a *app) followBillRun(ctx context.Context, c client.Client, id string, res
 		select {
 		case err := <-done:
 			if err != nil {
-				return fmt.Errorf("bill run %s: %w", id, err)
+				return fmt.Errorf("bill run %s: %s", id, workflows.Reason(err))
 			}
 			return a.printBillRun(id, final)
 		case <-tick.C:
