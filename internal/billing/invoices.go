@@ -3,6 +3,7 @@ package billing
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -482,10 +483,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // documentBase is the key, less its extension, of an invoice's documents:
 // an issued invoice's by its number, a draft's by its ID.
 func documentBase(inv invoice.Stored) string {
-	if inv.Number != "" {
-		return fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, inv.Number)
-	}
-	return fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, inv.ID)
+	return fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, cmp.Or(inv.Number, inv.ID))
 }
 
 // writeDocuments renders one invoice's PDF and JSON and uploads them with
