@@ -581,8 +581,10 @@ func (s *Service) Verify(ctx context.Context, invs []invoice.Stored) ([]Check, e
 			default:
 				got, err := s.objectSum(ctx, strings.TrimPrefix(c.URI, prefix))
 				switch {
-				case err != nil:
+				case errors.Is(err, blob.ErrNotFound):
 					c.Status = "missing"
+				case err != nil: // the bucket did not answer: no verdict
+					return nil, err
 				case got != want:
 					c.Status = "changed"
 				}

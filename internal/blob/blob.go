@@ -12,6 +12,9 @@ import (
 // an object already.
 var ErrExists = errors.New("the object exists already")
 
+// ErrNotFound is wrapped by the error of reading a key that holds nothing.
+var ErrNotFound = errors.New("no such object")
+
 // Object describes a stored object.
 type Object struct {
 	Key      string

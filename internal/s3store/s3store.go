@@ -105,6 +105,10 @@ func (s *Store) PutNew(ctx context.Context, key string, body io.Reader, contentT
 // Open streams the object at key.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, Object, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	var missing *types.NoSuchKey
+	if errors.As(err, &missing) {
+		return nil, Object{}, fmt.Errorf("get %s: %w", s.URI(key), blob.ErrNotFound)
+	}
 	if err != nil {
 		return nil, Object{}, fmt.Errorf("get %s: %w", s.URI(key), err)
 	}

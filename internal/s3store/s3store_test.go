@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/billrun/billrun/internal/blob"
 	"github.com/billrun/billrun/internal/s3store"
 	"github.com/billrun/billrun/internal/s3store/s3test"
 )
@@ -28,5 +29,12 @@ func TestPutNewWritesAKeyOnceAndNeverOverwritesIt(t *testing.T) {
 	defer body.Close()
 	if b, _ := io.ReadAll(body); string(b) != "first" {
 		t.Fatalf("the object holds %q", b)
+	}
+}
+
+func TestOpeningAKeyThatHoldsNothingSaysSo(t *testing.T) {
+	_, _, err := s3test.New(t).Open(context.Background(), "nothing/here.json")
+	if !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("%v", err)
 	}
 }

@@ -511,6 +511,12 @@ func TestIssuedDocumentsNeverChange(t *testing.T) {
 	if checks[2].Document != "csv" || checks[2].Status != "changed" || checks[0].Status != "ok" {
 		t.Fatalf("%+v", checks)
 	}
+	if err := acts.s3.Delete(ctx, strings.TrimPrefix(after.Documents["pdf"], "s3://"+acts.s3.Bucket()+"/")); err != nil {
+		t.Fatal(err)
+	}
+	if checks, err = acts.billing.Verify(ctx, []invoice.Stored{after}); err != nil || checks[0].Status != "missing" {
+		t.Fatalf("a deleted PDF: %+v %v", checks, err)
+	}
 }
 
 // TestARateFixAfterTheIssueMakesACreditNote: acme's October is issued; its
