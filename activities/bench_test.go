@@ -438,3 +438,86 @@ func BenchmarkInvoices(b *testing.B) {
 	b.ReportMetric(time.Since(start).Seconds(), "adjust_s")
 	b.ReportMetric(float64(notes), "notes")
 }
+
+// BenchmarkIngestDuplicates prints, on one 1,000,000-CDR file and one
+// database, the ingestion of the file with duplicates judged (on_s) and
+// without (off_s), and the same after an earlier file that has 10 % of its
+// calls (repeat_on_s, repeat_off_s: judged, 100,000 calls are duplicates),
+// each from S3 object to committed rows, the mean of two runs in opposite
+// orders, with their ratios. Run it with
+// -benchtime 1x -count 3 (make bench).
+func BenchmarkIngestDuplicates(b *testing.B) {
+	const n = 1_000_000
+	d := newBenchData(b, n)
+	store, s3 := d.store, s3test.New(b)
+	acts := activities.New(billing.New(store, s3))
+	put := func(name string, body []byte) activities.FileRef {
+		ref := activities.FileRef{Key: billing.InboxKey(cdr.Canonical, name)}
+		etag, err := s3.Put(ctx, ref.Key, bytes.NewReader(body), "text/csv", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ref.ETag = etag
+		return ref
+	}
+	file := put("million.csv", d.file)
+	cut := 0 // the end of the first n/10 calls
+	for i := 0; i <= n/10; i++ {
+		cut += bytes.IndexByte(d.file[cut:], '\n') + 1
+	}
+	earlier := put("earlier.csv", d.file[:cut])
+	if _, err := acts.Billing.Engines.Engine(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	ingestFile := func(ref activities.FileRef) (activities.IngestFileResult, time.Duration) {
+		startAt := time.Now()
+		v, err := env.ExecuteActivity(acts.IngestFile, activities.IngestFileInput{File: ref})
+		took := time.Since(startAt)
+		var res activities.IngestFileResult
+		if err == nil {
+			err = v.Get(&res)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		return res, took
+	}
+	// run ingests the file into an empty store, after the earlier file if
+	// asked, judging duplicates or not.
+	run := func(judge, after bool) time.Duration {
+		if _, err := pgtest.Pool(store).Exec(ctx, `DELETE FROM cdr_files`); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pgtest.Pool(store).Exec(ctx, `TRUNCATE cdrs`); err != nil {
+			b.Fatal(err)
+		}
+		store.JudgeDuplicates(judge)
+		if after {
+			ingestFile(earlier)
+		}
+		res, took := ingestFile(file)
+		if want := int64(n / 10); judge && after && res.Duplicates != want || res.CDRs+res.Duplicates != n {
+			b.Fatalf("%+v", res)
+		}
+		return took
+	}
+	defer store.JudgeDuplicates(true)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Each twice, in both orders, so that neither gains from going first.
+		off, on := run(false, false), run(true, false)
+		on, off = (on+run(true, false))/2, (off+run(false, false))/2
+		repeatOff, repeatOn := run(false, true), run(true, true)
+		repeatOn, repeatOff = (repeatOn+run(true, true))/2, (repeatOff+run(false, true))/2
+		b.ReportMetric(off.Seconds(), "off_s")
+		b.ReportMetric(on.Seconds(), "on_s")
+		b.ReportMetric(on.Seconds()/off.Seconds(), "on/off")
+		b.ReportMetric(repeatOff.Seconds(), "repeat_off_s")
+		b.ReportMetric(repeatOn.Seconds(), "repeat_on_s")
+		b.ReportMetric(repeatOn.Seconds()/repeatOff.Seconds(), "repeat_on/off")
+	}
+}

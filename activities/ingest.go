@@ -41,17 +41,18 @@ type IngestFileInput struct {
 
 // IngestFileResult is what the file produced.
 type IngestFileResult struct {
-	Key      string
-	Skipped  bool
-	CDRs     int64
-	Rejected int64
-	Months   []period.Month // of its calls
+	Key        string
+	Skipped    bool
+	CDRs       int64
+	Rejected   int64
+	Duplicates int64
+	Months     []period.Month // of its calls
 }
 
 // IngestFile ingests one inbox file (billing.Service.Ingest).
 func (a *Activities) IngestFile(ctx context.Context, in IngestFileInput) (IngestFileResult, error) {
 	r, err := a.Billing.Ingest(ctx, in.File.Key, in.TimeZone, heartbeat(ctx))
-	res := IngestFileResult{Key: r.Key, Skipped: r.Skipped, CDRs: r.CDRs, Rejected: r.Rejected, Months: r.Months}
+	res := IngestFileResult{Key: r.Key, Skipped: r.Skipped, CDRs: r.CDRs, Rejected: r.Rejected, Duplicates: r.Duplicates, Months: r.Months}
 	if errors.Is(err, ingest.ErrBadFile) {
 		return res, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadFile, err)
 	}

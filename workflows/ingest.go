@@ -49,6 +49,7 @@ type IngestProgress struct {
 	FilesPending   int // listed and not finished yet
 	CDRs           int64
 	Rejected       int64
+	Duplicates     int64          // calls not stored: another call had their key
 	Months         []period.Month // of the calls ingested
 	Failures       []FileFailure
 }
@@ -130,6 +131,7 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 			p.FilesDone++
 			p.CDRs += r.CDRs
 			p.Rejected += r.Rejected
+			p.Duplicates += r.Duplicates
 			if ms := union(p.Months, r.Months); len(ms) != len(p.Months) {
 				p.Months = ms
 				_ = workflow.UpsertTypedSearchAttributes(ctx, PeriodsAttr.ValueSet(period.Strings(ms)))

@@ -34,7 +34,7 @@ var rules = map[string]rule{
 	"internal/blob":      {},
 	"internal/period":    {},
 	"internal/copytext":  {},
-	"internal/cdr":       {},
+	"internal/cdr":       {outside: []string{"github.com/zeebo/xxh3"}},
 	"internal/catalog":   {outside: pure},
 	"internal/invoice":   {billrun: []string{"internal/period"}, outside: pure},
 	"internal/readiness": {},

@@ -25,6 +25,9 @@ type Calls interface {
 	InstallationID(ctx context.Context) (string, error)
 	IngestedChecksums(ctx context.Context, keys []string) (map[string]string, error)
 	Files(ctx context.Context) ([]cdr.FileState, error)
+	// Duplicates lists the calls of file key not stored as duplicates; an
+	// error wrapping cdr.ErrUnknownFile when no file has key.
+	Duplicates(ctx context.Context, key string) ([]cdr.Duplicate, error)
 	StartFile(ctx context.Context, f cdr.File) (id int64, skip bool, err error)
 	FailFile(ctx context.Context, key, reason string) error
 	LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Source) (cdr.FileStats, error)

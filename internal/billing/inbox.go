@@ -77,12 +77,13 @@ func (s *Service) Pending(ctx context.Context, after string, limit int) (Pending
 
 // InboxFile is an inbox file and what became of it.
 type InboxFile struct {
-	Key      string
-	Status   string // pending, ingesting, ingested or failed
-	CDRs     int64
-	Rejected int64
-	Reason   string // why it failed, or why an ingested file is pending again
-	inBucket bool
+	Key        string
+	Status     string // pending, ingesting, ingested or failed
+	CDRs       int64
+	Rejected   int64
+	Duplicates int64
+	Reason     string // why it failed, or why an ingested file is pending again
+	inBucket   bool
 }
 
 // Inbox is the state of every file in the inbox or seen by ingestion, by key:
@@ -96,7 +97,7 @@ func (s *Service) Inbox(ctx context.Context) ([]InboxFile, error) {
 		return nil, err
 	}
 	for _, f := range files {
-		byKey[f.Key] = InboxFile{Key: f.Key, Status: f.Status, CDRs: f.CDRs, Rejected: f.Rejected, Reason: f.Error}
+		byKey[f.Key] = InboxFile{Key: f.Key, Status: f.Status, CDRs: f.CDRs, Rejected: f.Rejected, Duplicates: f.Duplicates, Reason: f.Error}
 		checksum[f.Key] = f.Checksum
 	}
 	err = s.Objects.Walk(ctx, InboxPrefix, "", func(page []blob.Object) (bool, error) {
@@ -128,13 +129,20 @@ func (s *Service) Inbox(ctx context.Context) ([]InboxFile, error) {
 	return out, nil
 }
 
+// Duplicates lists the calls of inbox file key that were not stored: an
+// earlier call, of this file or another, had the same key (billing-rules §7).
+func (s *Service) Duplicates(ctx context.Context, key string) ([]cdr.Duplicate, error) {
+	return s.Store.Duplicates(ctx, key)
+}
+
 // IngestResult is what ingesting a file produced.
 type IngestResult struct {
-	Key      string
-	Skipped  bool // ingested before with the same content
-	CDRs     int64
-	Rejected int64
-	Months   []period.Month // of its calls, in UTC
+	Key        string
+	Skipped    bool // ingested before with the same content
+	CDRs       int64
+	Rejected   int64
+	Duplicates int64          // calls not stored: another had their key
+	Months     []period.Month // of its calls, in UTC
 }
 
 // Ingest streams one inbox file from the bucket, rates every call and
@@ -160,7 +168,7 @@ func (s *Service) Ingest(ctx context.Context, key, zone string, beat Heartbeat) 
 		return res, err
 	}
 	defer body.Close()
-	file := cdr.File{Key: key, Checksum: obj.ETag, Format: f}
+	file := cdr.File{Key: key, Checksum: obj.ETag, Format: f, Size: obj.Size}
 	id, skip, err := s.Store.StartFile(ctx, file)
 	if err != nil {
 		return res, err
@@ -179,7 +187,7 @@ func (s *Service) Ingest(ctx context.Context, key, zone string, beat Heartbeat) 
 		src.Progress = func(lines int64) { beat.beat(lines) }
 		var st cdr.FileStats
 		st, err = s.Store.LoadFile(ctx, id, file, src)
-		res.CDRs, res.Rejected = st.CDRs, st.Rejected
+		res.CDRs, res.Rejected, res.Duplicates = st.CDRs, st.Rejected, st.Duplicates
 		if !st.First.IsZero() {
 			res.Months = period.Span(st.First, st.Last)
 		}

@@ -1,6 +1,7 @@
 package cdr
 
 import (
+	"errors"
 	"time"
 )
 
@@ -9,6 +10,7 @@ type File struct {
 	Key      string
 	Checksum string // the object's ETag: same key and checksum, same content
 	Format   Format
+	Size     int64 // bytes; 0 when not known
 }
 
 // FileStats is what ingesting a file produced.
@@ -17,8 +19,11 @@ type FileStats struct {
 	Skipped  bool // ingested before with the same content
 	CDRs     int64
 	Rejected int64
-	First    time.Time // connect_time range of the file's CDRs
-	Last     time.Time
+	// Duplicates are calls not stored: another call, in this file or an
+	// earlier one, had their key (billing-rules §7).
+	Duplicates int64
+	First      time.Time // connect_time range of the file's CDRs
+	Last       time.Time
 }
 
 // FileState is what became of a file ingestion has seen.
@@ -29,9 +34,25 @@ type FileState struct {
 	Checksum   string
 	CDRs       int64
 	Rejected   int64
+	Duplicates int64
 	Error      string
 	IngestedAt *time.Time
 }
+
+// Duplicate is a call not stored because another had its key (Key): the
+// file that first had it is File, or its own file for a call repeated in it.
+type Duplicate struct {
+	Line        int64
+	CallID      string
+	ConnectTime time.Time
+	SrcNumber   string
+	DstNumber   string
+	FirstID     int64  // the file that first had the call
+	First       string // its key
+}
+
+// ErrUnknownFile is wrapped by the error for a file ingestion never saw.
+var ErrUnknownFile = errors.New("no such CDR file")
 
 // Source yields a file's rated calls in order. Next returns io.EOF at the
 // end; any other error aborts the load, which then leaves nothing behind.

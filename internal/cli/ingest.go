@@ -119,7 +119,7 @@ func (a *app) follow(ctx context.Context, c workflows.Client, run client.Workflo
 		if q.Get(&cur) != nil {
 			return -1, ""
 		}
-		return cur.FilesDone + cur.FilesSkipped + cur.FilesFailed, fmt.Sprintf("ingesting: %d CDRs, %d rejected lines", cur.CDRs, cur.Rejected)
+		return cur.FilesDone + cur.FilesSkipped + cur.FilesFailed, fmt.Sprintf("ingesting: %d CDRs, %d rejected lines, %d duplicates", cur.CDRs, cur.Rejected, cur.Duplicates)
 	})
 	return p, err
 }
@@ -156,11 +156,11 @@ func (a *app) watch(ctx context.Context, c workflows.Client, run client.Workflow
 
 func (a *app) printIngest(p workflows.IngestProgress, id string) error {
 	t := table{
-		header: []string{"run", "files_done", "files_skipped", "files_failed", "files_pending", "cdrs", "rejected", "months"},
+		header: []string{"run", "files_done", "files_skipped", "files_failed", "files_pending", "cdrs", "rejected", "duplicates", "months"},
 		rows: [][]string{{id, strconv.Itoa(p.FilesDone), strconv.Itoa(p.FilesSkipped), strconv.Itoa(p.FilesFailed),
-			strconv.Itoa(p.FilesPending), itoa(p.CDRs), itoa(p.Rejected), strings.Join(period.Strings(p.Months), " ")}},
+			strconv.Itoa(p.FilesPending), itoa(p.CDRs), itoa(p.Rejected), itoa(p.Duplicates), strings.Join(period.Strings(p.Months), " ")}},
 		json: map[string]any{"run": id, "files_done": p.FilesDone, "files_skipped": p.FilesSkipped, "files_failed": p.FilesFailed,
-			"files_pending": p.FilesPending, "cdrs": p.CDRs, "rejected": p.Rejected, "months": p.Months, "failures": p.Failures},
+			"files_pending": p.FilesPending, "cdrs": p.CDRs, "rejected": p.Rejected, "duplicates": p.Duplicates, "months": p.Months, "failures": p.Failures},
 	}
 	if err := a.print(t); err != nil {
 		return err
@@ -189,12 +189,12 @@ func (a *app) cdrFilesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t := table{header: []string{"key", "status", "cdrs", "rejected", "reason"}}
+			t := table{header: []string{"key", "status", "cdrs", "rejected", "duplicates", "reason"}}
 			for _, f := range files {
 				if status != "" && f.Status != status {
 					continue
 				}
-				t.rows = append(t.rows, []string{f.Key, f.Status, itoa(f.CDRs), itoa(f.Rejected), f.Reason})
+				t.rows = append(t.rows, []string{f.Key, f.Status, itoa(f.CDRs), itoa(f.Rejected), itoa(f.Duplicates), f.Reason})
 			}
 			return a.print(t)
 		},
@@ -211,4 +211,32 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func (a *app) cdrDuplicatesCmd() *cobra.Command {
+	var key string
+	cmd := &cobra.Command{
+		Use:   "duplicates --file KEY",
+		Short: "The calls of a file not stored as duplicates, each with the file that first had it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			b, err := a.billing(ctx)
+			if err != nil {
+				return err
+			}
+			dups, err := b.Duplicates(ctx, key)
+			if err != nil {
+				return err
+			}
+			t := table{header: []string{"line", "call_id", "connect_time", "src_number", "dst_number", "first_file"}}
+			for _, d := range dups {
+				t.rows = append(t.rows, []string{itoa(d.Line), d.CallID, d.ConnectTime.UTC().Format(time.RFC3339), d.SrcNumber, d.DstNumber, d.First})
+			}
+			return a.print(t)
+		},
+	}
+	cmd.Flags().StringVar(&key, "file", "", "the file's key, as cdr files lists it")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
 }

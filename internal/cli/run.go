@@ -279,7 +279,7 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 			strconv.Itoa(len(st.Reratings)), strconv.Itoa(st.Invoices.Invoiced), strconv.Itoa(st.Invoices.Skipped),
 			strconv.Itoa(st.Invoices.ConflictCount)}},
 		json: map[string]any{"run": id, "period": st.Period, "phase": st.Phase, "from": st.From, "to": st.To,
-			"cdrs_ingested": st.Ingest.CDRs, "files_failed": st.Ingest.FilesFailed,
+			"cdrs_ingested": st.Ingest.CDRs, "duplicates": st.Ingest.Duplicates, "files_failed": st.Ingest.FilesFailed,
 			"errors": st.Errors, "warnings": st.Warnings, "mismatched": st.Mismatched, "findings": findings,
 			"reratings": len(st.Reratings), "rerated_calls": reratedCalls, "rerated_changed": changed, "rerate_failure": st.RerateFailure,
 			"accepted": st.Accepted, "clients": st.Invoices.Clients, "invoiced": st.Invoices.Invoiced,
@@ -288,6 +288,10 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 	}
 	if err := a.print(t); err != nil || a.format != "table" {
 		return err
+	}
+	if st.Ingest.Duplicates > 0 {
+		fmt.Fprintf(a.out, "\n%s not stored: another call had the same call_id, time, source and destination (billctl cdr duplicates --file KEY)\n",
+			plural(int(st.Ingest.Duplicates), "duplicate call"))
 	}
 	if st.RerateFailure != "" {
 		fmt.Fprintf(a.out, "\nthe last rerate did not run: %s\n", oneLine(st.RerateFailure))

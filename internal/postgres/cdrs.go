@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -53,14 +55,25 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM rejected_lines WHERE file_id = $1`, id); err != nil {
-			return err
+		// A file judged again is judged against every file but itself.
+		for _, table := range []string{"rejected_lines", "call_keys", "file_duplicates"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE file_id = $1`, id); err != nil {
+				return err
+			}
 		}
-		w := &copyWriter{store: s, src: src, fileID: strconv.AppendInt(nil, id, 10)}
+		w := &copyWriter{store: s, src: src, fileID: strconv.AppendInt(nil, id, 10), id: id}
+		if !s.keepDuplicates {
+			w.keys, w.loaded = cdr.NewKeys(id, int(min(f.Size/callBytes, 1<<26))), map[int64]bool{}
+		}
 		if err := s.copyCDRs(ctx, tx, w); err != nil {
 			return err
 		}
-		st.CDRs, st.First, st.Last = w.rows, w.first, w.last
+		if w.keys != nil {
+			if err := storeKeys(ctx, tx, w); err != nil {
+				return err
+			}
+		}
+		st.CDRs, st.Duplicates, st.First, st.Last = w.rows, w.duplicates, w.first, w.last
 		rejects, total := src.Rejects()
 		st.Rejected = total
 		if len(rejects) > 0 {
@@ -73,11 +86,56 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 			}
 		}
 		_, err := tx.Exec(ctx, `UPDATE cdr_files SET status = 'ingested', checksum = $2, format = $3, cdrs = $4, rejected = $5,
-			error = '', first_call = $6, last_call = $7, ingested_at = now() WHERE id = $1`,
-			id, f.Checksum, string(f.Format), st.CDRs, st.Rejected, nullTime(st.First), nullTime(st.Last))
+			error = '', first_call = $6, last_call = $7, ingested_at = now(), duplicates = $8 WHERE id = $1`,
+			id, f.Checksum, string(f.Format), st.CDRs, st.Rejected, nullTime(st.First), nullTime(st.Last), st.Duplicates)
 		return err
 	})
 	return st, err
+}
+
+// callBytes is about twice the size of a call in a CDR file: a file's
+// key table from its size; a compressed file's table grows as it fills.
+const callBytes = 100
+
+// callKeysLock is the first key of the advisory locks that make the
+// ingestions of one day judge duplicates one after the other.
+const callKeysLock = 0x6b657973
+
+// loadDayKeys locks day for tx, so that a file ingested at the same time
+// sees this one's keys or this one sees its keys, and loads the keys the
+// other files have on day.
+func loadDayKeys(ctx context.Context, tx pgx.Tx, w *copyWriter, day int64) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, callKeysLock, int32(day/86400)); err != nil {
+		return fmt.Errorf("lock the call keys of %s: %w", time.Unix(day, 0).UTC().Format(time.DateOnly), err)
+	}
+	rows, _ := tx.Query(ctx, `SELECT file_id, keys FROM call_keys WHERE day = $1 AND file_id <> $2`, time.Unix(day, 0).UTC(), w.id)
+	var file int64
+	var keys []byte
+	if _, err := pgx.ForEachRow(rows, []any{&file, &keys}, func() error {
+		w.keys.Load(file, keys)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("load the call keys of %s: %w", time.Unix(day, 0).UTC().Format(time.DateOnly), err)
+	}
+	w.loaded[day] = true
+	return nil
+}
+
+// storeKeys stores the keys of the calls w stored and lists its duplicates.
+func storeKeys(ctx context.Context, tx pgx.Tx, w *copyWriter) error {
+	var sets [][]any
+	for day, keys := range w.keys.Encoded() {
+		sets = append(sets, []any{time.Unix(day, 0).UTC(), w.id, keys})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"call_keys"}, []string{"day", "file_id", "keys"}, pgx.CopyFromRows(sets)); err != nil {
+		return fmt.Errorf("store call keys: %w", err)
+	}
+	if len(w.dups) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO file_duplicates (file_id, calls) VALUES ($1, $2)`, w.id, w.dups); err != nil {
+			return fmt.Errorf("list duplicate calls: %w", err)
+		}
+	}
+	return nil
 }
 
 // dayKey is the UTC day of t, the unit of CDR partitions.
@@ -94,8 +152,9 @@ func (s *Store) ensurePartition(ctx context.Context, t time.Time) error {
 }
 
 // copyCDRs copies w's calls into cdrs within tx. A COPY ends early at a
-// call whose day has no partition: the partition is made (in its own
-// transaction, see ensure_cdr_partition) and a new COPY takes up the call.
+// call whose day is not ready: the partition is made (in its own
+// transaction, see ensure_cdr_partition), the day's call keys are loaded,
+// and a new COPY takes up the call.
 func (s *Store) copyCDRs(ctx context.Context, tx pgx.Tx, w *copyWriter) error {
 	for !w.done {
 		w.stopped = false
@@ -108,8 +167,17 @@ func (s *Store) copyCDRs(ctx context.Context, tx pgx.Tx, w *copyWriter) error {
 		if w.err != nil {
 			return w.err
 		}
-		if w.pending != nil {
-			if err := s.ensurePartition(ctx, w.pending.ConnectTime); err != nil {
+		if w.pending == nil {
+			continue
+		}
+		t := w.pending.ConnectTime
+		if _, ok := s.partitions.Load(dayKey(t)); !ok {
+			if err := s.ensurePartition(ctx, t); err != nil {
+				return err
+			}
+		}
+		if w.keys != nil && !w.loaded[dayKey(t)] {
+			if err := loadDayKeys(ctx, tx, w, dayKey(t)); err != nil {
 				return err
 			}
 		}
@@ -130,9 +198,18 @@ type copyWriter struct {
 	rows        int64
 	first, last time.Time
 	done        bool
-	stopped     bool // ended a COPY at a day without partition
+	stopped     bool // ended a COPY at a day not ready
 	err         error
-	day         int64 // the day last checked
+	day         int64 // the day last found ready
+	// keys, when set, are the call keys of the days loaded: calls whose key
+	// is known are not stored but listed in dups.
+	keys   *cdr.Keys
+	loaded map[int64]bool
+	keyBuf []byte
+	id     int64
+	// dups lists the duplicates (cdr.AppendDuplicate).
+	dups       []byte
+	duplicates int64
 	// perRow, when set, gives each row's file (rerating copies calls of
 	// many files at once); else every row is fileID's.
 	perRow interface{ FileID() int64 }
@@ -144,25 +221,27 @@ func (w *copyWriter) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		w.buf, w.off = w.buf[:0], 0
-		if w.pending != nil { // its partition exists now
-			w.append(w.pending, w.pendingRes)
-			w.pending, w.pendingRes = nil, nil
-		}
 		for len(w.buf) < 64<<10 {
-			rec, res, err := w.src.Next()
-			if errors.Is(err, io.EOF) {
-				w.done = true
-				break
+			rec, res := w.pending, w.pendingRes
+			w.pending, w.pendingRes = nil, nil
+			if rec == nil {
+				var err error
+				if rec, res, err = w.src.Next(); errors.Is(err, io.EOF) {
+					w.done = true
+					break
+				} else if err != nil {
+					w.err = err
+					return 0, io.EOF
+				}
 			}
-			if err != nil {
-				w.err = err
-				return 0, io.EOF
-			}
-			if !w.hasPartition(rec.ConnectTime) {
-				// End this COPY; LoadFile creates the partition and resumes.
+			if !w.ready(rec.ConnectTime) {
+				// End this COPY; copyCDRs readies the day and resumes.
 				r, s := *rec, *res
 				w.pending, w.pendingRes, w.stopped = &r, &s, true
 				break
+			}
+			if w.keys != nil && w.duplicate(rec) {
+				continue
 			}
 			w.append(rec, res)
 		}
@@ -172,16 +251,33 @@ func (w *copyWriter) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (w *copyWriter) hasPartition(t time.Time) bool {
+// ready reports whether t's day has a partition and, when w judges
+// duplicates, its keys loaded.
+func (w *copyWriter) ready(t time.Time) bool {
 	k := dayKey(t)
 	if k == w.day {
 		return true
 	}
-	if _, ok := w.store.partitions.Load(k); ok {
-		w.day = k
-		return true
+	if _, ok := w.store.partitions.Load(k); !ok {
+		return false
 	}
-	return false
+	if w.keys != nil && !w.loaded[k] {
+		return false
+	}
+	w.day = k
+	return true
+}
+
+// duplicate reports whether rec's key is known, and lists it if so.
+func (w *copyWriter) duplicate(rec *cdr.Record) bool {
+	var key cdr.Key
+	key, w.keyBuf = cdr.KeyOf(rec, w.keyBuf)
+	first, dup := w.keys.Add(key, w.day)
+	if dup {
+		w.dups = cdr.AppendDuplicate(w.dups, rec, first)
+		w.duplicates++
+	}
+	return dup
 }
 
 // append renders one row in COPY text format.
@@ -253,10 +349,42 @@ func (s *Store) IngestedChecksums(ctx context.Context, keys []string) (map[strin
 
 // Files lists every file ingestion has seen, by key.
 func (s *Store) Files(ctx context.Context) ([]cdr.FileState, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT key, format, status, checksum, cdrs, rejected, error, ingested_at FROM cdr_files ORDER BY key`)
+	rows, _ := s.pool.Query(ctx, `SELECT key, format, status, checksum, cdrs, rejected, duplicates, error, ingested_at FROM cdr_files ORDER BY key`)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (cdr.FileState, error) {
 		var f cdr.FileState
-		err := r.Scan(&f.Key, &f.Format, &f.Status, &f.Checksum, &f.CDRs, &f.Rejected, &f.Error, &f.IngestedAt)
+		err := r.Scan(&f.Key, &f.Format, &f.Status, &f.Checksum, &f.CDRs, &f.Rejected, &f.Duplicates, &f.Error, &f.IngestedAt)
 		return f, err
 	})
+}
+
+// Duplicates lists the duplicate calls of file key, by line.
+func (s *Store) Duplicates(ctx context.Context, key string) ([]cdr.Duplicate, error) {
+	var id int64
+	if err := s.pool.QueryRow(ctx, `SELECT id FROM cdr_files WHERE key = $1`, key).Scan(&id); errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s", cdr.ErrUnknownFile, key)
+	} else if err != nil {
+		return nil, err
+	}
+	var list []byte
+	if err := s.pool.QueryRow(ctx, `SELECT calls FROM file_duplicates WHERE file_id = $1`, id).Scan(&list); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	dups, err := cdr.ParseDuplicates(list)
+	if err != nil {
+		return nil, fmt.Errorf("duplicates of %s: %w", key, err)
+	}
+	keys := map[int64]string{}
+	for _, d := range dups {
+		keys[d.FirstID] = ""
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT id, key FROM cdr_files WHERE id = ANY($1)`, slices.Collect(maps.Keys(keys)))
+	var fid int64
+	var fkey string
+	if _, err := pgx.ForEachRow(rows, []any{&fid, &fkey}, func() error { keys[fid] = fkey; return nil }); err != nil {
+		return nil, err
+	}
+	for i := range dups {
+		dups[i].First = keys[dups[i].FirstID]
+	}
+	return dups, nil
 }

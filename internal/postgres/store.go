@@ -23,7 +23,14 @@ type Store struct {
 	// Days whose CDR partition is known to exist (UTC day start, unix
 	// seconds): the copy path checks this map instead of the catalog.
 	partitions sync.Map
+	// keepDuplicates turns duplicate judging off (JudgeDuplicates).
+	keepDuplicates bool
 }
+
+// JudgeDuplicates turns judging duplicates at ingestion (billing-rules §7)
+// on, as it is by default, or off: off is only for measuring what judging
+// costs (make bench), as it stores every call of every file.
+func (s *Store) JudgeDuplicates(on bool) { s.keepDuplicates = !on }
 
 // Open connects to the database at url (a libpq URL or key=value string).
 func Open(ctx context.Context, url string) (*Store, error) {

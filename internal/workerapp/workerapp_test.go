@@ -240,16 +240,26 @@ func attempts(t *testing.T, c client.Client, run client.WorkflowRun) int32 {
 // the month's invoice run twice: the clients with autoinvoice get one issued
 // invoice each with its three documents; the second run finds them issued
 // and numbers nothing more.
+// TestAnInvoiceRunInvoicesTheAutoinvoiceClientsOnceOnTheRealServices, from
+// the month's file delivered twice under two names: each call is stored,
+// and so billed, once.
 func TestAnInvoiceRunInvoicesTheAutoinvoiceClientsOnceOnTheRealServices(t *testing.T) {
 	c, queue, acts := inProcess(t)
 	store, s3 := acts.store, acts.s3
-	upload(t, s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
+	upload(t, s3, cdr.Canonical, "cdrs-oct.csv", read(t, "demo", "cdrs-2026-10.csv"))
+	upload(t, s3, cdr.Canonical, "cdrs-oct-fixed.csv", read(t, "demo", "cdrs-2026-10.csv"))
 	run, err := start(t, c, queue, acts, workflows.IngestInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := run.Get(ctx, nil); err != nil {
+	var ingested workflows.IngestProgress
+	if err := run.Get(ctx, &ingested); err != nil {
 		t.Fatal(err)
+	}
+	var stored int64
+	if err := pgtest.Pool(store).QueryRow(ctx, `SELECT count(*) FROM cdrs`).Scan(&stored); err != nil ||
+		ingested.FilesDone != 2 || ingested.CDRs != 11 || ingested.Duplicates != 11 || stored != 11 {
+		t.Fatalf("ingested %+v, %d stored, %v", ingested, stored, err)
 	}
 	for i := range 2 {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.InvoiceRunWorkflowID("2026-10"), TaskQueue: queue},
