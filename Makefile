@@ -41,6 +41,7 @@ bench: up
 	$(ENV) go test -run '^$$' -bench . -benchtime 2s -cpu 1 ./internal/rating/
 	$(ENV) go test -run '^$$' -bench . -benchtime 3x ./internal/postgres/
 	$(ENV) go test -run '^$$' -bench 'IngestMillion|RerateMillion|IndexCost' -benchtime 1x -timeout 30m ./activities/
+	$(ENV) go test -run '^$$' -bench IngestDuplicates -benchtime 1x -count 3 -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench SummaryMillion -benchtime 3x -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench BenchmarkInvoices -benchtime 1x -timeout 30m ./activities/
 	go test -run '^$$' -bench Render -benchtime 3s -cpu 1 ./internal/pdf/
