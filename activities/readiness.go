@@ -6,6 +6,7 @@ import (
 
 	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/readiness"
+	"github.com/billrun/billrun/internal/report"
 )
 
 // ReadinessInput names the period.
@@ -29,4 +30,11 @@ func (a *Activities) PeriodSpan(ctx context.Context, month period.Month) (Span, 
 // counts, and the first findings, errors first.
 func (a *Activities) ReadinessDigest(ctx context.Context, in ReadinessInput) (readiness.Digest, error) {
 	return a.Billing.ReadinessDigest(ctx, in.Period)
+}
+
+// ReconcileTotals accounts for every call of a month's periods
+// (billing-rules §7): calls and amount by currency and reason, over clients.
+func (a *Activities) ReconcileTotals(ctx context.Context, month period.Month) ([]report.ReconcileRow, error) {
+	rows, err := a.Billing.Reconcile(ctx, month, "")
+	return report.Totals(rows), err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/readiness"
+	"github.com/billrun/billrun/internal/report"
 	"github.com/billrun/billrun/internal/rerate"
 )
 
@@ -90,6 +91,10 @@ type BillRunStatus struct {
 	// Notes are the draft notes made for issued invoices whose calls the
 	// run's rerates changed.
 	Notes []activities.Adjusted
+	// Accounted is every call of the period by currency and reason
+	// (billing-rules §7), after the last wave: what was invoiced, and what
+	// was left unbilled and why (report reconcile has it by client).
+	Accounted []report.ReconcileRow
 }
 
 // Wave is one invoice run of a bill run: the clients whose periods had
@@ -169,6 +174,9 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 		}
 		st.Waves = append(st.Waves, Wave{Started: now, Invoices: p})
 		st.Invoices = sumWaves(st.Waves)
+		if err := workflow.ExecuteActivity(actx, a.ReconcileTotals, in.Period).Get(ctx, &st.Accounted); err != nil {
+			return st, err
+		}
 		if p.Open == 0 {
 			break
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
@@ -16,6 +17,7 @@ import (
 	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/readiness"
+	"github.com/billrun/billrun/internal/report"
 	"github.com/billrun/billrun/internal/rerate"
 )
 
@@ -44,6 +46,9 @@ type billRunEnv struct {
 	adjusted    []AdjustInput
 }
 
+var accounted = []report.ReconcileRow{{Currency: "EUR", Reason: report.ReasonNotInvoiced, Calls: 3, Amount: decimal.RequireFromString("1.5")},
+	{Currency: "EUR", Reason: report.ReasonInvoiced, Calls: 7, Amount: decimal.RequireFromString("4.25")}}
+
 var span = activities.Span{From: time.Date(2026, 9, 30, 22, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC)}
 
 func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
@@ -55,6 +60,7 @@ func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
 	b.env.RegisterWorkflow(Rerate)
 	b.env.RegisterWorkflow(InvoiceRun)
 	b.env.OnActivity(a.PeriodSpan, mock.Anything, period.Month("2026-10")).Return(span, nil)
+	b.env.OnActivity(a.ReconcileTotals, mock.Anything, period.Month("2026-10")).Return(accounted, nil)
 	b.env.OnActivity(a.ReadinessDigest, mock.Anything, activities.ReadinessInput{Period: "2026-10"}).Return(
 		func(context.Context, activities.ReadinessInput) (readiness.Digest, error) {
 			fs := b.checks[min(b.checked, len(b.checks)-1)]
@@ -132,6 +138,8 @@ func TestABillRunWithoutFindingsThatBlockGoesStraightToInvoices(t *testing.T) {
 	require.Equal(t, int64(10), st.Ingest.CDRs)
 	require.Equal(t, 2, st.Invoices.Invoiced)
 	require.Equal(t, span.From, st.From)
+	require.Len(t, st.Accounted, 2, "the status accounts for every call of the period")
+	require.True(t, st.Accounted[0].Amount.Equal(accounted[0].Amount))
 }
 
 func TestABillRunWaitsOnMismatchesAndRerateResolvesThem(t *testing.T) {

@@ -64,6 +64,7 @@ type Reports interface {
 	Summary(ctx context.Context, q report.Summary) ([]report.SummaryRow, error)
 	Mismatches(ctx context.Context, from, to time.Time) ([]report.MismatchRow, error)
 	MismatchDetails(ctx context.Context, from, to time.Time, limit int) ([]report.MismatchDetail, int64, error)
+	ReconcileGroups(ctx context.Context, month period.Month, client string, due map[string][]string) ([]report.ReconcileGroup, error)
 }
 
 // Store is the database billing keeps its data in (postgres.Store).

@@ -30,55 +30,17 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 	if now.IsZero() {
 		now = s.now()
 	}
-	listed, err := s.Store.Invoices(ctx, month, client)
-	if err != nil {
+	cs, drafts, err := s.corrections(ctx, month, client, now)
+	if err != nil || len(cs) == 0 {
 		return nil, err
 	}
-	var ids, clients []string
-	drafts := map[string]string{} // invoice ID → its draft note
-	for _, inv := range listed {
-		switch {
-		case inv.State == "issued" && inv.Corrects == nil:
-			ids, clients = append(ids, inv.ID), append(clients, inv.Client)
-		case inv.State == "issued":
-			ids = append(ids, inv.ID)
-		case inv.State == "draft" && inv.Corrects != nil:
-			drafts[inv.Corrects.ID] = inv.ID
-		}
-	}
-	if len(clients) == 0 {
-		return nil, nil
-	}
-	billed, err := s.Store.InvoicesByID(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	notes := map[string][]invoice.Stored{}
-	var issued []invoice.Stored
-	for _, inv := range billed {
-		if inv.Corrects != nil {
-			notes[inv.Corrects.ID] = append(notes[inv.Corrects.ID], inv)
-		} else {
-			issued = append(issued, inv)
-		}
-	}
-	bases, err := s.Store.InvoiceBases(ctx, clients, month, now)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Adjusted, len(issued))
+	out := make([]Adjusted, len(cs))
 	var made []invoice.Stored
 	var at []int
-	for i, inv := range issued {
-		b := bases[i]
+	for i, c := range cs {
+		inv := c.Issued
 		out[i] = Adjusted{Client: inv.Client, Invoice: inv.Number}
-		b.Input.Taxes, b.Input.Rounding = issuedTaxes(inv), inv.Rounding
-		recomputed, err := invoice.Compute(b.Input)
-		if err != nil {
-			return nil, fmt.Errorf("client %s: %w", inv.Client, err)
-		}
-		note, ok := invoice.Adjust(inv, notes[inv.ID], recomputed)
-		if !ok {
+		if !c.Due {
 			if id := drafts[inv.ID]; id != "" {
 				if err := s.Store.Void(ctx, id); err != nil {
 					return nil, err
@@ -86,7 +48,8 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 			}
 			continue
 		}
-		note.State, note.IssueDate, note.DueDate = "draft", b.Input.IssueDate, recomputed.DueDate
+		note := c.Note
+		note.State = "draft"
 		out[i].Kind, out[i].Total = note.Kind, note.Total.StringFixed(2)
 		made, at = append(made, note), append(at, i)
 	}
@@ -113,6 +76,70 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 		}
 	}
 	return out, nil
+}
+
+// correction is an issued invoice recomputed now: Due when the
+// recomputation differs from it and its issued notes, and Note the
+// difference (billing-rules §7).
+type correction struct {
+	Issued invoice.Stored
+	Note   invoice.Stored
+	Due    bool
+}
+
+// corrections recomputes the issued invoices of month (of client, or all
+// when client is ""), keeping each one's taxes and rounding mode, and
+// returns them with the draft note each has (invoice ID → note ID).
+func (s *Service) corrections(ctx context.Context, month period.Month, client string, now time.Time) ([]correction, map[string]string, error) {
+	listed, err := s.Store.Invoices(ctx, month, client)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ids, clients []string
+	drafts := map[string]string{} // invoice ID → its draft note
+	for _, inv := range listed {
+		switch {
+		case inv.State == "issued" && inv.Corrects == nil:
+			ids, clients = append(ids, inv.ID), append(clients, inv.Client)
+		case inv.State == "issued":
+			ids = append(ids, inv.ID)
+		case inv.State == "draft" && inv.Corrects != nil:
+			drafts[inv.Corrects.ID] = inv.ID
+		}
+	}
+	if len(clients) == 0 {
+		return nil, drafts, nil
+	}
+	billed, err := s.Store.InvoicesByID(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	notes := map[string][]invoice.Stored{}
+	var issued []invoice.Stored
+	for _, inv := range billed {
+		if inv.Corrects != nil {
+			notes[inv.Corrects.ID] = append(notes[inv.Corrects.ID], inv)
+		} else {
+			issued = append(issued, inv)
+		}
+	}
+	bases, err := s.Store.InvoiceBases(ctx, clients, month, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]correction, len(issued))
+	for i, inv := range issued {
+		b := bases[i]
+		b.Input.Taxes, b.Input.Rounding = issuedTaxes(inv), inv.Rounding
+		recomputed, err := invoice.Compute(b.Input)
+		if err != nil {
+			return nil, nil, fmt.Errorf("client %s: %w", inv.Client, err)
+		}
+		out[i] = correction{Issued: inv}
+		out[i].Note, out[i].Due = invoice.Adjust(inv, notes[inv.ID], recomputed)
+		out[i].Note.IssueDate, out[i].Note.DueDate = b.Input.IssueDate, recomputed.DueDate
+	}
+	return out, drafts, nil
 }
 
 // issuedTaxes are the taxes an issued invoice was computed with.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/report"
 )
 
@@ -43,8 +44,8 @@ func (p *dateRange) parse() (time.Time, time.Time, *time.Location, error) {
 }
 
 func (a *app) reportCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "report", Short: "Statistics: summary and mismatches"}
-	cmd.AddCommand(a.summaryCmd(), a.mismatchesCmd())
+	cmd := &cobra.Command{Use: "report", Short: "Statistics: summary, mismatches, reconciliation"}
+	cmd.AddCommand(a.summaryCmd(), a.mismatchesCmd(), a.reconcileCmd())
 	return cmd
 }
 
@@ -93,6 +94,42 @@ func (a *app) summaryCmd() *cobra.Command {
 	}
 	p.flags(cmd)
 	cmd.Flags().StringVar(&groupBy, "group-by", "client", "comma-separated keys: client,account,dst_code,dst_name,day,month,currency")
+	return cmd
+}
+
+func (a *app) reconcileCmd() *cobra.Command {
+	var month, client string
+	cmd := &cobra.Command{
+		Use:   "reconcile --period YYYY-MM [--client ID]",
+		Short: "Every call of each client's period by reason: mismatched, other currency, not payable, adjustment due, not invoiced, invoiced",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := period.Parse(month)
+			if err != nil {
+				return fmt.Errorf("--period: %w", err)
+			}
+			b, err := a.billing(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows, err := b.Reconcile(cmd.Context(), m, client)
+			if err != nil {
+				return err
+			}
+			t := table{header: []string{"client", "currency", "reason", "calls", "amount"}}
+			doc := make([]map[string]any, 0, len(rows))
+			for _, r := range rows {
+				t.rows = append(t.rows, []string{r.Client, r.Currency, r.Reason, itoa(r.Calls), r.Amount.StringFixed(6)})
+				doc = append(doc, map[string]any{"client": r.Client, "currency": r.Currency, "reason": r.Reason, "calls": r.Calls,
+					"amount": r.Amount.StringFixed(6)})
+			}
+			t.json = doc
+			return a.print(t)
+		},
+	}
+	cmd.Flags().StringVar(&month, "period", "", "the month, YYYY-MM (required)")
+	cmd.Flags().StringVar(&client, "client", "", "one client only")
+	_ = cmd.MarkFlagRequired("period")
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/billrun/billrun/internal/readiness"
+	"github.com/billrun/billrun/internal/report"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -284,7 +285,7 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 			"reratings": len(st.Reratings), "rerated_calls": reratedCalls, "rerated_changed": changed, "rerate_failure": st.RerateFailure,
 			"accepted": st.Accepted, "clients": st.Invoices.Clients, "invoiced": st.Invoices.Invoiced,
 			"skipped": st.Invoices.Skipped, "conflicts": st.Invoices.ConflictCount, "not_ended": st.Invoices.Open,
-			"waves": waves, "next_wave": nextWave, "notes": st.Notes},
+			"waves": waves, "next_wave": nextWave, "notes": st.Notes, "accounted": accounted(st.Accounted)},
 	}
 	if err := a.print(t); err != nil || a.format != "table" {
 		return err
@@ -298,6 +299,17 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 	}
 	for _, n := range st.Notes {
 		fmt.Fprintf(a.out, "\ndraft %s %s for invoice %s of client %s (%s)\n", strings.ReplaceAll(n.Kind, "_", " "), n.NoteID, n.Invoice, n.Client, n.Total)
+	}
+	if len(st.Accounted) > 0 {
+		// What finance signs off: every call, invoiced or why not.
+		t := table{header: []string{"currency", "reason", "calls", "amount"}}
+		for _, r := range st.Accounted {
+			t.rows = append(t.rows, []string{r.Currency, r.Reason, itoa(r.Calls), r.Amount.StringFixed(6)})
+		}
+		fmt.Fprintln(a.out, "\nevery call of the period (billctl report reconcile has them by client):")
+		if err := a.print(t); err != nil {
+			return err
+		}
 	}
 	if st.Invoices.Open > 0 {
 		fmt.Fprintf(a.out, "\n%d clients' periods have not ended: the next wave invoices them from %s\n", st.Invoices.Open, nextWave)
@@ -318,4 +330,13 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// accounted is a bill run's totals by currency and reason as JSON.
+func accounted(rows []report.ReconcileRow) []map[string]any {
+	out := make([]map[string]any, len(rows))
+	for i, r := range rows {
+		out[i] = map[string]any{"currency": r.Currency, "reason": r.Reason, "calls": r.Calls, "amount": r.Amount.StringFixed(6)}
+	}
+	return out
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/report"
 )
 
@@ -62,4 +64,76 @@ func (s *Store) DeleteRate(ctx context.Context, table, code string, from time.Ti
 		return err
 	})
 	return n, err
+}
+
+// ReconcileGroups groups the calls of month for reconciliation (billing-rules
+// §7): each client's calls over its own period, for every client whatever its
+// status, and the calls of no client over the calendar month in UTC; of one
+// client only when client is not "". due lists, by client, the descriptions
+// of the lines whose calls are adjustment_due. It reads one snapshot.
+func (s *Store) ReconcileGroups(ctx context.Context, month period.Month, client string, due map[string][]string) ([]report.ReconcileGroup, error) {
+	var out []report.ReconcileGroup
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('jit', 'off', true)`); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT id, currency, timezone, invoice_day FROM clients WHERE $1 = '' OR id = $1 ORDER BY id`, client)
+		var ids, currencies []string
+		var froms, tos []time.Time
+		var id, currency, tz string
+		var day int
+		if _, err := pgx.ForEachRow(rows, []any{&id, &currency, &tz, &day}, func() error {
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				return fmt.Errorf("client %s: time zone %q: %w", id, tz, err)
+			}
+			from, to, err := invoice.Period(month, day, loc)
+			ids, currencies, froms, tos = append(ids, id), append(currencies, currency), append(froms, from), append(tos, to)
+			return err
+		}); err != nil {
+			return err
+		}
+		if client != "" && len(ids) == 0 {
+			return fmt.Errorf("no client %q", client)
+		}
+		mf, mt := month.Start(time.UTC), month.Next().Start(time.UTC)
+		lo, hi := period.Cover(append(froms, mf), append(tos, mt))
+		// Deleted rates are few (a partial index lists them): one hashed
+		// array beats a lookup a call.
+		rows, _ = tx.Query(ctx, `SELECT id FROM rates WHERE deleted_at IS NOT NULL`)
+		deleted, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		args := []any{ids, currencies, froms, tos, lo, hi, mf, mt, deleted, client}
+		dueExpr, joins := "false", ""
+		var dueClients, dueLines []string
+		for c, lines := range due {
+			for _, l := range lines {
+				dueClients, dueLines = append(dueClients, c), append(dueLines, l)
+			}
+		}
+		if len(dueLines) > 0 {
+			// The line a call is on: its code's name in the deck of the
+			// table it was rated with, as invoices name it.
+			dueExpr = `coalesce((c.client, coalesce(e.name, c.code)) IN (SELECT * FROM unnest($11::text[], $12::text[])), false)`
+			args = append(args, dueClients, dueLines)
+			joins = ` LEFT JOIN rate_tables rt ON rt.name = c.rate_table LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = c.code`
+		}
+		rows, _ = tx.Query(ctx, `WITH p AS (SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS p(client, currency, f, t))
+			SELECT coalesce(p.client, c.client, ''), coalesce(c.currency, ''), coalesce(p.currency, ''), c.status,
+				coalesce(c.rate_id = ANY($9::bigint[]), false), c.billed_seconds = 0 AND c.cost = 0, `+dueExpr+`, count(*), sum(c.cost)
+			FROM cdrs c LEFT JOIN p ON p.client = c.client`+joins+`
+			WHERE c.connect_time >= $5 AND c.connect_time < $6 AND ($10 = '' OR c.client = $10)
+				AND CASE WHEN p.client IS NULL THEN c.connect_time >= $7 AND c.connect_time < $8
+					ELSE c.connect_time >= p.f AND c.connect_time < p.t END
+			GROUP BY 1, 2, 3, 4, 5, 6, 7`, args...)
+		var g report.ReconcileGroup
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.ReconcileGroup, error) {
+			err := r.Scan(&g.Client, &g.Currency, &g.ClientCurrency, &g.Status, &g.DeletedRate, &g.NotPayable, &g.Due, &g.Calls, &g.Amount)
+			return g, err
+		})
+		return err
+	})
+	return out, err
 }

@@ -92,6 +92,7 @@ func SummarySQL(ctx context.Context, pool *pgxpool.Pool, q report.Summary) ([]re
 		FROM cdrs c LEFT JOIN rate_tables rt ON rt.name = c.rate_table
 		LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = c.code
 		WHERE c.connect_time >= $1 AND c.connect_time < $2 AND c.status = 'rated' AND $3::text IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM rates r WHERE r.id = c.rate_id AND r.deleted_at IS NOT NULL)
 		GROUP BY ` + strings.Join(groups, ", ")
 	loc := "UTC"
 	if q.Location != nil {
