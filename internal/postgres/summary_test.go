@@ -120,6 +120,31 @@ func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 		OVERRIDING SYSTEM VALUE VALUES (900000000, 'acme-special', '4420', 0.01, '2026-01-01', 1, 1)`)
 	calls(3001, 3100, "id = 900000000")
 	t.Run("sparse rate ids", func(t *testing.T) { compare(t, "UTC") })
+
+	// Reconciliation gives every call one group: a client's over its period
+	// (the demo's are in Berlin and New York), the others' (a client not
+	// in the master data, none) over the month in UTC.
+	t.Run("reconciliation accounts for every call", func(t *testing.T) {
+		groups, err := s.ReconcileGroups(ctx, "2026-10", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		for _, g := range groups {
+			got += g.Calls
+		}
+		var want int64
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM cdrs c LEFT JOIN clients k ON k.id = c.client
+			WHERE c.connect_time >= CASE k.timezone WHEN 'Europe/Berlin' THEN timestamptz '2026-09-30 22:00Z'
+				WHEN 'America/New_York' THEN timestamptz '2026-10-01 04:00Z' ELSE timestamptz '2026-10-01 00:00Z' END
+			AND c.connect_time < CASE k.timezone WHEN 'Europe/Berlin' THEN timestamptz '2026-10-31 23:00Z'
+				WHEN 'America/New_York' THEN timestamptz '2026-11-01 04:00Z' ELSE timestamptz '2026-11-01 00:00Z' END`).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got != want || want < 2000 {
+			t.Fatalf("%d calls accounted for, the periods hold %d", got, want)
+		}
+	})
 }
 
 func TestSummaryRefusesACallWhoseRateIsGone(t *testing.T) {
