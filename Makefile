@@ -43,6 +43,7 @@ bench: up
 	$(ENV) go test -run '^$$' -bench 'IngestMillion|RerateMillion|IndexCost' -benchtime 1x -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench IngestDuplicates -benchtime 1x -count 3 -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench SummaryMillion -benchtime 3x -timeout 30m ./activities/
+	$(ENV) go test -run '^$$' -bench ReconcileMillion -benchtime 3x -count 3 -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench BenchmarkInvoices -benchtime 1x -timeout 30m ./activities/
 	go test -run '^$$' -bench Render -benchtime 3s -cpu 1 ./internal/pdf/
 	$(ENV) go test -run '^$$' -bench Put -benchtime 3000x ./internal/s3store/

@@ -521,3 +521,30 @@ func BenchmarkIngestDuplicates(b *testing.B) {
 		b.ReportMetric(repeatOn.Seconds()/repeatOff.Seconds(), "repeat_on/off")
 	}
 }
+
+// BenchmarkReconcileMillion times report reconcile over the month of a
+// million calls of 1,000 clients (ratingtest's), none invoiced yet.
+func BenchmarkReconcileMillion(b *testing.B) {
+	d := newBenchData(b, 1_000_000)
+	d.load(b, d.file)
+	if _, err := pgtest.Pool(d.store).Exec(ctx, `VACUUM ANALYZE cdrs`); err != nil {
+		b.Fatal(err)
+	}
+	svc := billing.New(d.store, s3test.New(b))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rows, err := svc.Reconcile(ctx, "2026-10", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var calls int64
+		for _, r := range rows {
+			calls += r.Calls
+		}
+		if calls != 1_000_000 {
+			b.Fatalf("%d calls accounted for in %d rows", calls, len(rows))
+		}
+		b.ReportMetric(float64(len(rows)), "rows")
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/report")
+}
