@@ -38,8 +38,10 @@ func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.Summary
 		if _, err := tx.Exec(ctx, `SELECT set_config('TimeZone', $1, true), set_config('jit', 'off', true)`, loc.String()); err != nil {
 			return err
 		}
+		var inherited map[tableRate]int64
+		var err error
 		if cols.Rate {
-			if err := summaryRates(ctx, tx, g, cols.Names); err != nil {
+			if inherited, err = summaryRates(ctx, tx, g, cols.Names); err != nil {
 				return err
 			}
 		}
@@ -50,7 +52,7 @@ func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.Summary
 		if err != nil {
 			return err
 		}
-		r := summaryReader{cols: cols, g: g}
+		r := summaryReader{cols: cols, g: g, inherited: inherited}
 		if len(deleted) > 0 {
 			r.deleted = make(map[int64]bool, len(deleted))
 			for _, id := range deleted {
@@ -80,35 +82,64 @@ func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.Summary
 	return g.Rows(), nil
 }
 
-// summaryRates names every rate for g: its code and the name its table's
-// deck gives the code, else the code itself (billing-rules §5).
-func summaryRates(ctx context.Context, tx pgx.Tx, g *report.Grouper, names bool) error {
-	var buf [3][]byte
+// tableRate is a rate as a call of a table that inherits it sees it.
+type tableRate struct {
+	table string
+	rate  int64
+}
+
+// summaryRates names every rate for g: its code and the name the deck of the
+// call's table gives the code, else the code itself (billing-rules §5), as
+// invoices name it. A rate inherited by a table whose deck is not its own
+// table's (rare: a chain shares a deck as a rule) gets an id of its own for
+// calls of that table, returned by table and rate.
+func summaryRates(ctx context.Context, tx pgx.Tx, g *report.Grouper, names bool) (map[tableRate]int64, error) {
+	var buf [4][]byte
+	var inherited map[tableRate]int64
+	var next int64
 	w := &copytext.LineWriter{Line: func(line []byte) error {
 		f := copytext.SplitFields(line, buf[:])
-		if len(f) != 3 {
+		if len(f) != 3 && len(f) != 4 {
 			return fmt.Errorf("a rate row has %d fields", len(f))
 		}
-		id, err := copytext.Int(f[0])
+		id, err := copytext.Int(f[len(f)-3])
 		if err != nil {
-			return fmt.Errorf("rate id %q", f[0])
+			return fmt.Errorf("rate id %q", f[len(f)-3])
 		}
-		return g.AddRate(id, copytext.UnescapeBytes(f[1]), copytext.UnescapeBytes(f[2]))
+		if len(f) == 4 { // inherited: after every rate, so next is past them all
+			if inherited == nil {
+				inherited, next = map[tableRate]int64{}, g.MaxRateID()
+			}
+			next++
+			inherited[tableRate{string(copytext.UnescapeBytes(f[0])), id}] = next
+			id = next
+		}
+		return g.AddRate(id, copytext.UnescapeBytes(f[len(f)-2]), copytext.UnescapeBytes(f[len(f)-1]))
 	}}
-	sql := `COPY (SELECT r.id, r.code, '' FROM rates r) TO STDOUT`
+	queries := []string{`COPY (SELECT r.id, r.code, '' FROM rates r) TO STDOUT`}
 	if names {
-		sql = `COPY (SELECT r.id, r.code, coalesce(e.name, r.code) FROM rates r
+		queries = []string{`COPY (SELECT r.id, r.code, coalesce(e.name, r.code) FROM rates r
 			LEFT JOIN rate_tables rt ON rt.name = r.rate_table
-			LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = r.code) TO STDOUT`
+			LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = r.code) TO STDOUT`,
+			`COPY (WITH RECURSIVE chain (name, anc) AS (
+				SELECT name, parent FROM rate_tables WHERE parent IS NOT NULL
+				UNION SELECT c.name, t.parent FROM chain c JOIN rate_tables t ON t.name = c.anc WHERE t.parent IS NOT NULL)
+			SELECT ct.name, r.id, r.code, coalesce(e.name, r.code) FROM chain c
+			JOIN rate_tables ct ON ct.name = c.name JOIN rate_tables own ON own.name = c.anc
+			JOIN rates r ON r.rate_table = c.anc
+			LEFT JOIN code_deck_entries e ON e.deck = ct.deck AND e.code = r.code
+			WHERE ct.deck IS DISTINCT FROM own.deck) TO STDOUT`}
 	}
-	_, err := tx.Conn().PgConn().CopyTo(ctx, w, sql)
-	if err == nil {
-		err = w.Err()
+	for _, sql := range queries {
+		_, err := tx.Conn().PgConn().CopyTo(ctx, w, sql)
+		if err == nil {
+			err = w.Err()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("summary: rates: %w", err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("summary: rates: %w", err)
-	}
-	return nil
+	return inherited, nil
 }
 
 // summaryAccounts labels the accounts g met, as kind:value #tech_prefix.
@@ -137,6 +168,10 @@ type summaryReader struct {
 	// is read last when no key needs it.
 	deleted map[int64]bool
 	rateID  bool
+	// inherited are the ids of rates as calls of a table that inherits
+	// them name them; the call's table is read last when there are any.
+	inherited map[tableRate]int64
+	table     bool
 }
 
 // selectList is what the COPY reads for each call, in Columns order. Only
@@ -158,6 +193,9 @@ func (r *summaryReader) selectList(base time.Time) []string {
 	cols = append(cols, "c.currency", "c.billed_seconds", "c.cost")
 	if r.rateID = r.deleted != nil && !r.cols.Rate; r.rateID {
 		cols = append(cols, "c.rate_id")
+	}
+	if r.table = r.inherited != nil; r.table {
+		cols = append(cols, "c.rate_table")
 	}
 	r.width = len(cols)
 	return cols
@@ -202,6 +240,11 @@ func (r *summaryReader) add(line []byte) error {
 	}
 	if r.deleted[c.RateID] {
 		return nil
+	}
+	if r.table {
+		if id, ok := r.inherited[tableRate{string(copytext.UnescapeBytes(f[len(f)-1])), c.RateID}]; ok {
+			c.RateID = id
+		}
 	}
 	c.Cost, c.Big = copytext.Millionths(f[2])
 	c.Big = !c.Big

@@ -74,6 +74,13 @@ func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 	// in the summary.
 	exec(`UPDATE rates SET deleted_at = now() WHERE id IN (SELECT rate_id FROM cdrs WHERE status = 'rated'
 		AND connect_time >= '2026-10-05' AND connect_time < '2026-10-25' ORDER BY line LIMIT 3)`)
+	// Half of retail-eur's calls are of acme-special, which inherits its
+	// rates and names codes by a deck of its own: those calls are named by
+	// that deck, as invoices name them.
+	exec(`INSERT INTO code_decks (name) VALUES ('acme-names')`)
+	exec(`INSERT INTO code_deck_entries (deck, code, name) SELECT 'acme-names', code, 'Acme: ' || name FROM code_deck_entries WHERE deck = 'world'`)
+	exec(`UPDATE rate_tables SET deck = 'acme-names' WHERE name = 'acme-special'`)
+	exec(`UPDATE cdrs SET rate_table = 'acme-special' WHERE rate_table = 'retail-eur' AND line % 2 = 0`)
 	keySets := [][]report.Key{
 		nil,
 		{report.Client}, {report.Account}, {report.DstCode}, {report.DstName}, {report.Day}, {report.Month}, {report.Currency},

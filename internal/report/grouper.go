@@ -132,6 +132,9 @@ func (g *Grouper) AddRate(id int64, code, name []byte) error {
 	return nil
 }
 
+// MaxRateID is the largest rate id added.
+func (g *Grouper) MaxRateID() int64 { return g.maxRateID }
+
 // denseRates bounds the ids per rate for which rates are indexed by id in a
 // slice: re-imports (upserts) use up sequence numbers.
 const denseRates = 16
