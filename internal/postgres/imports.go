@@ -58,6 +58,18 @@ func names(ctx context.Context, tx pgx.Tx, sql string, args ...any) (map[string]
 	return set, nil
 }
 
+// currencies maps the first column of sql's rows to the second.
+func currencies(ctx context.Context, tx pgx.Tx, sql string) (map[string]string, error) {
+	rows, _ := tx.Query(ctx, sql)
+	m := map[string]string{}
+	var k, v string
+	_, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error {
+		m[k] = v
+		return nil
+	})
+	return m, err
+}
+
 func nullIfEmpty(s string) any {
 	if s == "" {
 		return nil
@@ -331,21 +343,25 @@ func (s *Store) ImportPackages(ctx context.Context, file string, packages []cata
 func (s *Store) ImportSubscriptions(ctx context.Context, file string, subs []catalog.Subscription) (ImportResult, error) {
 	var res ImportResult
 	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
-		clients, err := names(ctx, tx, `SELECT id FROM clients`)
+		clients, err := currencies(ctx, tx, `SELECT id, currency FROM clients`)
 		if err != nil {
 			return err
 		}
-		packages, err := names(ctx, tx, `SELECT name FROM packages`)
+		packages, err := currencies(ctx, tx, `SELECT name, currency FROM packages`)
 		if err != nil {
 			return err
 		}
 		rows := make([][]any, len(subs))
 		for i, sub := range subs {
-			if !clients[sub.Client] {
+			if clients[sub.Client] == "" {
 				return catalog.Errorf(file, sub.Line, "client", "unknown client %q", sub.Client)
 			}
-			if !packages[sub.Package] {
+			if packages[sub.Package] == "" {
 				return catalog.Errorf(file, sub.Line, "package", "unknown package %q", sub.Package)
+			}
+			// Its fees could not be on the client's invoice (billing-rules §7).
+			if pc, cc := packages[sub.Package], clients[sub.Client]; pc != cc {
+				return catalog.Errorf(file, sub.Line, "package", "package %q is priced in %s, client %s is billed in %s", sub.Package, pc, sub.Client, cc)
 			}
 			rows[i] = []any{sub.Client, sub.Package, sub.Start, nullTime(sub.End), sub.Quantity}
 		}

@@ -135,6 +135,14 @@ func TestABadFileIsRefusedWithItsLineAndChangesNothing(t *testing.T) {
 			_, err = s.ImportSubscriptions(ctx, "subs.csv", ss)
 			return err
 		}, `subs.csv:3: field package: unknown package "fax"`},
+		{"a subscription to a package in another currency than the client's", func() error {
+			ss, err := catalog.ReadSubscriptions("subs.csv", strings.NewReader("client,package,quantity,start,end\nacme,pbx-seat,1,2026-11-01,\nglobex,pbx-seat,1,2026-11-01,\n"))
+			if err != nil {
+				return err
+			}
+			_, err = s.ImportSubscriptions(ctx, "subs.csv", ss)
+			return err
+		}, `subs.csv:3: field package: package "pbx-seat" is priced in EUR, client globex is billed in USD`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
