@@ -19,8 +19,10 @@ func TestReadinessFindsEveryErrorAndWarning(t *testing.T) {
 	f.importCSV("accounts", "client,kind,value,tech_prefix,rate_table,enabled\nnotable,ip,198.18.0.2,,,true\nusdclient,ip,198.18.0.3,,,true\n")
 	f.importCSV("rates:acme-special", "code,rate,effective_from,end,increment,setup_fee\n4989,0.5,2026-01-01,,1/1,\n")
 	// A subscription in another currency than the client's covers nothing: its fees cannot be invoiced.
-	f.importCSV("packages", "name,currency,monthly_fee,activation_fee,fees_include_taxes\nusd-fax,USD,5.00,0,false\n")
+	// Import refuses one; here the package's currency changes after.
+	f.importCSV("packages", "name,currency,monthly_fee,activation_fee,fees_include_taxes\nusd-fax,EUR,5.00,0,false\n")
 	f.importCSV("subscriptions", "client,package,quantity,start,end\nnotable,usd-fax,1,2026-10-01,\n")
+	f.importCSV("packages", "name,currency,monthly_fee,activation_fee,fees_include_taxes\nusd-fax,USD,5.00,0,false\n")
 	calls := `call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition
 a,2026-10-05 10:00:00,60,192.0.2.10,,,4989123,ANSWERED
 b,2026-10-05 11:00:00,60,192.0.2.10,,,999999,ANSWERED

@@ -223,8 +223,9 @@ func TestSummaryGroupsRatedCallsOnly(t *testing.T) {
 		got = append(got, strings.Join(r.Values, "/")+" "+itoa(r.Calls)+" "+itoa(r.BilledSeconds)+" "+r.Amount.StringFixed(6)+" "+r.Currency)
 	}
 	// ok-1: acme-special's 49 (1/1) loses to retail-eur's longer 4930: 0.0120 × 60 s.
-	// ok-2: acme-special 4915 at 0.0800 1/1: 61 s. deleted: still rated until rerated.
-	want := []string{"acme/Germany Berlin 1 60 0.012000 EUR", "acme/Germany Mobile 1 61 0.081333 EUR", "globex/United Kingdom 1 120 0.016000 USD"}
+	// ok-2: acme-special 4915 at 0.0800 1/1: 61 s. deleted: rated by a rate
+	// deleted since, a mismatch (deleted_rate) until rerated: not in it.
+	want := []string{"acme/Germany Berlin 1 60 0.012000 EUR", "acme/Germany Mobile 1 61 0.081333 EUR"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("got  %v\nwant %v", got, want)
 	}
@@ -232,7 +233,7 @@ func TestSummaryGroupsRatedCallsOnly(t *testing.T) {
 	for _, r := range rows {
 		total = total.Add(r.Amount)
 	}
-	if total.StringFixed(6) != "0.109333" {
+	if total.StringFixed(6) != "0.093333" {
 		t.Fatal(total)
 	}
 }

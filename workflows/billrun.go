@@ -210,7 +210,7 @@ func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRun
 		}
 		st.Phase = PhaseRerating
 		st.RerateFailure = ""
-		rin := RerateInput{From: st.From, To: st.To, Match: rerate.Mismatched}
+		rin := RerateInput{From: st.From, To: st.To, Match: rerate.MismatchedOrStale}
 		rctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: RerateWorkflowID(rin, workflow.Now(ctx)),
 			ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL})
 		var res RerateResult

@@ -149,7 +149,7 @@ func TestABillRunWaitsOnMismatchesAndRerateResolvesThem(t *testing.T) {
 	st := b.result(t)
 	require.Equal(t, PhaseDone, st.Phase)
 	require.Equal(t, 3, b.checked, "checked once, then after each rerate")
-	want := RerateInput{From: span.From, To: span.To, Match: rerate.Mismatched}
+	want := RerateInput{From: span.From, To: span.To, Match: rerate.MismatchedOrStale}
 	require.Equal(t, []RerateInput{want, want}, b.reratings)
 	require.Len(t, st.Reratings, 2)
 	require.False(t, st.Accepted)

@@ -23,25 +23,32 @@ func NewEngines(c Catalog) *Engines { return &Engines{catalog: c} }
 
 // Engine returns the engine for the current master data.
 func (e *Engines) Engine(ctx context.Context) (*rating.Engine, error) {
+	engine, _, err := e.Current(ctx)
+	return engine, err
+}
+
+// Current returns the engine for the current master data and the catalogue
+// revision it was built from, which calls rated with it record.
+func (e *Engines) Current(ctx context.Context) (*rating.Engine, int64, error) {
 	v, err := e.catalog.CatalogVersion(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.engine != nil && e.version == v {
-		return e.engine, nil
+		return e.engine, e.version, nil
 	}
 	s, err := e.catalog.Snapshot(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	engine, err := NewEngine(s)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	e.engine, e.version = engine, s.Version
-	return engine, nil
+	return engine, e.version, nil
 }
 
 // NewEngine compiles a snapshot of master data into a rating engine.

@@ -177,10 +177,11 @@ func (s *Service) Ingest(ctx context.Context, key, zone string, beat Heartbeat) 
 		res.Skipped = true
 		return res, nil
 	}
-	engine, err := s.Engines.Engine(ctx)
+	engine, revision, err := s.Engines.Current(ctx)
 	if err != nil {
 		return res, err
 	}
+	file.Revision = revision
 	counted := &countingReader{r: body}
 	src, err := ingest.NewSource(key, counted, f, loc, engine)
 	if err == nil {

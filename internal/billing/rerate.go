@@ -51,10 +51,11 @@ func (s *Service) BeginRerate(ctx context.Context, r Rerate) error {
 // RerateDay rerates the calls of one day of a run atomically
 // with the current master data, and returns what changed.
 func (s *Service) RerateDay(ctx context.Context, sel cdr.Selection) (rerate.Summary, error) {
-	engine, err := s.Engines.Engine(ctx)
+	engine, revision, err := s.Engines.Current(ctx)
 	if err != nil {
 		return rerate.Summary{}, err
 	}
+	sel.Revision = revision
 	r := rerate.NewRerater(engine)
 	if err := s.Store.RewriteCalls(ctx, sel, r); err != nil {
 		return rerate.Summary{}, err

@@ -11,6 +11,8 @@ type File struct {
 	Checksum string // the object's ETag: same key and checksum, same content
 	Format   Format
 	Size     int64 // bytes; 0 when not known
+	// Revision is the catalogue revision its calls are rated at.
+	Revision int64
 }
 
 // FileStats is what ingesting a file produced.
@@ -68,8 +70,11 @@ type Selection struct {
 	From, To time.Time
 	Client   string // "" for every client
 	// Match is "matched" (rated by a rate still in force), "mismatched"
-	// (the others) or "all".
+	// (the others), "stale" (rated before their rating data last changed,
+	// billing-rules §7), "mismatched_or_stale" or "all".
 	Match string
+	// Revision is the catalogue revision the rewritten calls are rated at.
+	Revision int64
 }
 
 // Rewriter rewrites the ratings of stored calls (rerate.Rerater).

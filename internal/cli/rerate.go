@@ -19,7 +19,7 @@ func (a *app) rerateCmd() *cobra.Command {
 	var wait bool
 	var concurrency int
 	cmd := &cobra.Command{
-		Use:   "rerate --from DATE --to DATE [--client ID] [--match all|matched|mismatched] [--wait]",
+		Use:   "rerate --from DATE --to DATE [--client ID] [--match all|matched|mismatched|stale] [--wait]",
 		Short: "Recompute account match, rate and cost of the selected calls (billing-rules §4)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -30,7 +30,7 @@ func (a *app) rerateCmd() *cobra.Command {
 			}
 			m, ok := rerate.ParseMatch(match)
 			if !ok {
-				return fmt.Errorf("--match %q: want all, matched or mismatched", match)
+				return fmt.Errorf("--match %q: want all, matched, mismatched or stale", match)
 			}
 			c, err := a.workflows(ctx)
 			if err != nil {
@@ -63,7 +63,7 @@ func (a *app) rerateCmd() *cobra.Command {
 	cmd.AddCommand(a.rerateReleaseCmd())
 	p.flags(cmd)
 	cmd.Flags().StringVar(&clientID, "client", "", "only this client's calls")
-	cmd.Flags().StringVar(&match, "match", "all", "calls to revisit: all, matched or mismatched")
+	cmd.Flags().StringVar(&match, "match", "all", "calls to revisit: all, matched, mismatched or stale (rated before their rating data last changed)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run and print its figures")
 	cmd.Flags().IntVar(&concurrency, "concurrency", workflows.DefaultRerateConcurrency, "days rerated at once")
 	return cmd

@@ -18,7 +18,7 @@ import (
 
 // cdrColumns is the order CDR rows are copied in.
 const cdrColumns = `file_id, line, call_id, connect_time, duration, orig_ip, orig_account, src_number, dst_number,
-	disposition, status, client, account_id, rate_table, rate_id, code, billed_seconds, cost, currency`
+	disposition, status, client, account_id, rate_table, rate_id, code, billed_seconds, cost, currency, revision`
 
 // StartFile registers an inbox file as being ingested. It reports skip when
 // the same content was ingested before.
@@ -61,7 +61,7 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 				return err
 			}
 		}
-		w := &copyWriter{store: s, src: src, fileID: strconv.AppendInt(nil, id, 10), id: id}
+		w := &copyWriter{store: s, src: src, fileID: strconv.AppendInt(nil, id, 10), id: id, revision: revisionText(f.Revision)}
 		if !s.keepDuplicates {
 			w.keys, w.loaded = cdr.NewKeys(id, int(min(f.Size/callBytes, 1<<26))), map[int64]bool{}
 		}
@@ -91,6 +91,14 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 		return err
 	})
 	return st, err
+}
+
+// revisionText is a revision as a COPY field: NULL when not known.
+func revisionText(r int64) []byte {
+	if r <= 0 {
+		return []byte(`\N`)
+	}
+	return strconv.AppendInt(nil, r, 10)
 }
 
 // callBytes is about twice the size of a call in a CDR file: a file's
@@ -210,6 +218,9 @@ type copyWriter struct {
 	// dups lists the duplicates (cdr.AppendDuplicate).
 	dups       []byte
 	duplicates int64
+	// revision is the catalogue revision the calls were rated at, as COPY
+	// text (revisionText).
+	revision []byte
 	// perRow, when set, gives each row's file (rerating copies calls of
 	// many files at once); else every row is fileID's.
 	perRow interface{ FileID() int64 }
@@ -331,6 +342,8 @@ func (w *copyWriter) append(rec *cdr.Record, res *cdr.Rating) {
 	b = copytext.AppendMillionths(b, res.Cost)
 	b = append(b, '\t')
 	b = copytext.AppendNullText(b, res.Currency)
+	b = append(b, '\t')
+	b = append(b, w.revision...)
 	b = append(b, '\n')
 	w.buf = b
 }

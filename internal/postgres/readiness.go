@@ -19,7 +19,7 @@ import (
 func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope readiness.Scope, pending []readiness.File) (readiness.Facts, error) {
 	client := scope.Client
 	f := readiness.Facts{Period: string(month), Calls: map[string]int64{}, Mismatches: map[string]map[string]int64{},
-		UnnamedCodes: map[string][]string{}, Files: pending}
+		UnnamedCodes: map[string][]string{}, Stale: map[string]int64{}, Files: pending}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `SELECT c.id, c.currency, c.timezone, c.invoice_day, coalesce(c.rate_table, ''), coalesce(t.currency, '')
 			FROM clients c LEFT JOIN rate_tables t ON t.name = c.rate_table
@@ -94,6 +94,15 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope re
 				f.Mismatches[owner] = map[string]int64{}
 			}
 			f.Mismatches[owner][*category] += n
+			return nil
+		}); err != nil {
+			return err
+		}
+		rows, _ = tx.Query(ctx, `WITH `+staleWith+`, p AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS p(client, f, t))
+			SELECT p.client, count(*) FROM p JOIN cdrs c ON c.client = p.client AND c.connect_time >= p.f AND c.connect_time < p.t`+staleJoins+`
+			WHERE c.connect_time >= $4 AND c.connect_time < $5 AND `+staleCall+` GROUP BY 1`, ids, froms, tos, lo, hi)
+		if _, err := pgx.ForEachRow(rows, []any{&owner, &n}, func() error {
+			f.Stale[owner] = n
 			return nil
 		}); err != nil {
 			return err

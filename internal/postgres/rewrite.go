@@ -15,7 +15,8 @@ import (
 )
 
 // RewriteCalls hands every selected call to w and writes back those whose
-// rating w changed, in one transaction: the calls are read (COPY out), and
+// rating w changed, and those that were stale (billing-rules §7: they are
+// rated at sel.Revision now, changed or not), in one transaction: the calls are read (COPY out), and
 // those that changed are deleted by ctid and copied back. Reading all and
 // rewriting only what changed keeps a rerate after a rate change close to a
 // plain read. Run again, it gives the same result; nothing is half done.
@@ -26,19 +27,24 @@ func (s *Store) RewriteCalls(ctx context.Context, sel cdr.Selection, w cdr.Rewri
 			return err
 		}
 		w.Begin(issued)
-		where := fmt.Sprintf("connect_time >= %s AND connect_time < %s", quoteTime(sel.From), quoteTime(sel.To))
+		where := fmt.Sprintf("c.connect_time >= %s AND c.connect_time < %s", quoteTime(sel.From), quoteTime(sel.To))
 		if sel.Client != "" {
-			where += " AND client = " + quoteLiteral(sel.Client)
+			where += " AND c.client = " + quoteLiteral(sel.Client)
 		}
-		deleted := ratedByDeletedRate("cdrs")
+		mismatched := "(c.status <> 'rated' OR " + ratedByDeletedRate("c") + ")"
 		switch sel.Match {
 		case "matched":
-			where += " AND status = 'rated' AND NOT " + deleted
+			where += " AND NOT " + mismatched
 		case "mismatched":
-			where += " AND (status <> 'rated' OR " + deleted + ")"
+			where += " AND " + mismatched
+		case "stale":
+			where += " AND " + staleCall
+		case "mismatched_or_stale":
+			where += " AND (" + mismatched + " OR " + staleCall + ")"
 		}
 		var out bytes.Buffer
-		if _, err := tx.Conn().PgConn().CopyTo(ctx, &out, `COPY (SELECT `+storedColumns+` FROM cdrs WHERE `+where+`) TO STDOUT`); err != nil {
+		if _, err := tx.Conn().PgConn().CopyTo(ctx, &out, `COPY (WITH `+staleWith+` SELECT `+storedColumns+`, `+staleCall+`
+			FROM cdrs c`+staleJoins+` WHERE `+where+`) TO STDOUT`); err != nil {
 			return fmt.Errorf("read calls: %w", err)
 		}
 		src := &storedCalls{data: out.Bytes()}
@@ -52,7 +58,7 @@ func (s *Store) RewriteCalls(ctx context.Context, sel cdr.Selection, w cdr.Rewri
 			if c == nil {
 				break
 			}
-			if w.Rewrite(&c.rec, &c.rating) {
+			if w.Rewrite(&c.rec, &c.rating) || c.stale {
 				changed[string(part)] = append(changed[string(part)], string(ctid))
 				rows = append(rows, *c)
 			}
@@ -71,7 +77,7 @@ func (s *Store) RewriteCalls(ctx context.Context, sel cdr.Selection, w cdr.Rewri
 			}
 		}
 		back := &storedSource{rows: rows}
-		return s.copyCDRs(ctx, tx, &copyWriter{store: s, src: back, perRow: back})
+		return s.copyCDRs(ctx, tx, &copyWriter{store: s, src: back, perRow: back, revision: revisionText(sel.Revision)})
 	})
 }
 
@@ -89,21 +95,22 @@ func issuedInvoices(ctx context.Context, tx pgx.Tx, from, to time.Time) ([]cdr.I
 // storedColumns are read back as COPY text; times and money as integers
 // (microseconds, millionths) so that parsing them is exact and cheap. The
 // row's partition and ctid let a changed row be deleted without an index.
-const storedColumns = `tableoid::regclass, ctid, file_id, line, call_id, (extract(epoch FROM connect_time) * 1000000)::bigint,
-	(duration * 1000000)::bigint, orig_ip, orig_account, src_number, dst_number, disposition, status, client,
-	account_id, rate_table, rate_id, code, billed_seconds, (cost * 1000000)::bigint, currency`
+const storedColumns = `c.tableoid::regclass, c.ctid, c.file_id, c.line, c.call_id, (extract(epoch FROM c.connect_time) * 1000000)::bigint,
+	(c.duration * 1000000)::bigint, c.orig_ip, c.orig_account, c.src_number, c.dst_number, c.disposition, c.status, c.client,
+	c.account_id, c.rate_table, c.rate_id, c.code, c.billed_seconds, (c.cost * 1000000)::bigint, c.currency`
 
 // storedCall is a call as read back.
 type storedCall struct {
 	fileID int64
 	rec    cdr.Record
 	rating cdr.Rating
+	stale  bool
 }
 
 // storedCalls parses the rows of storedColumns.
 type storedCalls struct {
 	data   []byte
-	fields [21][]byte
+	fields [22][]byte
 	call   storedCall
 }
 
@@ -134,7 +141,8 @@ func (r *storedCalls) next() (c *storedCall, part, ctid []byte, err error) {
 			Duration: time.Duration(num(f[4])) * time.Microsecond, OrigIP: text(f[5]), OrigAccount: text(f[6]),
 			SrcNumber: text(f[7]), DstNumber: text(f[8]), Disposition: text(f[9])},
 		rating: cdr.Rating{Status: status(f[10]), Client: text(f[11]), AccountID: num(f[12]), RateTable: text(f[13]), RateID: num(f[14]),
-			Code: text(f[15]), BilledSeconds: num(f[16]), Cost: num(f[17]), Currency: text(f[18])}}
+			Code: text(f[15]), BilledSeconds: num(f[16]), Cost: num(f[17]), Currency: text(f[18])},
+		stale: string(f[19]) == "t"}
 	return &r.call, part, ctid, nil
 }
 

@@ -22,6 +22,10 @@ const (
 // waits on.
 const CheckMismatches = "mismatches"
 
+// CheckStale is the check that finds calls rated before their rating data
+// last changed (billing-rules §7); a bill run waits on them too.
+const CheckStale = "stale"
+
 // Finding is one problem, with the sentence that says what to fix.
 type Finding struct {
 	Severity Severity `json:"severity"`
@@ -72,6 +76,7 @@ type Facts struct {
 	Calls        map[string]int64            // rated calls in each client's period
 	Mismatches   map[string]map[string]int64 // client ("" unknown) → category → calls
 	UnnamedCodes map[string][]string         // client → codes used without a name in the deck
+	Stale        map[string]int64            // client → calls rated before its rating data last changed
 	Files        []File
 }
 
@@ -127,6 +132,9 @@ func Check(f Facts) []Finding {
 		if m := f.Mismatches[c.ID]; len(m) > 0 {
 			add(Warning, c.ID, CheckMismatches, "client %s has mismatched calls in %s (%s) that its invoice will not show; fix master data and rerate (billctl report mismatches --details)", c.ID, f.Period, counts(m))
 		}
+		if n := f.Stale[c.ID]; n > 0 {
+			add(Warning, c.ID, CheckStale, "client %s has %d calls in %s rated before its master data or rates last changed; rerate them (billctl rerate --match stale, or run resolve --rerate)", c.ID, n, f.Period)
+		}
 		if codes := f.UnnamedCodes[c.ID]; len(codes) > 0 {
 			shown := codes
 			if len(shown) > 10 {
@@ -168,7 +176,7 @@ func HasErrors(fs []Finding) bool {
 // first findings, errors first.
 type Digest struct {
 	Errors, Warnings int
-	Mismatched       bool // some finding is about mismatched calls
+	Mismatched       bool // some finding is about mismatched or stale calls
 	Findings         []Finding
 }
 
@@ -185,7 +193,7 @@ func NewDigest(fs []Finding, keep int) Digest {
 			d.Warnings++
 			warns = append(warns, f)
 		}
-		d.Mismatched = d.Mismatched || f.Check == CheckMismatches
+		d.Mismatched = d.Mismatched || f.Check == CheckMismatches || f.Check == CheckStale
 	}
 	all := append(errs, warns...)
 	d.Findings = all[:min(len(all), keep)]

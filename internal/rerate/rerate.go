@@ -20,12 +20,17 @@ const (
 	All        Match = "all"
 	Matched    Match = "matched"
 	Mismatched Match = "mismatched"
+	// Stale calls were rated before their rating data last changed
+	// (billing-rules §7).
+	Stale Match = "stale"
+	// MismatchedOrStale is what a bill run resolved with a rerate rerates.
+	MismatchedOrStale Match = "mismatched_or_stale"
 )
 
 // ParseMatch checks a match state.
 func ParseMatch(s string) (Match, bool) {
 	switch m := Match(s); m {
-	case All, Matched, Mismatched:
+	case All, Matched, Mismatched, Stale, MismatchedOrStale:
 		return m, true
 	}
 	return "", false
