@@ -24,6 +24,7 @@ func TestEveryCheckFindsWhatItLooksFor(t *testing.T) {
 			"foreignpackage": 1},
 		Mismatches:   map[string]map[string]int64{"good": {"unknown_destination": 2, "deleted_rate": 1}, "": {"unknown_account": 7}},
 		UnnamedCodes: map[string][]string{"good": {"999", "998"}},
+		Stale:        map[string]int64{"subsonly": 4},
 		Files:        []File{{Key: "inbox/canonical/x.csv", Status: "failed", Reason: "is binary"}, {Key: "inbox/canonical/y.csv", Status: "pending"}},
 	}
 	f.Calls["good"] = 10
@@ -36,7 +37,7 @@ func TestEveryCheckFindsWhatItLooksFor(t *testing.T) {
 	}
 	want := []string{
 		"error  inbox", "error noaccount account", "error notable rate_table", "error wrongcurrency currency", "error foreignpackage currency",
-		"warning good mismatches", "warning good code_names", "warning  mismatches",
+		"warning good mismatches", "warning good code_names", "warning  mismatches", "warning subsonly stale",
 	}
 	for _, w := range want {
 		if !got[w] {
@@ -73,6 +74,8 @@ func TestADigestCountsEverythingAndKeepsErrorsFirst(t *testing.T) {
 		{"counts cover what is cut", []Finding{w1, w2, e1, e2}, 3,
 			Digest{Errors: 2, Warnings: 2, Mismatched: true, Findings: []Finding{e1, e2, w1}}},
 		{"no mismatch finding", []Finding{w1, e1}, 1, Digest{Errors: 1, Warnings: 1, Findings: []Finding{e1}}},
+		{"stale calls block as mismatched ones do", []Finding{{Severity: Warning, Client: "a", Check: CheckStale}}, 1,
+			Digest{Warnings: 1, Mismatched: true, Findings: []Finding{{Severity: Warning, Client: "a", Check: CheckStale}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
