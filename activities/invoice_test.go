@@ -539,3 +539,29 @@ func TestIssuedDocumentsAreRenderedFromTheSnapshotKeptAtIssue(t *testing.T) {
 	}
 	pdf.Close()
 }
+
+// TestAClientsRoundingModeIsItsOwnUnlessOverridden: acme rounds the sum of
+// its exact amounts (clients.csv's rounding), 38.484339 → 38.48 where
+// rounding each line first gives 38.49; invoice create --rounding overrides
+// the setting.
+func TestAClientsRoundingModeIsItsOwnUnlessOverridden(t *testing.T) {
+	f := invoiced(t)
+	f.importCSV("clients", "id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice,rounding\n"+
+		"acme,Acme Telecom GmbH,EUR,Europe/Berlin,acme-special,de-vat,1,14,default,billing@acme.example,\"Hauptstr. 1, 10115 Berlin\",true,sum_then_round\n")
+	for _, tc := range []struct {
+		rounding invoice.Rounding
+		want     string
+	}{
+		{"", "38.48 sum_then_round"},
+		{invoice.RoundThenSum, "38.49 round_then_sum"},
+	} {
+		res, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Rounding: tc.rounding}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := f.store.Invoice(ctx, res.ID)
+		if got := inv.Subtotal.StringFixed(2) + " " + string(inv.Rounding); err != nil || got != tc.want {
+			t.Errorf("--rounding %q: %s, want %s (%v)", tc.rounding, got, tc.want, err)
+		}
+	}
+}

@@ -44,7 +44,7 @@ type InvoiceOptions struct {
 	Issue      bool   // number it right away
 	AllowEmpty bool   // create it even with total 0 and no calls
 	Now        time.Time
-	Rounding   invoice.Rounding
+	Rounding   invoice.Rounding // "" for the client's
 	// EndedAfter, when set, leaves alone the clients whose period ended at
 	// or before it: an earlier wave of the bill run invoiced them.
 	EndedAfter time.Time
@@ -117,7 +117,9 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 		if o.Template != "" {
 			b.Stored.Template = o.Template
 		}
-		b.Input.Rounding = o.Rounding
+		if o.Rounding != "" { // the client's setting, unless overridden
+			b.Input.Rounding = o.Rounding
+		}
 		c, err := invoice.Compute(b.Input)
 		if err != nil {
 			return nil, fmt.Errorf("client %s: %w", r.Client, err)
@@ -130,6 +132,7 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 		st.Preview = o.Preview
 		st.State, st.Lines, st.Subtotal, st.Taxes, st.Total = "draft", c.Lines, c.Subtotal, c.Taxes, c.Total
 		st.IssueDate, st.DueDate = b.Input.IssueDate, c.DueDate
+		st.Rounding = cmp.Or(b.Input.Rounding, invoice.RoundThenSum) // a note recomputes it so
 		drafts, at = append(drafts, st), append(at, i)
 	}
 	saved, err := s.Store.SaveDrafts(ctx, drafts)

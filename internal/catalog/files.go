@@ -100,21 +100,25 @@ type Client struct {
 	Address      string
 	Autoinvoice  bool
 	Status       string // active or archived; "" leaves it as it is (new clients are active)
+	// Rounding is round_then_sum or sum_then_round; "" leaves it as it is
+	// (new clients round then sum).
+	Rounding string
 }
 
-// ReadClients reads the clients file of interfaces.md, plus an optional status.
+// ReadClients reads the clients file of interfaces.md, plus an optional
+// status and rounding.
 func ReadClients(file string, in io.Reader) ([]Client, error) {
 	var out []Client
 	seen := keys{}
 	cols := []string{"id", "name", "currency", "timezone", "rate_table", "tax_profile", "invoice_day", "grace_days",
 		"template", "billing_email", "address", "autoinvoice"}
-	err := readCSV(file, in, cols, []string{"status"}, func(r *row) {
+	err := readCSV(file, in, cols, []string{"status", "rounding"}, func(r *row) {
 		c := Client{Line: r.line, ID: r.name("id", true), Name: r.text("name", true), Currency: r.currency("currency"),
 			Timezone: r.timezone("timezone"), RateTable: r.name("rate_table", false), TaxProfile: r.name("tax_profile", false),
 			InvoiceDay: r.integer("invoice_day", 1, 1, 28), GraceDays: r.integer("grace_days", 0, 0, 365),
 			Template: r.oneOf("template", "default", "default", "extended"), BillingEmail: r.email("billing_email"),
 			Address: r.get("address"), Autoinvoice: r.boolean("autoinvoice", false),
-			Status: r.oneOf("status", "", "active", "archived")}
+			Status: r.oneOf("status", "", "active", "archived"), Rounding: r.oneOf("rounding", "", "round_then_sum", "sum_then_round")}
 		seen.once(r, "id", c.ID)
 		out = append(out, c)
 	})

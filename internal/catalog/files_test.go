@@ -59,6 +59,8 @@ func TestBadLinesNameFileLineAndField(t *testing.T) {
 		{"an invoice day past 28", clients, clientHeader + "acme,Acme,USD,UTC,,,29,0,default,,,false\n", `clients.csv:2: field invoice_day: "29" is not a whole number from 1 to 28`},
 		{"an unknown template", clients, clientHeader + "acme,Acme,USD,UTC,,,1,0,fancy,,,false\n", `clients.csv:2: field template: "fancy" is not one of default, extended`},
 		{"a bad e-mail", clients, clientHeader + "acme,Acme,USD,UTC,,,1,0,default,finance-at-acme,,false\n", `clients.csv:2: field billing_email: "finance-at-acme" is not an e-mail address`},
+		{"an unknown rounding mode", clients, strings.TrimSuffix(clientHeader, "\n") + ",rounding\nacme,Acme,USD,UTC,,,1,0,default,,,false,round_up\n",
+			`clients.csv:2: field rounding: "round_up" is not one of round_then_sum, sum_then_round`},
 		{"a client twice", clients, clientHeader + "acme,Acme,USD,UTC,,,1,0,default,,,false\nacme,Acme,USD,UTC,,,1,0,default,,,false\n", `clients.csv:3: field id: "acme" again (first on line 2)`},
 		{"an ip account that is no address", accounts, accountHeader + "acme,ip,10.0.0.300,,,true\n", `accounts.csv:2: field value: "10.0.0.300" is not an IP address`},
 		{"an unknown kind", accounts, accountHeader + "acme,mac,aa:bb,,,true\n", `accounts.csv:2: field kind: "mac" is not one of ip, username, ani`},

@@ -164,9 +164,13 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			if err := checkInvoiceFlags(state, template); err != nil {
 				return err
 			}
-			mode, err := invoice.ParseRounding(rounding)
-			if err != nil {
-				return fmt.Errorf("--%w", err)
+			var mode invoice.Rounding // "": the client's setting
+			if rounding != "" {
+				m, err := invoice.ParseRounding(rounding)
+				if err != nil {
+					return fmt.Errorf("--%w", err)
+				}
+				mode = m
 			}
 			if preview && (state == "issued" || all) {
 				return errors.New("--preview makes one client's draft: not with --state issued or --all")
@@ -208,7 +212,7 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&monthFlag, "period", "", "month, YYYY-MM (required)")
 	cmd.Flags().StringVar(&state, "state", "draft", "draft or issued")
 	cmd.Flags().StringVar(&template, "template", "", "default or extended (default: the client's)")
-	cmd.Flags().StringVar(&rounding, "rounding", string(invoice.RoundThenSum), "round_then_sum or sum_then_round")
+	cmd.Flags().StringVar(&rounding, "rounding", "", "round_then_sum or sum_then_round (default: the client's setting)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the invoice and show it")
 	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "create it even with total 0 and no calls")
 	cmd.Flags().BoolVar(&preview, "preview", false, "a preview of a period that has not ended: marked on every document, never issued")

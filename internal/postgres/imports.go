@@ -235,17 +235,18 @@ func (s *Store) ImportClients(ctx context.Context, file string, clients []catalo
 				return catalog.Errorf(file, c.Line, "tax_profile", "unknown tax profile %q", c.TaxProfile)
 			}
 			rows[i] = []any{c.ID, c.Name, c.Currency, c.Timezone, nullIfEmpty(c.RateTable), nullIfEmpty(c.TaxProfile),
-				c.InvoiceDay, c.GraceDays, c.Template, c.BillingEmail, c.Address, c.Autoinvoice, c.Status}
+				c.InvoiceDay, c.GraceDays, c.Template, c.BillingEmail, c.Address, c.Autoinvoice, c.Status, c.Rounding}
 		}
 		cols := []string{"id", "name", "currency", "timezone", "rate_table", "tax_profile", "invoice_day", "grace_days",
-			"template", "billing_email", "address", "autoinvoice", "status"}
+			"template", "billing_email", "address", "autoinvoice", "status", "rounding"}
 		if err := stage(ctx, tx, "stage_clients", `id text, name text, currency text, timezone text, rate_table text,
 			tax_profile text, invoice_day int, grace_days int, template text, billing_email text, address text,
-			autoinvoice bool, status text`, cols, rows); err != nil {
+			autoinvoice bool, status text, rounding text`, cols, rows); err != nil {
 			return err
 		}
 		res, err = upsert(ctx, tx, `INSERT INTO clients (`+strings.Join(cols, ", ")+`)
-			SELECT `+strings.Join(cols[:len(cols)-1], ", ")+`, coalesce(nullif(status, ''), 'active') FROM stage_clients
+			SELECT `+strings.Join(cols[:len(cols)-2], ", ")+`, coalesce(nullif(status, ''), 'active'),
+				coalesce(nullif(rounding, ''), 'round_then_sum') FROM stage_clients
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, currency = excluded.currency, timezone = excluded.timezone,
 				rate_table = excluded.rate_table, tax_profile = excluded.tax_profile, invoice_day = excluded.invoice_day,
 				grace_days = excluded.grace_days, template = excluded.template, billing_email = excluded.billing_email,
@@ -253,7 +254,10 @@ func (s *Store) ImportClients(ctx context.Context, file string, clients []catalo
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE clients c SET status = s.status FROM stage_clients s WHERE c.id = s.id AND s.status <> ''`)
+		if _, err = tx.Exec(ctx, `UPDATE clients c SET status = s.status FROM stage_clients s WHERE c.id = s.id AND s.status <> ''`); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE clients c SET rounding = s.rounding FROM stage_clients s WHERE c.id = s.id AND s.rounding <> ''`)
 		return err
 	})
 	return res, err

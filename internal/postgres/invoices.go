@@ -42,14 +42,15 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period
 		var client, tz, profile string
 		var day, grace int
 		var name, address, email, currency, template string
+		var rounding invoice.Rounding
 		profiles := map[string][]int{}
 		rows, _ := tx.Query(ctx, `SELECT id, name, address, billing_email, currency, timezone, invoice_day, grace_days, template,
-			coalesce(tax_profile, '') FROM clients WHERE id = ANY($1)`, clients)
-		if _, err := pgx.ForEachRow(rows, []any{&client, &name, &address, &email, &currency, &tz, &day, &grace, &template, &profile}, func() error {
+			coalesce(tax_profile, ''), rounding FROM clients WHERE id = ANY($1)`, clients)
+		if _, err := pgx.ForEachRow(rows, []any{&client, &name, &address, &email, &currency, &tz, &day, &grace, &template, &profile, &rounding}, func() error {
 			i := at[client]
 			b := &out[i]
 			b.Stored = invoice.Stored{Client: client, ClientName: name, Address: address, Email: email, Currency: currency, Template: template, Period: month}
-			b.Input.GraceDays = grace
+			b.Input.GraceDays, b.Input.Rounding = grace, rounding
 			loc, err := time.LoadLocation(tz)
 			if err != nil {
 				return fmt.Errorf("client %s: time zone %q: %w", client, tz, err)
