@@ -30,7 +30,13 @@ worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT
 $B cdr upload $D/cdrs-2026-10.csv
 $B cdr ingest --wait
+echo
+echo "== the switch delivers the same calls again under another name: none is stored twice (billing-rules §7)"
+cp $D/cdrs-2026-10.csv .local/cdrs-2026-10-again.csv
+$B cdr upload .local/cdrs-2026-10-again.csv
+$B cdr ingest --wait
 $B cdr files
+$B cdr duplicates --file inbox/canonical/cdrs-2026-10-again.csv
 echo
 echo "== rated calls stored for 2026-10, by client"
 psql "$DATABASE_URL" -P footer=off -c "SELECT coalesce(client, '(unknown)') AS client, status, count(*) AS calls,
@@ -85,3 +91,6 @@ fi
 echo
 echo "== the issued documents are as they were written"
 $B invoice verify --period 2026-10
+echo
+echo "== every call of October accounted for, by client and reason (billing-rules §7)"
+$B report reconcile --period 2026-10
