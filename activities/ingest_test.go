@@ -279,3 +279,27 @@ func TestTheInboxIsListedPageByPageSkippingIngestedFiles(t *testing.T) {
 		t.Fatalf("pending %s", got)
 	}
 }
+
+// TestABytePostgreSQLCannotStoreRejectsItsLineNotTheFile: an invalid UTF-8
+// byte in a stored field once made PostgreSQL refuse the file's COPY, and
+// the file was retried for minutes. Now its line is rejected, with its text
+// kept as far as it can be stored, and the file goes on. (A NUL byte makes
+// the file binary, refused whole at once.)
+func TestABytePostgreSQLCannotStoreRejectsItsLineNotTheFile(t *testing.T) {
+	f := newFixture(t)
+	body := "call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n" +
+		"ok1,2026-10-01 10:00:00,60,192.0.2.10,,,4930111,ANSWERED\n" +
+		"ok2,2026-10-01 11:00:00,60,192.0.2.10,,,4930111,ANSWERED\n" +
+		"ok3,2026-10-01 12:00:00,60,192.0.2.10,,,4930111,ANSWERED\n" +
+		"ok4,2026-10-01 13:00:00,60,192.0.2.10,,,4930111,ANSWERED\n" +
+		"ok5,2026-10-01 14:00:00,60,192.0.2.10,,,4930111,ANSWERED\n" +
+		"bad\xff,2026-10-01 10:01:00,60,192.0.2.10,,,4930111,ANSWERED\n" +
+		"acct,2026-10-01 10:02:00,60,192.0.2.10,pbx\xc3,,4930111,ANSWERED\n"
+	res, err := f.ingest(f.upload(cdr.Canonical, "bytes.csv", []byte(body)))
+	if err != nil || res.CDRs != 5 || res.Rejected != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if n := f.query(`SELECT count(*) FROM rejected_lines WHERE reason LIKE 'field %' AND raw LIKE '%,2026-10-01 10:0_:00,%'`); n != 2 {
+		t.Fatalf("%d rejected lines kept", n)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Format is a CDR file format.
@@ -111,7 +112,8 @@ func (r *Reader) Read(rec *Record) error {
 		}
 		*rec = Record{Line: r.line}
 		if reason := r.parse(line, rec); reason != "" {
-			return &LineError{Line: r.line, Reason: reason, Raw: string(line)}
+			// Kept as text: bytes PostgreSQL cannot store are replaced.
+			return &LineError{Line: r.line, Reason: reason, Raw: strings.ToValidUTF8(strings.ReplaceAll(string(line), "\x00", ""), "\uFFFD")}
 		}
 		return nil
 	}
@@ -194,15 +196,37 @@ func (r *Reader) parse(line []byte, rec *Record) string {
 	if !ok {
 		return "unbalanced quotes"
 	}
+	var reason string
 	switch r.format {
 	case Canonical:
-		return r.canonical(fields, rec)
+		reason = r.canonical(fields, rec)
 	case Asterisk:
-		return r.asterisk(s, fields, rec)
+		reason = r.asterisk(s, fields, rec)
 	case FreeSWITCH:
-		return r.freeswitch(fields, rec)
+		reason = r.freeswitch(fields, rec)
+	default:
+		reason = "unknown format"
 	}
-	return "unknown format"
+	if reason == "" && (!utf8.Valid(line) || bytes.IndexByte(line, 0) >= 0) {
+		reason = storableText(rec)
+	}
+	return reason
+}
+
+// storableText names the first field of rec that PostgreSQL could not store
+// as text: not UTF-8, or holding a NUL byte. A line is checked whole first,
+// so that only a bad one pays for this.
+func storableText(rec *Record) string {
+	for _, f := range []struct{ name, v string }{{"call_id", rec.CallID}, {"orig_ip", rec.OrigIP}, {"orig_account", rec.OrigAccount},
+		{"src_number", rec.SrcNumber}, {"dst_number", rec.DstNumber}, {"disposition", rec.Disposition}} {
+		if !utf8.ValidString(f.v) {
+			return fmt.Sprintf("field %s is not valid UTF-8: %q", f.name, f.v)
+		}
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return fmt.Sprintf("field %s holds a NUL byte: %q", f.name, f.v)
+		}
+	}
+	return ""
 }
 
 func (r *Reader) canonical(f []string, rec *Record) string {

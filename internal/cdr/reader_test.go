@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func readAll(t *testing.T, in string, f Format, opt Options) ([]Record, []*LineError, error) {
@@ -58,7 +59,9 @@ func TestBadLinesAreRejectedAndTheFileGoesOn(t *testing.T) {
 		"\"c5,2026-10-01 12:00:00,61,10.0.0.1,,,491,ANSWERED\n" +
 		"c6,2026-02-30 12:00:00,61,10.0.0.1,,,491,ANSWERED\n" +
 		"c7,2026-10-01 12:00:00,61,10.0.0.1,,,,ANSWERED\n" +
-		"c8,2026-10-01 12:00:01,1,10.0.0.1,,,491,ANSWERED\n"
+		"c8,2026-10-01 12:00:01,1,10.0.0.1,,,491,ANSWERED\n" +
+		"c\xff9,2026-10-01 12:00:00,61,10.0.0.1,,,491,ANSWERED\n" +
+		"c10,2026-10-01 12:00:00,61,10.0.0.1,pbx\x00,,491,ANSWERED\n"
 	recs, rejects, err := readAll(t, in, Canonical, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -72,12 +75,15 @@ func TestBadLinesAreRejectedAndTheFileGoesOn(t *testing.T) {
 	}{
 		{3, `connect_time "yesterday"`}, {4, `duration "-5"`}, {5, "7 fields, the header has 8"},
 		{6, "unbalanced quotes"}, {7, `connect_time "2026-02-30 12:00:00"`}, {8, "dst_number is empty"},
+		// Bytes PostgreSQL cannot store as text: the line is rejected, not the file.
+		{10, `field call_id is not valid UTF-8: "c\xff9"`}, {11, `field orig_account holds a NUL byte: "pbx\x00"`},
 	}
 	if len(rejects) != len(wants) {
 		t.Fatalf("rejects %v", rejects)
 	}
 	for i, w := range wants {
-		if rejects[i].Line != w.line || !strings.HasPrefix(rejects[i].Reason, w.reason) || rejects[i].Raw == "" {
+		if rejects[i].Line != w.line || !strings.HasPrefix(rejects[i].Reason, w.reason) || rejects[i].Raw == "" ||
+			!utf8.ValidString(rejects[i].Raw) || strings.IndexByte(rejects[i].Raw, 0) >= 0 {
 			t.Errorf("reject %d = %+v, want line %d reason %q", i, rejects[i], w.line, w.reason)
 		}
 	}
