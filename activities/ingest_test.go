@@ -240,7 +240,8 @@ func TestCallsOfNewDaysGetTheirPartitions(t *testing.T) {
 	if err != nil || res.CDRs != 4 {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if want := "2025-01,2025-02"; !strings.HasPrefix(strings.Join(period.Strings(res.Months), ","), want) || res.Months[len(res.Months)-1] != "2026-10" {
+	// The months it has calls in, not every month between.
+	if want := "2025-01,2026-09,2026-10"; strings.Join(period.Strings(res.Months), ",") != want {
 		t.Fatalf("months %v", res.Months)
 	}
 	if n := f.query(`SELECT count(DISTINCT tableoid) FROM cdrs`); n != 4 {

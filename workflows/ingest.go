@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -134,7 +135,7 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 			p.Duplicates += r.Duplicates
 			if ms := union(p.Months, r.Months); len(ms) != len(p.Months) {
 				p.Months = ms
-				_ = workflow.UpsertTypedSearchAttributes(ctx, PeriodsAttr.ValueSet(period.Strings(ms)))
+				_ = workflow.UpsertTypedSearchAttributes(ctx, PeriodsAttr.ValueSet(searchMonths(ms)))
 			}
 		}
 	}
@@ -170,6 +171,20 @@ func Reason(err error) string {
 		return app.Message()
 	}
 	return err.Error()
+}
+
+// maxSearchMonths bounds the months a run lists in its search attribute:
+// Temporal refuses a value over 2,048 bytes, and one stray date (1970-01-01)
+// in a file would otherwise span hundreds of months.
+const maxSearchMonths = 24
+
+// searchMonths is what the search attribute lists of months (sorted): all of
+// them, or the first and last maxSearchMonths/2 when there are more.
+func searchMonths(ms []period.Month) []string {
+	if len(ms) > maxSearchMonths {
+		ms = append(slices.Clone(ms[:maxSearchMonths/2]), ms[len(ms)-maxSearchMonths/2:]...)
+	}
+	return period.Strings(ms)
 }
 
 func union(a, b []period.Month) []period.Month {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -189,9 +190,9 @@ func (s *Service) Ingest(ctx context.Context, key, zone string, beat Heartbeat) 
 		var st cdr.FileStats
 		st, err = s.Store.LoadFile(ctx, id, file, src)
 		res.CDRs, res.Rejected, res.Duplicates = st.CDRs, st.Rejected, st.Duplicates
-		if !st.First.IsZero() {
-			res.Months = period.Span(st.First, st.Last)
-		}
+		// The months it has calls in, not every month between its first
+		// and last: one stray date would list hundreds.
+		res.Months = months(st.Days)
 	}
 	// A compressed stream cut short while the object was not read whole is
 	// the network's fault, not the file's: retry.
@@ -203,6 +204,17 @@ func (s *Service) Ingest(ctx context.Context, key, zone string, beat Heartbeat) 
 		_ = s.Store.FailFile(context.WithoutCancel(ctx), key, err.Error())
 	}
 	return res, err
+}
+
+// months are the distinct months of days (UTC midnights in unix seconds),
+// sorted.
+func months(days []int64) []period.Month {
+	var out []period.Month
+	for _, d := range days {
+		out = append(out, period.Of(time.Unix(d, 0).UTC()))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 type countingReader struct {

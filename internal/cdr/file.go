@@ -26,6 +26,9 @@ type FileStats struct {
 	Duplicates int64
 	First      time.Time // connect_time range of the file's CDRs
 	Last       time.Time
+	// Days are the UTC days its calls are on (midnight, in unix seconds),
+	// in no order.
+	Days []int64
 }
 
 // FileState is what became of a file ingestion has seen.

@@ -74,6 +74,9 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 			}
 		}
 		st.CDRs, st.Duplicates, st.First, st.Last = w.rows, w.duplicates, w.first, w.last
+		for day := range w.loaded {
+			st.Days = append(st.Days, day)
+		}
 		rejects, total := src.Rejects()
 		st.Rejected = total
 		if len(rejects) > 0 {

@@ -618,3 +618,32 @@ func rerateOctober(t *testing.T, wf workflows.Client, at time.Time) {
 		t.Fatal(err)
 	}
 }
+
+// TestOneStrayDateDoesNotKillTheIngestion: calls of 1970 and 9999 beside
+// October's once made the run's list of months too long for Temporal's
+// search attribute, and the run was terminated. Its months are listed in
+// full in its result and capped in its search attribute.
+func TestOneStrayDateDoesNotKillTheIngestion(t *testing.T) {
+	c, queue, acts := inProcess(t)
+	upload(t, acts.s3, cdr.Canonical, "stray.csv", []byte(`call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition
+a,2026-10-05 10:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
+b,1970-01-01 00:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
+c,9999-12-31 23:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
+`))
+	run, err := start(t, c, queue, acts, workflows.IngestInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p workflows.IngestProgress
+	if err := run.Get(ctx, &p); err != nil || p.FilesDone != 1 || p.CDRs != 3 {
+		t.Fatalf("%+v %v", p, err)
+	}
+	desc, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := desc.WorkflowExecutionInfo.SearchAttributes.IndexedFields[workflows.PeriodsAttr.GetName()]
+	if listed == nil || len(listed.Data) > 2048 || !strings.Contains(string(listed.Data), "1970-01") || !strings.Contains(string(listed.Data), "9999-12") {
+		t.Fatalf("the run's months: %v", listed)
+	}
+}
