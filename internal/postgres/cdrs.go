@@ -51,6 +51,17 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 			return err
 		}
 		if first != nil {
+			// The days its calls are on, locked before they are deleted: a
+			// rerate of those days (which takes the same locks) has either
+			// written its rows back, and they are deleted here, or waits.
+			rows, _ := tx.Query(ctx, `SELECT (extract(epoch FROM day))::bigint FROM call_keys WHERE file_id = $1 ORDER BY day`, id)
+			days, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			if err != nil {
+				return err
+			}
+			if err := lockDays(ctx, tx, days); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, `DELETE FROM cdrs WHERE file_id = $1 AND connect_time BETWEEN $2 AND $3`, id, *first, *last); err != nil {
 				return err
 			}
@@ -112,12 +123,23 @@ const callBytes = 100
 // ingestions of one day judge duplicates one after the other.
 const callKeysLock = 0x6b657973
 
+// lockDays takes the day locks of days (UTC midnights in unix seconds,
+// ascending) for tx: the lock loadDayKeys takes, which rerates take too.
+func lockDays(ctx context.Context, tx pgx.Tx, days []int64) error {
+	for _, day := range days {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, callKeysLock, int32(day/86400)); err != nil {
+			return fmt.Errorf("lock the calls of %s: %w", time.Unix(day, 0).UTC().Format(time.DateOnly), err)
+		}
+	}
+	return nil
+}
+
 // loadDayKeys locks day for tx, so that a file ingested at the same time
 // sees this one's keys or this one sees its keys, and loads the keys the
 // other files have on day.
 func loadDayKeys(ctx context.Context, tx pgx.Tx, w *copyWriter, day int64) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, callKeysLock, int32(day/86400)); err != nil {
-		return fmt.Errorf("lock the call keys of %s: %w", time.Unix(day, 0).UTC().Format(time.DateOnly), err)
+	if err := lockDays(ctx, tx, []int64{day}); err != nil {
+		return err
 	}
 	rows, _ := tx.Query(ctx, `SELECT file_id, keys FROM call_keys WHERE day = $1 AND file_id <> $2`, time.Unix(day, 0).UTC(), w.id)
 	var file int64

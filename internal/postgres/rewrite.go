@@ -22,6 +22,15 @@ import (
 // plain read. Run again, it gives the same result; nothing is half done.
 func (s *Store) RewriteCalls(ctx context.Context, sel cdr.Selection, w cdr.Rewriter) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// The days' locks, which a file's ingestion takes too: a file
+		// replaced meanwhile never misses the rows written back here.
+		var days []int64
+		for d := dayKey(sel.From); d < sel.To.Unix(); d += 86400 {
+			days = append(days, d)
+		}
+		if err := lockDays(ctx, tx, days); err != nil {
+			return err
+		}
 		issued, err := issuedInvoices(ctx, tx, sel.From, sel.To)
 		if err != nil {
 			return err
