@@ -24,6 +24,8 @@ const (
 	ErrPeriodEnded = "PeriodEnded"
 	// ErrPreview: a preview is never issued.
 	ErrPreview = "Preview"
+	// ErrUnknownClient: the master data holds no such client.
+	ErrUnknownClient = "UnknownClient"
 )
 
 // invoiceError maps billing's invoice errors to their non-retryable types.
@@ -39,6 +41,8 @@ func invoiceError(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrPeriodEnded, err)
 	case errors.Is(err, invoice.ErrPreview):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrPreview, err)
+	case errors.Is(err, invoice.ErrNoClient):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrUnknownClient, err)
 	}
 	return err
 }

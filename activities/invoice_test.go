@@ -565,3 +565,14 @@ func TestAClientsRoundingModeIsItsOwnUnlessOverridden(t *testing.T) {
 		}
 	}
 }
+
+// TestAnUnknownClientIsAFinalError: invoice create --client ghost once
+// retried "no client" for minutes; it is final, and says so at once.
+func TestAnUnknownClientIsAFinalError(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.create(activities.CreateInvoiceInput{Client: "ghost", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10"}})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrUnknownClient || !app.NonRetryable() || !strings.Contains(app.Message(), `"ghost"`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -64,6 +64,10 @@ type Saved struct {
 // ErrNotFound is wrapped by the error for an unknown invoice.
 var ErrNotFound = errors.New("no such invoice")
 
+// ErrNoClient is wrapped by the error for a client the master data does not
+// hold: asking again does not help.
+var ErrNoClient = errors.New("no such client")
+
 // ErrPreview is wrapped by the error for issuing a preview: a preview of a
 // period that has not ended is never issued.
 var ErrPreview = errors.New("a preview is never issued")

@@ -68,7 +68,7 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period
 		}
 		for i, b := range out {
 			if b.Stored.Client == "" {
-				return fmt.Errorf("no client %q", clients[i])
+				return fmt.Errorf("%w: %q", invoice.ErrNoClient, clients[i])
 			}
 		}
 		var t invoice.Tax

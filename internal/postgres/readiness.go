@@ -47,7 +47,7 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope re
 			return err
 		}
 		if client != "" && len(ids) == 0 {
-			return fmt.Errorf("no active client %q", client)
+			return fmt.Errorf("%w: no active client %q", invoice.ErrNoClient, client)
 		}
 		rows, _ = tx.Query(ctx, `SELECT a.client, a.kind || ':' || a.value || CASE WHEN a.tech_prefix <> '' THEN ' #' || a.tech_prefix ELSE '' END,
 			a.enabled, coalesce(a.rate_table, ''), coalesce(t.currency, '')

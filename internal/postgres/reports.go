@@ -94,7 +94,7 @@ func (s *Store) ReconcileGroups(ctx context.Context, month period.Month, client 
 			return err
 		}
 		if client != "" && len(ids) == 0 {
-			return fmt.Errorf("no client %q", client)
+			return fmt.Errorf("%w: %q", invoice.ErrNoClient, client)
 		}
 		mf, mt := month.Start(time.UTC), month.Next().Start(time.UTC)
 		lo, hi := period.Cover(append(froms, mf), append(tos, mt))
