@@ -19,6 +19,10 @@ type Activities struct {
 // New wires the activities.
 func New(b *billing.Service) *Activities { return &Activities{Billing: b} }
 
+// Beat is the heartbeat timeout for activities that beat (all of them): a
+// dead worker's activity is retried elsewhere this soon.
+const Beat = 20 * time.Second
+
 // heartbeat records an activity's progress.
 func heartbeat(ctx context.Context) billing.Heartbeat {
 	return func(details any) { activity.RecordHeartbeat(ctx, details) }
@@ -26,10 +30,13 @@ func heartbeat(ctx context.Context) billing.Heartbeat {
 
 // beating heartbeats every few seconds until the returned stop is called:
 // for a step that is one transaction and reports no progress of its own.
+// Every activity beats, so that a worker that dies mid-activity is noticed
+// within the workflow's heartbeat timeout (Beat), not at the end of its
+// start-to-close timeout.
 func beating(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(5 * time.Second)
+		t := time.NewTicker(Beat / 4)
 		defer t.Stop()
 		for {
 			select {

@@ -30,6 +30,7 @@ type ListInboxResult = billing.PendingPage
 
 // ListInbox lists inbox files that need ingesting.
 func (a *Activities) ListInbox(ctx context.Context, in ListInboxInput) (ListInboxResult, error) {
+	defer beating(ctx)()
 	return a.Billing.Pending(ctx, in.After, in.Limit)
 }
 

@@ -62,6 +62,7 @@ type CreateInvoiceResult = billing.Created
 // CreateInvoice computes the invoice and stores it as the period's draft,
 // then issues it when asked (billing.Service.CreateInvoice).
 func (a *Activities) CreateInvoice(ctx context.Context, in CreateInvoiceInput) (CreateInvoiceResult, error) {
+	defer beating(ctx)()
 	r, err := a.Billing.CreateInvoice(ctx, in.Client, in.InvoiceOptions)
 	return r, invoiceError(err)
 }
@@ -82,6 +83,7 @@ type CreateInvoicesResult struct {
 // one pass over the month. A client whose period is issued is reported
 // (Conflict), not an error of the batch.
 func (a *Activities) CreateInvoices(ctx context.Context, in CreateInvoicesInput) (CreateInvoicesResult, error) {
+	defer beating(ctx)()
 	r, err := a.Billing.CreateInvoices(ctx, in.Clients, in.InvoiceOptions, heartbeat(ctx))
 	return CreateInvoicesResult{Invoices: r}, err
 }
@@ -95,6 +97,7 @@ type ClientsToInvoiceInput struct {
 
 // ClientsToInvoice lists the active clients with autoinvoice, in ID order.
 func (a *Activities) ClientsToInvoice(ctx context.Context, in ClientsToInvoiceInput) ([]string, error) {
+	defer beating(ctx)()
 	return a.Billing.ClientsToInvoice(ctx, in.After, in.Limit)
 }
 
@@ -107,6 +110,7 @@ type ChangeInvoiceInput struct {
 
 // ChangeInvoice issues (numbers) or voids an invoice and returns its ID.
 func (a *Activities) ChangeInvoice(ctx context.Context, in ChangeInvoiceInput) (string, error) {
+	defer beating(ctx)()
 	var inv invoice.Stored
 	var err error
 	if in.Void {
@@ -126,6 +130,7 @@ type RenderInvoiceInput struct {
 // keys stable per invoice, then records them: a retry overwrites the same
 // objects. Documents never travel through workflow payloads.
 func (a *Activities) RenderInvoice(ctx context.Context, in RenderInvoiceInput) (map[string]string, error) {
+	defer beating(ctx)()
 	res, err := a.RenderInvoices(ctx, RenderInvoicesInput{IDs: []string{in.ID}})
 	if err != nil {
 		return nil, err
@@ -147,6 +152,7 @@ type RenderInvoicesResult struct {
 // RenderInvoices writes the documents of invoices as RenderInvoice does,
 // reading all their calls in one pass over the month.
 func (a *Activities) RenderInvoices(ctx context.Context, in RenderInvoicesInput) (RenderInvoicesResult, error) {
+	defer beating(ctx)()
 	docs, err := a.Billing.RenderInvoices(ctx, in.IDs, heartbeat(ctx))
 	return RenderInvoicesResult{Documents: docs}, invoiceError(err)
 }
@@ -170,6 +176,7 @@ type AdjustInvoicesResult struct {
 // AdjustInvoices makes the credit and debit notes that bring the period's
 // issued invoices up to date (billing.Service.AdjustInvoices).
 func (a *Activities) AdjustInvoices(ctx context.Context, in AdjustInvoicesInput) (AdjustInvoicesResult, error) {
+	defer beating(ctx)()
 	notes, err := a.Billing.AdjustInvoices(ctx, in.Period, in.Client, in.Issue, in.Now)
 	return AdjustInvoicesResult{Notes: notes}, invoiceError(err)
 }

@@ -22,6 +22,7 @@ type Span struct {
 // PeriodSpan is the range that holds every active client's period of a
 // month: what a bill run rerates.
 func (a *Activities) PeriodSpan(ctx context.Context, month period.Month) (Span, error) {
+	defer beating(ctx)()
 	from, to, err := a.Billing.PeriodSpan(ctx, month)
 	return Span{from, to}, err
 }
@@ -29,12 +30,14 @@ func (a *Activities) PeriodSpan(ctx context.Context, month period.Month) (Span, 
 // ReadinessDigest runs the checks of billing-rules §6 for a bill run: the
 // counts, and the first findings, errors first.
 func (a *Activities) ReadinessDigest(ctx context.Context, in ReadinessInput) (readiness.Digest, error) {
+	defer beating(ctx)()
 	return a.Billing.ReadinessDigest(ctx, in.Period)
 }
 
 // ReconcileTotals accounts for every call of a month's periods
 // (billing-rules §7): calls and amount by currency and reason, over clients.
 func (a *Activities) ReconcileTotals(ctx context.Context, month period.Month) ([]report.ReconcileRow, error) {
+	defer beating(ctx)()
 	rows, err := a.Billing.Reconcile(ctx, month, "")
 	return report.Totals(rows), err
 }

@@ -26,6 +26,7 @@ type BeginRerateInput struct {
 
 // BeginRerate records the run, or refuses it when another overlaps it.
 func (a *Activities) BeginRerate(ctx context.Context, in BeginRerateInput) error {
+	defer beating(ctx)()
 	err := a.Billing.BeginRerate(ctx, billing.Rerate{RunID: in.RunID, From: in.From, To: in.To, Client: in.Client, Match: in.Match})
 	if errors.Is(err, billing.ErrRerateRunning) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrRerateRunning, err)
@@ -54,5 +55,6 @@ type EndRerateInput struct {
 
 // EndRerate records the run's figures, or its failure, and frees its period.
 func (a *Activities) EndRerate(ctx context.Context, in EndRerateInput) error {
+	defer beating(ctx)()
 	return a.Billing.EndRerate(ctx, in.RunID, in.Result)
 }

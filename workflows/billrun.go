@@ -134,7 +134,7 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 			ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 		})
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute,
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: activities.Beat,
 		RetryPolicy: retrying(0)})
 	var a *activities.Activities
 

@@ -92,7 +92,7 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet(KindIngest))
 
 	var a *activities.Activities
-	listCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute})
+	listCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: activities.Beat})
 	var page activities.ListInboxResult
 	if err := workflow.ExecuteActivity(listCtx, a.ListInbox, activities.ListInboxInput{After: in.After, Limit: ingestPageSize}).Get(ctx, &page); err != nil {
 		return p, err

@@ -36,8 +36,9 @@ func InvoiceWorkflowID(client string, month period.Month) string {
 
 var invoiceActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: 10 * time.Minute,
+	HeartbeatTimeout:    activities.Beat,
 	RetryPolicy: retrying(10, activities.ErrInvoiceIssued, activities.ErrInvoiceNotFound, activities.ErrPeriodOpen,
-		activities.ErrPeriodEnded, activities.ErrPreview),
+		activities.ErrPeriodEnded, activities.ErrPreview, activities.ErrUnknownClient),
 }
 
 // Invoice computes, stores (and optionally issues) a client's invoice, then

@@ -62,7 +62,7 @@ type InvoiceRunProgress struct {
 
 var invoiceBatchActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Minute,
-	HeartbeatTimeout:    2 * time.Minute,
+	HeartbeatTimeout:    activities.Beat,
 	RetryPolicy:         retrying(10, activities.ErrInvoiceNotFound),
 }
 

@@ -87,7 +87,7 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 	}
 
 	var a *activities.Activities
-	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute,
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, HeartbeatTimeout: activities.Beat,
 		RetryPolicy: retrying(0, activities.ErrRerateRunning)})
 	runID := workflow.GetInfo(ctx).WorkflowExecution.ID
 	if err := workflow.ExecuteActivity(short, a.BeginRerate, activities.BeginRerateInput{RunID: runID, From: in.From, To: in.To,
@@ -95,7 +95,7 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 		return RerateResult{}, err
 	}
 
-	dayCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: time.Minute,
+	dayCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: activities.Beat,
 		RetryPolicy: retrying(10)})
 	var tally rerate.Tally
 	var failure error
