@@ -9,6 +9,7 @@ import (
 
 	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/rerate"
 )
 
@@ -30,6 +31,9 @@ func (a *Activities) BeginRerate(ctx context.Context, in BeginRerateInput) error
 	err := a.Billing.BeginRerate(ctx, billing.Rerate{RunID: in.RunID, From: in.From, To: in.To, Client: in.Client, Match: in.Match})
 	if errors.Is(err, billing.ErrRerateRunning) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrRerateRunning, err)
+	}
+	if errors.Is(err, invoice.ErrNoClient) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrUnknownClient, err)
 	}
 	return err
 }

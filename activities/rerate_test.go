@@ -258,3 +258,17 @@ func TestAReleasedRunFreesItsPeriod(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 }
+
+// TestARerateOfAnUnknownClientIsRefused: it once exited 0 and recorded a run
+// that rerated nothing.
+func TestARerateOfAnUnknownClientIsRefused(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.env.ExecuteActivity(f.acts.BeginRerate, activities.BeginRerateInput{RunID: "r", From: october, To: november, Client: "nosuch", Match: rerate.All})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrUnknownClient || !app.NonRetryable() {
+		t.Fatalf("err = %v", err)
+	}
+	if n := f.query(`SELECT count(*) FROM rerate_runs`); n != 0 {
+		t.Fatalf("%d runs recorded", n)
+	}
+}
