@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"net/mail"
 	"net/netip"
 	"regexp"
@@ -32,10 +33,21 @@ func (r *row) text(field string, required bool) string {
 // name is a key users type: a client id, a table or deck name.
 func (r *row) name(field string, required bool) string {
 	v := r.text(field, required)
-	if v != "" && (!nameRe.MatchString(v) || len(v) > 100) {
-		r.fail(field, "%q is not a valid name (letters, digits and . _ : @ + -)", v)
+	if v != "" {
+		if err := CheckName(v); err != nil {
+			r.fail(field, "%v", err)
+		}
 	}
 	return v
+}
+
+// CheckName applies the rule for names (of decks, tables, clients,
+// schedules…) to a name that comes from a flag rather than a file.
+func CheckName(v string) error {
+	if !nameRe.MatchString(v) || len(v) > 100 {
+		return fmt.Errorf("%q is not a valid name (letters, digits and . _ : @ + -, at most 100)", v)
+	}
+	return nil
 }
 
 func (r *row) digits(field string, required bool) string {

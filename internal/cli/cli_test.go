@@ -108,6 +108,8 @@ func TestBadRunAndScheduleArgumentsAreRefusedBeforeAnyService(t *testing.T) {
 		{[]string{"run", "resolve", "bill-run-2026-10"}, "give one of --rerate or --accept"},
 		{[]string{"run", "resolve", "bill-run-2026-10", "--rerate", "--accept"}, "give one of --rerate or --accept"},
 		{[]string{"schedule", "create", "monthly", "--day", "31"}, "--day 31: want 1 to 28"},
+		{[]string{"schedule", "create", "x'; drop"}, `schedule name: "x'; drop" is not a valid name`},
+		{[]string{"import", "codedeck", "--deck", "w'--", "../../testdata/demo/codedeck.csv"}, `--deck: "w'--" is not a valid name`},
 		{[]string{"schedule", "create", "monthly", "--hour", "24"}, "--hour 24"},
 		{[]string{"schedule", "create", "monthly", "--tz", "Mars/Olympus"}, `--tz "Mars/Olympus"`},
 		{[]string{"invoice", "create", "--client", "acme", "--period", "2026-11", "--preview", "--state", "issued"}, "--preview makes one client's draft"},

@@ -37,6 +37,12 @@ func (a *app) importCmd() *cobra.Command {
 		}, func(c *cobra.Command) {
 			c.Flags().StringVar(&deck, "deck", "", "the code deck's name (required)")
 			_ = c.MarkFlagRequired("deck")
+			c.PreRunE = func(*cobra.Command, []string) error { // before any service
+				if err := catalog.CheckName(deck); err != nil {
+					return fmt.Errorf("--deck: %w", err)
+				}
+				return nil
+			}
 		}},
 		{"ratetables FILE", "Upsert rate tables: name,currency,deck,parent,rates_include_taxes[,notes]", func(ctx context.Context, db *postgres.Store, name string, in io.Reader) (postgres.ImportResult, error) {
 			ts, err := catalog.ReadRateTables(name, in)

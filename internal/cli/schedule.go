@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -31,6 +32,9 @@ func (a *app) scheduleCreateCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := catalog.CheckName(args[0]); err != nil {
+				return fmt.Errorf("schedule name: %w", err)
+			}
 			if day < 1 || day > 28 {
 				return fmt.Errorf("--day %d: want 1 to 28, a day every month has", day)
 			}
