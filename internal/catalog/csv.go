@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is a bad line in an import file.
@@ -43,7 +44,31 @@ func (r *row) get(name string) string {
 	if !ok || i >= len(r.fields) {
 		return ""
 	}
-	return strings.TrimSpace(r.fields[i])
+	v := strings.TrimSpace(r.fields[i])
+	// One rule for every text that is stored: UTF-8, no NUL, bounded.
+	switch {
+	case !utf8.ValidString(v):
+		r.fail(name, "%q is not valid UTF-8", clip(v))
+		return ""
+	case strings.IndexByte(v, 0) >= 0:
+		r.fail(name, "%q holds a NUL byte", clip(v))
+		return ""
+	case len(v) > maxField:
+		r.fail(name, "%d bytes: at most %d", len(v), maxField)
+		return ""
+	}
+	return v
+}
+
+// maxField bounds a field's length; names are shorter still.
+const maxField = 1000
+
+// clip shortens what an error quotes of a field or a header.
+func clip(s string) string {
+	if len(s) <= 60 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:60], "") + "…"
 }
 
 // fail records the first error of the row.
@@ -74,7 +99,7 @@ func readCSV(file string, in io.Reader, required, optional []string, fn func(*ro
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		if !known[h] {
-			return Errorf(file, 1, h, "unknown column (want %s)", strings.Join(required, ","))
+			return Errorf(file, 1, clip(h), "unknown column (want %s)", strings.Join(required, ","))
 		}
 		if _, dup := cols[h]; dup {
 			return Errorf(file, 1, h, "column given twice")

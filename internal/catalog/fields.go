@@ -19,6 +19,10 @@ var (
 	nameRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+-]*$`)
 )
 
+// minYear and maxYear bound the dates of master data: 0000-01-01 or
+// 9999-12-31 is a typo or a placeholder, not a date to bill by.
+const minYear, maxYear = 1970, 2199
+
 // MoneyPlaces is the precision of rates and fees.
 const MoneyPlaces = 8
 
@@ -137,6 +141,8 @@ func (r *row) instant(field string, required bool) time.Time {
 	t, ok := ParseInstant(v)
 	if !ok {
 		r.fail(field, "%q is not a time (RFC 3339, YYYY-MM-DD HH:MM:SS or YYYY-MM-DD, UTC)", v)
+	} else if t.Year() < minYear || t.Year() > maxYear {
+		r.fail(field, "%s is outside the years %d to %d", v, minYear, maxYear)
 	}
 	return t
 }
@@ -149,6 +155,8 @@ func (r *row) date(field string, required bool) time.Time {
 	t, err := time.Parse(time.DateOnly, v)
 	if err != nil {
 		r.fail(field, "%q is not a date YYYY-MM-DD", v)
+	} else if t.Year() < minYear || t.Year() > maxYear {
+		r.fail(field, "%s is outside the years %d to %d", v, minYear, maxYear)
 	}
 	return t
 }

@@ -54,6 +54,13 @@ func TestBadLinesNameFileLineAndField(t *testing.T) {
 		{"a short line", rates, rateHeader + "49,0.1\n", `rates.csv:2: 2 fields, the header has 6`},
 		{"an unterminated quote", rates, rateHeader + "\"49,0.1,2026-10-01,,60/60,\n", `rates.csv:2: extraneous or missing " in quoted-field`},
 		{"an empty file", rates, "", `rates.csv:1: empty file`},
+		// One rule for every text stored, and dates in a sane window (issue 12).
+		{"a date of year 0", rates, rateHeader + "49,0.1,0000-01-01,,60/60,\n", `rates.csv:2: field effective_from: 0000-01-01 is outside the years 1970 to 2199`},
+		{"an end in year 9999", rates, rateHeader + "49,0.1,2026-10-01,9999-12-31,60/60,\n", `rates.csv:2: field end: 9999-12-31 is outside the years 1970 to 2199`},
+		{"a name that is not UTF-8", clients, clientHeader + "acme,Ac\xffme,USD,UTC,,,1,0,default,,,false\n", `clients.csv:2: field name: "Ac\xffme" is not valid UTF-8`},
+		{"a NUL byte", clients, clientHeader + "acme,Ac\x00me,USD,UTC,,,1,0,default,,,false\n", `clients.csv:2: field name: "Ac\x00me" holds a NUL byte`},
+		{"a name of a megabyte", clients, clientHeader + "acme," + strings.Repeat("A", 1<<20) + ",USD,UTC,,,1,0,default,,,false\n", `clients.csv:2: field name: 1048576 bytes: at most 1000`},
+		{"a header of a megabyte", clients, strings.Repeat("x", 1<<20) + "\n", `clients.csv:1: field xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…: unknown column`},
 		{"a lower-case currency", clients, clientHeader + "acme,Acme,usd,UTC,,,1,0,default,,,false\n", `clients.csv:2: field currency: "usd" is not an ISO 4217 code`},
 		{"an unknown time zone", clients, clientHeader + "acme,Acme,USD,Mars/Olympus,,,1,0,default,,,false\n", `clients.csv:2: field timezone: "Mars/Olympus" is not an IANA time zone`},
 		{"an invoice day past 28", clients, clientHeader + "acme,Acme,USD,UTC,,,29,0,default,,,false\n", `clients.csv:2: field invoice_day: "29" is not a whole number from 1 to 28`},
