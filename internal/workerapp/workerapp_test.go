@@ -424,7 +424,27 @@ func TestIssuingAndVoidingRunAsWorkflowsOnTheRealServices(t *testing.T) {
 		}
 		return res
 	}
-	change(false)
+	// Three callers at once (issue 12's sixth finding): one run, joined by
+	// the others, and all see it succeed.
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			run, err := workflows.StartInvoiceState(ctx, wf, workflows.InvoiceStateInput{Invoice: created.ID})
+			var res workflows.InvoiceStateResult
+			if err == nil {
+				err = run.Get(ctx, &res)
+			}
+			if err == nil && res.ID != created.ID {
+				err = fmt.Errorf("issued %s, not %s", res.ID, created.ID)
+			}
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a concurrent issue: %v", err)
+		}
+	}
 	issued, err := acts.store.Invoice(ctx, created.ID)
 	if err != nil || issued.State != "issued" || issued.Number == "" {
 		t.Fatalf("after issue: %+v %v", issued, err)
