@@ -26,6 +26,9 @@ const (
 	ErrPreview = "Preview"
 	// ErrUnknownClient: the master data holds no such client.
 	ErrUnknownClient = "UnknownClient"
+	// ErrCallsChanged: an invoice's calls changed since it was computed;
+	// the workflow computes it again rather than retry the step.
+	ErrCallsChanged = "CallsChanged"
 )
 
 // invoiceError maps billing's invoice errors to their non-retryable types.
@@ -43,6 +46,8 @@ func invoiceError(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrPreview, err)
 	case errors.Is(err, invoice.ErrNoClient):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrUnknownClient, err)
+	case errors.Is(err, billing.ErrCallsChanged):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrCallsChanged, err)
 	}
 	return err
 }
@@ -85,6 +90,9 @@ type CreateInvoicesResult struct {
 func (a *Activities) CreateInvoices(ctx context.Context, in CreateInvoicesInput) (CreateInvoicesResult, error) {
 	defer beating(ctx)()
 	r, err := a.Billing.CreateInvoices(ctx, in.Clients, in.InvoiceOptions, heartbeat(ctx))
+	if errors.Is(err, billing.ErrCallsChanged) {
+		err = invoiceError(err)
+	}
 	return CreateInvoicesResult{Invoices: r}, err
 }
 

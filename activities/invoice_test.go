@@ -576,3 +576,33 @@ func TestAnUnknownClientIsAFinalError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestADraftIsNotRenderedFromCallsItsLinesDoNotBill: issue 12's second
+// finding. A rerate between computing a draft and writing its documents
+// once gave a CSV with the new costs under the old lines. The render
+// refuses (CallsChanged, final: the workflow computes the draft again), and
+// the draft computed again renders.
+func TestADraftIsNotRenderedFromCallsItsLinesDoNotBill(t *testing.T) {
+	f := invoiced(t)
+	draft, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.importCSV("rates:acme-special", "code,rate,effective_from,end,increment,setup_fee\n4915,0.0500,2026-01-01,,1/1,\n")
+	if _, err := f.env.ExecuteActivity(f.acts.RerateDay, activities.RerateDayInput{From: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Match: rerate.All}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.env.ExecuteActivity(f.acts.RenderInvoice, activities.RenderInvoiceInput{ID: draft.ID})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrCallsChanged || !app.NonRetryable() || !strings.Contains(app.Message(), "Germany Mobile") {
+		t.Fatalf("err = %v", err)
+	}
+	again, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10"}})
+	if err != nil || again.ID != draft.ID {
+		t.Fatalf("%+v %v", again, err)
+	}
+	if _, err := f.env.ExecuteActivity(f.acts.RenderInvoice, activities.RenderInvoiceInput{ID: draft.ID}); err != nil {
+		t.Fatal(err)
+	}
+}

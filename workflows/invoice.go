@@ -49,19 +49,34 @@ func Invoice(ctx workflow.Context, in InvoiceInput) (InvoiceResult, error) {
 		PeriodAttr.ValueSet(string(in.Period)))
 	ctx = workflow.WithActivityOptions(ctx, invoiceActivity)
 	var a *activities.Activities
-	var created activities.CreateInvoiceResult
-	if err := workflow.ExecuteActivity(ctx, a.CreateInvoice, activities.CreateInvoiceInput{Client: in.Client,
-		InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
-			Now: workflow.Now(ctx), Rounding: in.Rounding, Preview: in.Preview}}).Get(ctx, &created); err != nil {
-		return InvoiceResult{}, err
+	now := workflow.Now(ctx)
+	for attempt := 1; ; attempt++ {
+		var created activities.CreateInvoiceResult
+		if err := workflow.ExecuteActivity(ctx, a.CreateInvoice, activities.CreateInvoiceInput{Client: in.Client,
+			InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
+				Now: now, Rounding: in.Rounding, Preview: in.Preview}}).Get(ctx, &created); err != nil {
+			if isApplicationError(err, activities.ErrCallsChanged) && attempt < maxRecomputes {
+				continue
+			}
+			return InvoiceResult{}, err
+		}
+		res := InvoiceResult{ID: created.ID, Number: created.Number, Skipped: created.Skipped}
+		if created.Skipped != "" {
+			return res, nil
+		}
+		err := workflow.ExecuteActivity(ctx, a.RenderInvoice, activities.RenderInvoiceInput{ID: created.ID}).Get(ctx, &res.Documents)
+		// A rerate between the two steps: the draft is computed again, so
+		// that its documents list the calls its lines bill.
+		if isApplicationError(err, activities.ErrCallsChanged) && attempt < maxRecomputes {
+			continue
+		}
+		return res, err
 	}
-	res := InvoiceResult{ID: created.ID, Number: created.Number, Skipped: created.Skipped}
-	if created.Skipped != "" {
-		return res, nil
-	}
-	err := workflow.ExecuteActivity(ctx, a.RenderInvoice, activities.RenderInvoiceInput{ID: created.ID}).Get(ctx, &res.Documents)
-	return res, err
 }
+
+// maxRecomputes bounds how often an invoice is computed again because its
+// calls changed under it: a rerate ends; one that never does is an error.
+const maxRecomputes = 5
 
 // InvoiceStateInput issues or voids an invoice.
 type InvoiceStateInput struct {

@@ -29,6 +29,28 @@ func TestInvoiceCreatesThenRendersAndReturnsTheDocuments(t *testing.T) {
 	env.AssertExpectations(t)
 }
 
+// TestADraftWhoseCallsChangedBeforeItsDocumentsIsComputedAgain: issue 12's
+// second finding. A rerate between computing a draft and writing its
+// documents made them contradict its lines; the render refuses
+// (CallsChanged) and the draft is computed again, then rendered.
+func TestADraftWhoseCallsChangedBeforeItsDocumentsIsComputedAgain(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.CreateInvoice, mock.Anything, mock.Anything).Return(activities.CreateInvoiceResult{ID: "inv-1"}, nil).Twice()
+	changed := temporal.NewNonRetryableApplicationError("invoice inv-1: its calls changed since it was computed", activities.ErrCallsChanged, nil)
+	env.OnActivity(a.RenderInvoice, mock.Anything, activities.RenderInvoiceInput{ID: "inv-1"}).Return(nil, changed).Once()
+	docs := map[string]string{"pdf": "s3://b/invoices/acme/2026-10/inv-1.pdf"}
+	env.OnActivity(a.RenderInvoice, mock.Anything, activities.RenderInvoiceInput{ID: "inv-1"}).Return(docs, nil).Once()
+	env.ExecuteWorkflow(Invoice, InvoiceInput{Client: "acme", Period: "2026-10"})
+	require.NoError(t, env.GetWorkflowError())
+	var res InvoiceResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, docs, res.Documents)
+	env.AssertExpectations(t)
+}
+
 func TestAnInvoiceWithNothingToBillRendersNothing(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()

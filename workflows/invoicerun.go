@@ -119,8 +119,38 @@ func InvoiceRun(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, e
 	return p, nil
 }
 
-// invoiceBatch creates the invoices of clients, then renders them.
+// invoiceBatch creates the invoices of clients, then renders them; when
+// their calls changed between the two (a rerate), it does both again.
 func invoiceBatch(ctx workflow.Context, in InvoiceRunInput, clients []string, p *InvoiceRunProgress) error {
+	for attempt := 1; ; attempt++ {
+		var q InvoiceRunProgress // this batch's, added to p once it is done
+		err := invoiceBatchOnce(ctx, in, clients, &q)
+		if isApplicationError(err, activities.ErrCallsChanged) && attempt < maxRecomputes {
+			continue
+		}
+		if err == nil {
+			p.add(q)
+		}
+		return err
+	}
+}
+
+// add counts a batch's progress into p's.
+func (p *InvoiceRunProgress) add(q InvoiceRunProgress) {
+	p.Clients, p.Invoiced, p.Skipped, p.Earlier = p.Clients+q.Clients, p.Invoiced+q.Invoiced, p.Skipped+q.Skipped, p.Earlier+q.Earlier
+	p.ConflictCount += q.ConflictCount
+	for _, c := range q.Conflicts {
+		if len(p.Conflicts) < maxConflictsKept {
+			p.Conflicts = append(p.Conflicts, c)
+		}
+	}
+	p.Open += q.Open
+	if !q.NextEnd.IsZero() && (p.NextEnd.IsZero() || q.NextEnd.Before(p.NextEnd)) {
+		p.NextEnd = q.NextEnd
+	}
+}
+
+func invoiceBatchOnce(ctx workflow.Context, in InvoiceRunInput, clients []string, p *InvoiceRunProgress) error {
 	var a *activities.Activities
 	var created activities.CreateInvoicesResult
 	if err := workflow.ExecuteActivity(ctx, a.CreateInvoices, activities.CreateInvoicesInput{Clients: clients,

@@ -37,6 +37,11 @@ var ErrPeriodOpen = errors.New("the period has not ended")
 // ended: its invoice is made instead.
 var ErrPeriodEnded = errors.New("the period has ended")
 
+// ErrCallsChanged is wrapped by the error for an invoice whose calls, read
+// for its documents, no longer add up to its lines: a rerate changed them
+// since it was computed. Computing it again (and rendering it) puts right.
+var ErrCallsChanged = errors.New("its calls changed since it was computed")
+
 // InvoiceOptions say how to invoice a month, for one client or many.
 type InvoiceOptions struct {
 	Period     period.Month
@@ -432,11 +437,18 @@ func (s *Service) writeCalls(ctx context.Context, f *os.File, invs []invoice.Sto
 	cur := -1 // the invoice whose CSV is being written
 	var w *invoice.CallsWriter
 	var start int64
+	listed := invoice.CallTotals{} // of the current invoice's calls, to check with its lines
 	// advance ends the current CSV and starts the next ones up to invoice
 	// i's: those in between have no calls, only a header.
 	advance := func(i int) error {
 		for cur < i {
 			if cur >= 0 {
+				// The CSV and the lines come from different reads: a rerate
+				// between them would make the document contradict itself.
+				if line, ok := listed.Differ(invs[cur]); ok {
+					return fmt.Errorf("invoice %s: %w (%s)", invs[cur].ID, ErrCallsChanged, line)
+				}
+				listed = invoice.CallTotals{}
 				if err := w.Flush(); err != nil {
 					return err
 				}
@@ -461,6 +473,7 @@ func (s *Service) writeCalls(ctx context.Context, f *os.File, invs []invoice.Sto
 		if err := advance(i); err != nil {
 			return err
 		}
+		listed.Add(c)
 		return w.Write(c)
 	}); err != nil {
 		return nil, err

@@ -249,14 +249,14 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 				} else {
 					qty = &inv.Lines[j].Quantity
 				}
-				lines = append(lines, []any{id, j + 1, l.Kind, l.Description, nullIfEmpty(l.Code), calls, billed, qty, l.Amount})
+				lines = append(lines, []any{id, j + 1, l.Kind, l.Description, nullIfEmpty(l.Code), calls, billed, qty, l.Amount, l.Exact})
 			}
 		}
 		if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
 			return err
 		}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"invoice_lines"}, []string{"invoice_id", "position", "kind", "description", "code", "calls",
-			"billed_seconds", "quantity", "amount"}, pgx.CopyFromRows(lines))
+			"billed_seconds", "quantity", "amount", "exact"}, pgx.CopyFromRows(lines))
 		return err
 	})
 	return out, err
@@ -421,10 +421,10 @@ func (s *Store) readLines(ctx context.Context, invs []invoice.Stored) error {
 		at[inv.ID], ids[i] = i, inv.ID
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT invoice_id::text, kind, description, coalesce(code, ''), coalesce(calls, 0), coalesce(billed_seconds, 0),
-		coalesce(quantity, 0), amount FROM invoice_lines WHERE invoice_id = ANY($1::uuid[]) ORDER BY invoice_id, position`, ids)
+		coalesce(quantity, 0), amount, coalesce(exact, amount) FROM invoice_lines WHERE invoice_id = ANY($1::uuid[]) ORDER BY invoice_id, position`, ids)
 	var id string
 	var l invoice.Line
-	_, err := pgx.ForEachRow(rows, []any{&id, &l.Kind, &l.Description, &l.Code, &l.Calls, &l.BilledSeconds, &l.Quantity, &l.Amount}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&id, &l.Kind, &l.Description, &l.Code, &l.Calls, &l.BilledSeconds, &l.Quantity, &l.Amount, &l.Exact}, func() error {
 		invs[at[id]].Lines = append(invs[at[id]].Lines, l)
 		return nil
 	})
