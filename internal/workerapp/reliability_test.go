@@ -9,15 +9,10 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
-	"github.com/billrun/billrun/internal/s3store/s3test"
-	"github.com/billrun/billrun/internal/temporalclient"
-	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
-	"github.com/billrun/billrun/internal/workerapp"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -57,18 +52,9 @@ func (i *hangInbound) ExecuteActivity(ctx context.Context, in *interceptor.Execu
 func TestADeadWorkersActivityIsRetriedWithinItsHeartbeatTimeout(t *testing.T) {
 	store := pgtest.New(t)
 	pgtest.ImportDemo(t, store)
-	c, queue := temporaltest.New(t)
-	acts := newServices(store, s3test.New(t))
-	a := activities.New(acts.billing)
-	a.Billing.Workflows = temporalclient.Runs{Client: c}
 	h := &hang{activity: "ReadinessDigest", release: make(chan struct{})}
 	defer close(h.release)
-	wk := worker.New(c, queue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{h}})
-	workerapp.Register(wk, a)
-	if err := wk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(wk.Stop)
+	c, queue, acts := withWorker(t, store, nil, h)
 	upload(t, acts.s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
 
 	id := workflows.BillRunWorkflowID("2026-10") + "-" + queue

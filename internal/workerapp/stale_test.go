@@ -20,15 +20,7 @@ import (
 func TestAPriceCorrectedAfterRatingIsBilledAtTheNewPrice(t *testing.T) {
 	c, queue, acts := inProcess(t)
 	store := acts.store
-	// The demo's one readiness error (an account rating globex in EUR) is
-	// put right: that account rates with the client's table.
-	as, err := catalog.ReadAccounts("accounts.csv", strings.NewReader("client,kind,value,tech_prefix,rate_table,enabled\nglobex,ip,198.51.100.7,0077,,true\n"))
-	if err == nil {
-		_, err = store.ImportAccounts(ctx, "accounts.csv", as)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	putDemoCurrencyRight(t, store)
 	upload(t, acts.s3, cdr.Canonical, "october.csv", []byte(`call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition
 s-1,2026-10-20 18:00:00,60,192.0.2.10,,4930111111,+4915112345678,ANSWERED
 s-2,2026-10-21 18:00:00,120,192.0.2.10,,4930111111,4930987654,ANSWERED

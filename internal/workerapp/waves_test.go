@@ -7,17 +7,11 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
-	"github.com/billrun/billrun/internal/s3store/s3test"
-	"github.com/billrun/billrun/internal/temporalclient"
-	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
-	"github.com/billrun/billrun/internal/workerapp"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -96,16 +90,7 @@ func TestABillRunInvoicesEachClientOnceItsPeriodHasEndedOnTheRealServices(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The demo's one readiness error (an account rating globex in EUR) would
-	// make every wave wait for finance: that account rates with the client's table. would
-	// make every wave wait for finance.
-	as, err := catalog.ReadAccounts("accounts.csv", strings.NewReader("client,kind,value,tech_prefix,rate_table,enabled\nglobex,ip,198.51.100.7,0077,,true\n"))
-	if err == nil {
-		_, err = store.ImportAccounts(ctx, "accounts.csv", as)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	putDemoCurrencyRight(t, store) // else every wave would wait for finance
 	// Ends in UTC: acme (Berlin, day 1) 31 Oct 23:00, globex (New York,
 	// day 15) 15 Nov 05:00, initech (Berlin, day 28) 27 Nov 23:00.
 	ends := []time.Time{
@@ -115,17 +100,7 @@ func TestABillRunInvoicesEachClientOnceItsPeriodHasEndedOnTheRealServices(t *tes
 	}
 	w := &warp{base: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), start: time.Now(), rate: 86400 / 0.4}
 
-	c, queue := temporaltest.New(t)
-	acts := newServices(store, s3test.New(t))
-	acts.billing.Clock = w.now
-	a := activities.New(acts.billing)
-	a.Billing.Workflows = temporalclient.Runs{Client: c}
-	wk := worker.New(c, queue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{w}})
-	workerapp.Register(wk, a)
-	if err := wk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(wk.Stop)
+	c, queue, acts := withWorker(t, store, w.now, w)
 
 	upload(t, acts.s3, cdr.Canonical, "october.csv", []byte(`call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition
 w-1,2026-10-20 18:00:00,60,192.0.2.10,,4930111111,+4915112345678,ANSWERED

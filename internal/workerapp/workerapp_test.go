@@ -18,7 +18,9 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/billing"
@@ -31,6 +33,7 @@ import (
 	"github.com/billrun/billrun/internal/rerate"
 	"github.com/billrun/billrun/internal/s3store"
 	"github.com/billrun/billrun/internal/s3store/s3test"
+	"github.com/billrun/billrun/internal/temporalclient"
 	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
 	"github.com/billrun/billrun/internal/workerapp"
 	"github.com/billrun/billrun/workflows"
@@ -89,6 +92,37 @@ func inProcess(t *testing.T) (client.Client, string, *services) {
 	}
 	t.Cleanup(w.Stop)
 	return c, queue, acts
+}
+
+// withWorker starts a worker in the test process on the real services over
+// store, with interceptors, and billing's clock when clock is not nil.
+func withWorker(t *testing.T, store *postgres.Store, clock func() time.Time, icpts ...interceptor.WorkerInterceptor) (client.Client, string, *services) {
+	t.Helper()
+	c, queue := temporaltest.New(t)
+	acts := newServices(store, s3test.New(t))
+	acts.billing.Clock = clock
+	acts.billing.Workflows = temporalclient.Runs{Client: c}
+	wk := worker.New(c, queue, worker.Options{Interceptors: icpts})
+	workerapp.Register(wk, activities.New(acts.billing))
+	if err := wk.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(wk.Stop)
+	return c, queue, acts
+}
+
+// putDemoCurrencyRight puts right the demo's one readiness error (an account
+// rating globex in EUR), which makes a bill run wait: that account rates
+// with the client's table.
+func putDemoCurrencyRight(t *testing.T, store *postgres.Store) {
+	t.Helper()
+	as, err := catalog.ReadAccounts("accounts.csv", strings.NewReader("client,kind,value,tech_prefix,rate_table,enabled\nglobex,ip,198.51.100.7,0077,,true\n"))
+	if err == nil {
+		_, err = store.ImportAccounts(ctx, "accounts.csv", as)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestIngestWorkflowRatesTheInboxOnTheRealServices(t *testing.T) {
