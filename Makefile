@@ -31,6 +31,11 @@ demo: migrate
 test: up
 	$(ENV) go vet ./...
 	$(ENV) go test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz FUZZTIME=5s
+
+# Every parser and the COPY text codec under random input: FUZZTIME each
+# (make test runs them briefly; their seeds are in the tests).
+FUZZTIME ?= 30s
 
 unit:
 	go test -short ./...
@@ -53,8 +58,10 @@ bench-memory: up
 	$(ENV) BILLRUN_STREAM_GB=5 go test -run '^$$' -bench IngestStream -benchtime 1x -timeout 60m ./activities/
 
 fuzz:
-	go test -run '^$$' -fuzz FuzzReadRates -fuzztime 30s ./internal/catalog/
-	go test -run '^$$' -fuzz FuzzReader -fuzztime 30s ./internal/cdr/
+	go test -run '^$$' -fuzz FuzzReadRates -fuzztime $(FUZZTIME) ./internal/catalog/
+	go test -run '^$$' -fuzz FuzzReadClients -fuzztime $(FUZZTIME) ./internal/catalog/
+	go test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./internal/cdr/
+	go test -run '^$$' -fuzz FuzzCopyText -fuzztime $(FUZZTIME) ./internal/copytext/
 
 clean:
 	rm -rf bin

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestReadRatesParsesEveryField(t *testing.T) {
@@ -140,6 +141,33 @@ func FuzzReadRates(f *testing.F) {
 			if r.Code == "" || strings.Trim(r.Code, "0123456789") != "" || r.Min < 1 || r.Interval < 1 || r.Grace < 0 ||
 				r.EffectiveFrom.IsZero() || (!r.End.IsZero() && !r.End.After(r.EffectiveFrom)) {
 				t.Fatalf("accepted a bad rate %+v", r)
+			}
+		}
+	})
+}
+
+// FuzzReadClients: whatever the bytes, the clients read hold only text that
+// may be stored (UTF-8, no NUL, at most 1,000 bytes a field), or the error
+// names a line.
+func FuzzReadClients(f *testing.F) {
+	const header = "id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice\n"
+	f.Add(header + "acme,Acme Telecom GmbH,EUR,Europe/Berlin,acme-special,de-vat,1,14,default,billing@acme.example,\"Hauptstr. 1, 10115 Berlin\",true\n")
+	f.Add(header + "acme,Ac\xffme,EUR,UTC,,,1,0,default,,,false\n")
+	f.Add(header + "acme,Acme,EUR,UTC,,,1,0,default,,\"a\x00b\",false\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		cs, err := ReadClients("f.csv", strings.NewReader(in))
+		if err != nil {
+			var ce *Error
+			if errors.As(err, &ce) && ce.Line < 1 {
+				t.Fatalf("error without a line: %v", err)
+			}
+			return
+		}
+		for _, c := range cs {
+			for _, s := range []string{c.ID, c.Name, c.Currency, c.Timezone, c.RateTable, c.TaxProfile, c.Template, c.BillingEmail, c.Address, c.Rounding} {
+				if !utf8.ValidString(s) || strings.Contains(s, "\x00") || len(s) > 1000 {
+					t.Fatalf("accepted text that may not be stored: %+v", c)
+				}
 			}
 		}
 	})

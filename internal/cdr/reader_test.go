@@ -154,6 +154,7 @@ func TestParseSecondsRoundsBeyondNanosecondsUp(t *testing.T) {
 func FuzzReader(f *testing.F) {
 	f.Add("call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\nc1,2026-10-01 12:00:00,61.5,10.0.0.1,a,1,2,X\n", "canonical")
 	f.Add(`"a","1","2","c","","SIP/10.0.0.1-1","","Dial","","2026-10-01 12:00:00","","2026-10-01 12:00:20",20,0,"NO ANSWER","DOCUMENTATION"`, "asterisk")
+	f.Add("call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\nc\xff1,2026-10-01 12:00:00,61,10.0.0.1,a\x00,1,2,X\n", "canonical")
 	f.Fuzz(func(t *testing.T, in, format string) {
 		fm, err := ParseFormat(format)
 		if err != nil {
@@ -165,8 +166,8 @@ func FuzzReader(f *testing.F) {
 			err := r.Read(&rec)
 			var le *LineError
 			if errors.As(err, &le) {
-				if le.Line < 1 {
-					t.Fatalf("reject without a line: %+v", le)
+				if le.Line < 1 || !storable(le.Raw) {
+					t.Fatalf("reject without a line or with text PostgreSQL cannot store: %+v", le)
 				}
 				continue
 			}
@@ -176,6 +177,14 @@ func FuzzReader(f *testing.F) {
 			if rec.Duration < 0 || rec.DstNumber == "" || rec.ConnectTime.Location() != time.UTC {
 				t.Fatalf("bad record %+v", rec)
 			}
+			for _, s := range []string{rec.CallID, rec.OrigIP, rec.OrigAccount, rec.SrcNumber, rec.DstNumber, rec.Disposition} {
+				if !storable(s) {
+					t.Fatalf("a record PostgreSQL cannot store: %+v", rec)
+				}
+			}
 		}
 	})
 }
+
+// storable is text PostgreSQL stores: UTF-8 without NUL.
+func storable(s string) bool { return utf8.ValidString(s) && !strings.Contains(s, "\x00") }

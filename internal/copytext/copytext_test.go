@@ -1,6 +1,7 @@
 package copytext
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,4 +73,30 @@ func TestLineWriterJoinsRowsSplitAcrossWrites(t *testing.T) {
 	if f := SplitFields([]byte("1\t2\t3\t4"), make([][]byte, 3)); len(f) != 3 || string(f[2]) != "3\t4" {
 		t.Fatalf("the last field takes the rest: %q", f)
 	}
+}
+
+// FuzzCopyText: text written as a COPY field, among others on a line, comes
+// back whole (NUL bytes dropped, as PostgreSQL cannot store them), and
+// never splits the line into more fields; millionths round-trip exactly.
+func FuzzCopyText(f *testing.F) {
+	f.Add("plain", int64(1500000))
+	f.Add("tab\there\\and\nnewline\r", int64(-1))
+	f.Add("a\x00b\\N", int64(9223372036854775807))
+	f.Fuzz(func(t *testing.T, s string, v int64) {
+		line := AppendText(nil, s)
+		line = append(line, '\t')
+		line = AppendMillionths(line, v)
+		fields := SplitFields(line, make([][]byte, 3)) // room for a third: there must be none
+		if len(fields) != 2 {
+			t.Fatalf("%q split into %d fields", line, len(fields))
+		}
+		if got, want := Unescape(fields[0]), strings.ReplaceAll(s, "\x00", ""); got != want {
+			t.Fatalf("%q came back as %q", want, got)
+		}
+		// Near the ends of int64 the parser declines (the caller then reads
+		// a decimal); what it reads, it reads exactly.
+		if got, ok := Millionths(fields[1]); ok && got != v || !ok && v > -1e15 && v < 1e15 {
+			t.Fatalf("%d came back as %d (%v) from %q", v, got, ok, fields[1])
+		}
+	})
 }
