@@ -62,6 +62,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzReadClients -fuzztime $(FUZZTIME) ./internal/catalog/
 	go test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./internal/cdr/
 	go test -run '^$$' -fuzz FuzzCopyText -fuzztime $(FUZZTIME) ./internal/copytext/
+	go test -run '^$$' -fuzz FuzzObjectKeysStayUnderTheirPrefix -fuzztime $(FUZZTIME) ./internal/billing/
 
 clean:
 	rm -rf bin

@@ -22,12 +22,16 @@ const InboxPrefix = "inbox/"
 // InboxKey is the key a file named name of format f is uploaded under.
 func InboxKey(f cdr.Format, name string) string { return InboxPrefix + string(f) + "/" + name }
 
-// FormatOfKey reads the format from an inbox key.
+// FormatOfKey reads the format from an inbox key, whose name must be one
+// that uploads accept (blob.CheckName).
 func FormatOfKey(key string) (cdr.Format, error) {
 	rest, ok := strings.CutPrefix(key, InboxPrefix)
-	dir, _, ok2 := strings.Cut(rest, "/")
+	dir, name, ok2 := strings.Cut(rest, "/")
 	if !ok || !ok2 {
 		return "", fmt.Errorf("%s is not under %sFORMAT/", key, InboxPrefix)
+	}
+	if err := blob.CheckName(name); err != nil {
+		return "", fmt.Errorf("%s: file name: %w", key, err)
 	}
 	return cdr.ParseFormat(dir)
 }

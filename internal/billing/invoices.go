@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -497,9 +498,14 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // documentBase is the key, less its extension, of an invoice's documents:
-// an issued invoice's by its number, a draft's by its ID.
+// an issued invoice's by its number, a draft's by its ID. A number may hold
+// a slash ({YY}{MM}/{SEQ}): escaped, it stays one segment of the key.
 func documentBase(inv invoice.Stored) string {
-	return fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, cmp.Or(inv.Number, inv.ID))
+	seg := url.PathEscape(cmp.Or(inv.Number, inv.ID))
+	if seg == "." || seg == ".." { // no template makes one; the ID is safe
+		seg = url.PathEscape(inv.ID)
+	}
+	return fmt.Sprintf("invoices/%s/%s/%s", inv.Client, inv.Period, seg)
 }
 
 // writeDocuments renders one invoice's PDF and JSON and uploads them with

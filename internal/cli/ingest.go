@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/billrun/billrun/internal/billing"
+	"github.com/billrun/billrun/internal/blob"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/workflows"
@@ -42,6 +43,9 @@ func (a *app) cdrUploadCmd() *cobra.Command {
 				file, err := openFile(name)
 				if err != nil {
 					return err
+				}
+				if err := blob.CheckName(filepath.Base(name)); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
 				}
 				key := billing.InboxKey(f, filepath.Base(name))
 				etag, err := b.Put(ctx, key, file, "text/csv", nil)
