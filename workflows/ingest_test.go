@@ -128,3 +128,17 @@ func TestIngestWorkflowIDIsTheSameForTheSameListingOnly(t *testing.T) {
 	require.NotEqual(t, a, IngestWorkflowID("inst", "bucket", changed))
 	require.NotEqual(t, a, IngestWorkflowID("other-db", "bucket", files(3)))
 }
+
+func TestTheSearchAttributeListsAtMost24MonthsTheFirstAndLast(t *testing.T) {
+	var ms []period.Month
+	for m := period.Month("2001-01"); m < "2010-01"; m = m.Next() {
+		ms = append(ms, m)
+	}
+	got := searchMonths(ms)
+	require.Len(t, got, maxSearchMonths)
+	require.Equal(t, "2001-01", got[0])
+	require.Equal(t, "2001-12", got[11])
+	require.Equal(t, "2009-01", got[12])
+	require.Equal(t, "2009-12", got[23])
+	require.Equal(t, []string{"2026-09", "2026-10"}, searchMonths([]period.Month{"2026-09", "2026-10"}))
+}

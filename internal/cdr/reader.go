@@ -210,8 +210,15 @@ func (r *Reader) parse(line []byte, rec *Record) string {
 	if reason == "" && (!utf8.Valid(line) || bytes.IndexByte(line, 0) >= 0) {
 		reason = storableText(rec)
 	}
+	if y := rec.ConnectTime.Year(); reason == "" && (y < MinYear || y > MaxYear) {
+		// 1970-01-01 is a switch's clock at zero, 9999 a placeholder.
+		reason = fmt.Sprintf("connect_time %s is outside the years %d to %d", rec.ConnectTime.Format(time.DateTime), MinYear, MaxYear)
+	}
 	return reason
 }
+
+// MinYear and MaxYear bound the connect times of calls that are stored.
+const MinYear, MaxYear = 2000, 2099
 
 // storableText names the first field of rec that PostgreSQL could not store
 // as text: not UTF-8, or holding a NUL byte. A line is checked whole first,

@@ -61,7 +61,9 @@ func TestBadLinesAreRejectedAndTheFileGoesOn(t *testing.T) {
 		"c7,2026-10-01 12:00:00,61,10.0.0.1,,,,ANSWERED\n" +
 		"c8,2026-10-01 12:00:01,1,10.0.0.1,,,491,ANSWERED\n" +
 		"c\xff9,2026-10-01 12:00:00,61,10.0.0.1,,,491,ANSWERED\n" +
-		"c10,2026-10-01 12:00:00,61,10.0.0.1,pbx\x00,,491,ANSWERED\n"
+		"c10,2026-10-01 12:00:00,61,10.0.0.1,pbx\x00,,491,ANSWERED\n" +
+		"c11,1970-01-01 00:00:00,61,10.0.0.1,,,491,ANSWERED\n" +
+		"c12,9999-12-31 23:59:59,61,10.0.0.1,,,491,ANSWERED\n"
 	recs, rejects, err := readAll(t, in, Canonical, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +79,8 @@ func TestBadLinesAreRejectedAndTheFileGoesOn(t *testing.T) {
 		{6, "unbalanced quotes"}, {7, `connect_time "2026-02-30 12:00:00"`}, {8, "dst_number is empty"},
 		// Bytes PostgreSQL cannot store as text: the line is rejected, not the file.
 		{10, `field call_id is not valid UTF-8: "c\xff9"`}, {11, `field orig_account holds a NUL byte: "pbx\x00"`},
+		// Dates no call has: a switch's clock at zero, a placeholder.
+		{12, "connect_time 1970-01-01 00:00:00 is outside the years 2000 to 2099"}, {13, "connect_time 9999-12-31 23:59:59 is outside"},
 	}
 	if len(rejects) != len(wants) {
 		t.Fatalf("rejects %v", rejects)

@@ -674,22 +674,26 @@ func rerateOctober(t *testing.T, wf workflows.Client, at time.Time) {
 }
 
 // TestOneStrayDateDoesNotKillTheIngestion: calls of 1970 and 9999 beside
-// October's once made the run's list of months too long for Temporal's
-// search attribute, and the run was terminated. Its months are listed in
-// full in its result and capped in its search attribute.
+// October's once made the run's list of months (every month between) too
+// long for Temporal's search attribute, and the run was terminated. Such
+// dates are rejected lines now; calls of 2001 and 2099 are stored, and the
+// run lists the months its calls are in (capped: searchMonths).
 func TestOneStrayDateDoesNotKillTheIngestion(t *testing.T) {
 	c, queue, acts := inProcess(t)
 	upload(t, acts.s3, cdr.Canonical, "stray.csv", []byte(`call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition
 a,2026-10-05 10:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
-b,1970-01-01 00:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
-c,9999-12-31 23:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
+b,2001-01-01 00:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
+c,2099-12-31 23:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
+d,2026-10-05 11:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
+e,2026-10-05 12:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
+f,1970-01-01 00:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
 `))
 	run, err := start(t, c, queue, acts, workflows.IngestInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var p workflows.IngestProgress
-	if err := run.Get(ctx, &p); err != nil || p.FilesDone != 1 || p.CDRs != 3 {
+	if err := run.Get(ctx, &p); err != nil || p.FilesDone != 1 || p.CDRs != 5 || p.Rejected != 1 || len(p.Months) != 3 {
 		t.Fatalf("%+v %v", p, err)
 	}
 	desc, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
@@ -697,7 +701,7 @@ c,9999-12-31 23:00:00,60,192.0.2.10,,4930111111,4930987654,ANSWERED
 		t.Fatal(err)
 	}
 	listed := desc.WorkflowExecutionInfo.SearchAttributes.IndexedFields[workflows.PeriodsAttr.GetName()]
-	if listed == nil || len(listed.Data) > 2048 || !strings.Contains(string(listed.Data), "1970-01") || !strings.Contains(string(listed.Data), "9999-12") {
+	if listed == nil || len(listed.Data) > 2048 || !strings.Contains(string(listed.Data), "2001-01") || !strings.Contains(string(listed.Data), "2099-12") {
 		t.Fatalf("the run's months: %v", listed)
 	}
 }
