@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
-	"go.temporal.io/sdk/client"
 
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
@@ -51,23 +50,8 @@ x-3,2026-10-31 23:30:00,30,192.0.2.10,,4930111111,4930987654,ANSWERED
 	if run, err := start(t, c, queue, acts, workflows.IngestInput{}); err != nil || run.Get(ctx, nil) != nil {
 		t.Fatal(err)
 	}
-	id := workflows.BillRunWorkflowID("2026-10") + "-" + queue
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.BillRun, workflows.BillRunInput{Period: "2026-10"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		var st workflows.BillRunStatus
-		if v, err := c.QueryWorkflow(ctx, id, "", workflows.BillRunStatusQuery); err == nil && v.Get(&st) == nil && st.Phase == workflows.PhaseWaiting {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the bill run never waited on its findings")
-		}
-	}
-	if err := c.SignalWorkflow(ctx, id, "", workflows.BillRunResolveSignal, workflows.BillRunResolve{Action: workflows.ResolveAccept}); err != nil {
-		t.Fatal(err)
-	}
+	id, run, _ := billRunUntilWaiting(t, c, queue)
+	resolve(t, c, id, workflows.ResolveAccept)
 	var st workflows.BillRunStatus
 	if err := run.Get(ctx, &st); err != nil || !st.Accepted {
 		t.Fatalf("%+v %v", st, err)

@@ -9,10 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/billrun/billrun/internal/cdr"
@@ -73,23 +71,8 @@ func TestNoSecretReachesALogOrAWorkflowHistory(t *testing.T) {
 
 	upload(t, s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
 	wf := workflows.Client{Client: c, TaskQueue: queue}
-	id := workflows.BillRunWorkflowID("2026-10") + "-" + queue
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.BillRun, workflows.BillRunInput{Period: "2026-10"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		var st workflows.BillRunStatus
-		if v, err := c.QueryWorkflow(ctx, id, "", workflows.BillRunStatusQuery); err == nil && v.Get(&st) == nil && st.Phase == workflows.PhaseWaiting {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the bill run never waited")
-		}
-	}
-	if err := c.SignalWorkflow(ctx, id, "", workflows.BillRunResolveSignal, workflows.BillRunResolve{Action: workflows.ResolveAccept}); err != nil {
-		t.Fatal(err)
-	}
+	id, run, _ := billRunUntilWaiting(t, c, queue)
+	resolve(t, c, id, workflows.ResolveAccept)
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,6 @@ package workerapp_test
 import (
 	"strings"
 	"testing"
-	"time"
-
-	"go.temporal.io/sdk/client"
 
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
@@ -37,20 +34,7 @@ s-3,2026-10-21 19:00:00,300,198.51.100.7,,12125550100,4915112345678,ANSWERED
 		t.Fatal(err)
 	}
 
-	id := workflows.BillRunWorkflowID("2026-10") + "-" + queue
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.BillRun, workflows.BillRunInput{Period: "2026-10"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st workflows.BillRunStatus
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		if v, err := c.QueryWorkflow(ctx, id, "", workflows.BillRunStatusQuery); err == nil && v.Get(&st) == nil && st.Phase == workflows.PhaseWaiting {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the bill run never waited: %+v", st)
-		}
-	}
+	id, run, st := billRunUntilWaiting(t, c, queue)
 	var stale []readiness.Finding
 	for _, f := range st.Findings {
 		if f.Check == readiness.CheckStale {
@@ -61,9 +45,7 @@ s-3,2026-10-21 19:00:00,300,198.51.100.7,,12125550100,4915112345678,ANSWERED
 	if st.Errors != 0 || !st.Mismatched || len(stale) != 1 || stale[0].Client != "acme" || !strings.Contains(stale[0].Message, "has 2 calls") {
 		t.Fatalf("the check before the rerate: %+v", st)
 	}
-	if err := c.SignalWorkflow(ctx, id, "", workflows.BillRunResolveSignal, workflows.BillRunResolve{Action: workflows.ResolveRerate}); err != nil {
-		t.Fatal(err)
-	}
+	resolve(t, c, id, workflows.ResolveRerate)
 	if err := run.Get(ctx, &st); err != nil {
 		t.Fatal(err)
 	}

@@ -125,6 +125,34 @@ func putDemoCurrencyRight(t *testing.T, store *postgres.Store) {
 	}
 }
 
+// billRunUntilWaiting starts October's bill run on queue and returns once it
+// waits on its findings, with its ID, run and status then.
+func billRunUntilWaiting(t *testing.T, c client.Client, queue string) (string, client.WorkflowRun, workflows.BillRunStatus) {
+	t.Helper()
+	id := workflows.BillRunWorkflowID("2026-10") + "-" + queue
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.BillRun, workflows.BillRunInput{Period: "2026-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st workflows.BillRunStatus
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if v, err := c.QueryWorkflow(ctx, id, "", workflows.BillRunStatusQuery); err == nil && v.Get(&st) == nil && st.Phase == workflows.PhaseWaiting {
+			return id, run, st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the bill run never waited on its findings: %+v", st)
+		}
+	}
+}
+
+// resolve tells the waiting bill run id how to go on.
+func resolve(t *testing.T, c client.Client, id string, action workflows.Resolution) {
+	t.Helper()
+	if err := c.SignalWorkflow(ctx, id, "", workflows.BillRunResolveSignal, workflows.BillRunResolve{Action: action}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestIngestWorkflowRatesTheInboxOnTheRealServices(t *testing.T) {
 	c, queue, acts := inProcess(t)
 	store, s3 := acts.store, acts.s3
