@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -23,10 +24,20 @@ func New(b *billing.Service) *Activities { return &Activities{Billing: b} }
 // dead worker's activity is retried elsewhere this soon.
 const Beat = 20 * time.Second
 
-// heartbeat records an activity's progress.
+// heartbeat records an activity's progress; beating repeats the last of it.
 func heartbeat(ctx context.Context) billing.Heartbeat {
-	return func(details any) { activity.RecordHeartbeat(ctx, details) }
+	return func(details any) {
+		if p, ok := ctx.Value(progressKey{}).(*atomic.Value); ok {
+			p.Store(progress{details})
+		}
+		activity.RecordHeartbeat(ctx, details)
+	}
 }
+
+type progressKey struct{}
+
+// progress boxes heartbeat details, which may be of any type.
+type progress struct{ details any }
 
 // beating heartbeats every few seconds until the returned stop is called:
 // for a step that is one transaction and reports no progress of its own.
@@ -34,6 +45,16 @@ func heartbeat(ctx context.Context) billing.Heartbeat {
 // within the workflow's heartbeat timeout (Beat), not at the end of its
 // start-to-close timeout.
 func beating(ctx context.Context) (stop func()) {
+	_, stop = beatingCtx(ctx)
+	return stop
+}
+
+// beatingCtx is beating for an activity that reports progress too: the
+// heartbeats of the returned context's heartbeat are repeated, details and
+// all, while the activity waits (on a lock, say) between them.
+func beatingCtx(ctx context.Context) (context.Context, func()) {
+	last := &atomic.Value{}
+	ctx = context.WithValue(ctx, progressKey{}, last)
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(Beat / 4)
@@ -43,9 +64,13 @@ func beating(ctx context.Context) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx)
+				if p, ok := last.Load().(progress); ok {
+					activity.RecordHeartbeat(ctx, p.details)
+				} else {
+					activity.RecordHeartbeat(ctx)
+				}
 			}
 		}
 	}()
-	return func() { close(done) }
+	return ctx, func() { close(done) }
 }

@@ -52,6 +52,8 @@ type IngestFileResult struct {
 
 // IngestFile ingests one inbox file (billing.Service.Ingest).
 func (a *Activities) IngestFile(ctx context.Context, in IngestFileInput) (IngestFileResult, error) {
+	ctx, stop := beatingCtx(ctx) // a file waiting on another's day lock still beats
+	defer stop()
 	r, err := a.Billing.Ingest(ctx, in.File.Key, in.TimeZone, heartbeat(ctx))
 	res := IngestFileResult{Key: r.Key, Skipped: r.Skipped, CDRs: r.CDRs, Rejected: r.Rejected, Duplicates: r.Duplicates, Months: r.Months}
 	if errors.Is(err, ingest.ErrBadFile) {

@@ -33,7 +33,7 @@ type IngestInput struct {
 	Concurrency int    // files at once; 0 is DefaultIngestConcurrency
 	TimeZone    string // of naive timestamps in asterisk and freeswitch files
 	// HeartbeatTimeout is how soon a file whose worker died is retried
-	// elsewhere; 0 is two minutes.
+	// elsewhere; 0 is activities.Beat.
 	HeartbeatTimeout time.Duration
 	// Carried across continue-as-new.
 	After    string
@@ -100,7 +100,7 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 	p.FilesPending = len(page.Pending)
 
 	if in.HeartbeatTimeout <= 0 {
-		in.HeartbeatTimeout = 2 * time.Minute
+		in.HeartbeatTimeout = activities.Beat
 	}
 	fileCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 4 * time.Hour,
