@@ -78,14 +78,21 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope re
 			return err
 		}
 		lo, hi := period.Cover(froms, tos)
-		rows, _ = tx.Query(ctx, periods+` SELECT p.client,
-			CASE WHEN c.status <> 'rated' THEN c.status WHEN `+ratedByDeletedRate("c")+` THEN 'deleted_rate' END,
-			count(*)
-			FROM p JOIN cdrs c ON c.client = p.client AND c.connect_time >= p.f AND c.connect_time < p.t
-			WHERE c.connect_time >= $4 AND c.connect_time < $5 GROUP BY 1, 2`, ids, froms, tos, lo, hi)
+		// One pass over the periods' calls: each client's rated calls,
+		// mismatched ones by category, and stale ones (billing-rules §7).
+		rows, _ = tx.Query(ctx, `WITH `+staleWith+`, p AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS p(client, f, t))
+			SELECT p.client,
+				CASE WHEN c.status <> 'rated' THEN c.status WHEN `+ratedByDeletedRate("c")+` THEN 'deleted_rate' END,
+				`+staleCall+`, count(*)
+			FROM p JOIN cdrs c ON c.client = p.client AND c.connect_time >= p.f AND c.connect_time < p.t`+staleJoins+`
+			WHERE c.connect_time >= $4 AND c.connect_time < $5 GROUP BY 1, 2, 3`, ids, froms, tos, lo, hi)
 		var category *string
+		var stale bool
 		var n int64
-		if _, err := pgx.ForEachRow(rows, []any{&owner, &category, &n}, func() error {
+		if _, err := pgx.ForEachRow(rows, []any{&owner, &category, &stale, &n}, func() error {
+			if stale {
+				f.Stale[owner] += n
+			}
 			if category == nil {
 				f.Calls[owner] += n
 				return nil
@@ -94,15 +101,6 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope re
 				f.Mismatches[owner] = map[string]int64{}
 			}
 			f.Mismatches[owner][*category] += n
-			return nil
-		}); err != nil {
-			return err
-		}
-		rows, _ = tx.Query(ctx, `WITH `+staleWith+`, p AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS p(client, f, t))
-			SELECT p.client, count(*) FROM p JOIN cdrs c ON c.client = p.client AND c.connect_time >= p.f AND c.connect_time < p.t`+staleJoins+`
-			WHERE c.connect_time >= $4 AND c.connect_time < $5 AND `+staleCall+` GROUP BY 1`, ids, froms, tos, lo, hi)
-		if _, err := pgx.ForEachRow(rows, []any{&owner, &n}, func() error {
-			f.Stale[owner] = n
 			return nil
 		}); err != nil {
 			return err
