@@ -30,7 +30,11 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 	if now.IsZero() {
 		now = s.now()
 	}
-	cs, drafts, err := s.corrections(ctx, month, client, now)
+	listed, err := s.Store.Invoices(ctx, month, client)
+	if err != nil {
+		return nil, err
+	}
+	cs, drafts, err := s.corrections(ctx, listed, month, now)
 	if err != nil || len(cs) == 0 {
 		return nil, err
 	}
@@ -87,14 +91,10 @@ type correction struct {
 	Due    bool
 }
 
-// corrections recomputes the issued invoices of month (of client, or all
-// when client is ""), keeping each one's taxes and rounding mode, and
-// returns them with the draft note each has (invoice ID → note ID).
-func (s *Service) corrections(ctx context.Context, month period.Month, client string, now time.Time) ([]correction, map[string]string, error) {
-	listed, err := s.Store.Invoices(ctx, month, client)
-	if err != nil {
-		return nil, nil, err
-	}
+// corrections recomputes the issued invoices of listed (a month's, as
+// Store.Invoices lists them), keeping each one's taxes and rounding mode,
+// and returns them with the draft note each has (invoice ID → note ID).
+func (s *Service) corrections(ctx context.Context, listed []invoice.Stored, month period.Month, now time.Time) ([]correction, map[string]string, error) {
 	var ids, clients []string
 	drafts := map[string]string{} // invoice ID → its draft note
 	for _, inv := range listed {

@@ -33,7 +33,11 @@ func (s *Service) MismatchDetails(ctx context.Context, from, to time.Time, limit
 // period's issued invoice changes and no issued note covers yet: what
 // invoice adjust would bill.
 func (s *Service) Reconcile(ctx context.Context, month period.Month, client string) ([]report.ReconcileRow, error) {
-	cs, _, err := s.corrections(ctx, month, client, s.now())
+	listed, err := s.Store.Invoices(ctx, month, client)
+	if err != nil {
+		return nil, err
+	}
+	cs, _, err := s.corrections(ctx, listed, month, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +50,6 @@ func (s *Service) Reconcile(ctx context.Context, month period.Month, client stri
 		}
 	}
 	groups, err := s.Store.ReconcileGroups(ctx, month, client, due)
-	if err != nil {
-		return nil, err
-	}
-	listed, err := s.Store.Invoices(ctx, month, client)
 	if err != nil {
 		return nil, err
 	}
