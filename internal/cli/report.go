@@ -116,15 +116,7 @@ func (a *app) reconcileCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t := table{header: []string{"client", "currency", "reason", "calls", "amount"}}
-			doc := make([]map[string]any, 0, len(rows))
-			for _, r := range rows {
-				t.rows = append(t.rows, []string{r.Client, r.Currency, r.Reason, itoa(r.Calls), r.Amount.StringFixed(6)})
-				doc = append(doc, map[string]any{"client": r.Client, "currency": r.Currency, "reason": r.Reason, "calls": r.Calls,
-					"amount": r.Amount.StringFixed(6)})
-			}
-			t.json = doc
-			return a.print(t)
+			return a.print(reasonTable(rows, true))
 		},
 	}
 	cmd.Flags().StringVar(&month, "period", "", "the month, YYYY-MM (required)")

@@ -285,7 +285,7 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 			"reratings": len(st.Reratings), "rerated_calls": reratedCalls, "rerated_changed": changed, "rerate_failure": st.RerateFailure,
 			"accepted": st.Accepted, "clients": st.Invoices.Clients, "invoiced": st.Invoices.Invoiced,
 			"skipped": st.Invoices.Skipped, "conflicts": st.Invoices.ConflictCount, "not_ended": st.Invoices.Open,
-			"waves": waves, "next_wave": nextWave, "notes": st.Notes, "accounted": accounted(st.Accounted)},
+			"waves": waves, "next_wave": nextWave, "notes": st.Notes, "accounted": reasonTable(st.Accounted, false).json},
 	}
 	if err := a.print(t); err != nil || a.format != "table" {
 		return err
@@ -302,12 +302,8 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 	}
 	if len(st.Accounted) > 0 {
 		// What finance signs off: every call, invoiced or why not.
-		t := table{header: []string{"currency", "reason", "calls", "amount"}}
-		for _, r := range st.Accounted {
-			t.rows = append(t.rows, []string{r.Currency, r.Reason, itoa(r.Calls), r.Amount.StringFixed(6)})
-		}
 		fmt.Fprintln(a.out, "\nevery call of the period (billctl report reconcile has them by client):")
-		if err := a.print(t); err != nil {
+		if err := a.print(reasonTable(st.Accounted, false)); err != nil {
 			return err
 		}
 	}
@@ -332,11 +328,22 @@ func plural(n int, what string) string {
 	return strconv.Itoa(n) + " " + what + "s"
 }
 
-// accounted is a bill run's totals by currency and reason as JSON.
-func accounted(rows []report.ReconcileRow) []map[string]any {
-	out := make([]map[string]any, len(rows))
-	for i, r := range rows {
-		out[i] = map[string]any{"currency": r.Currency, "reason": r.Reason, "calls": r.Calls, "amount": r.Amount.StringFixed(6)}
+// reasonTable shows reconciliation rows (report reconcile's, with their
+// client; a bill run's totals, without): calls and amount by reason.
+func reasonTable(rows []report.ReconcileRow, client bool) table {
+	t := table{header: []string{"currency", "reason", "calls", "amount"}}
+	if client {
+		t.header = append([]string{"client"}, t.header...)
 	}
-	return out
+	doc := make([]map[string]any, 0, len(rows))
+	for _, r := range rows {
+		row := []string{r.Currency, r.Reason, itoa(r.Calls), r.Amount.StringFixed(6)}
+		obj := map[string]any{"currency": r.Currency, "reason": r.Reason, "calls": r.Calls, "amount": r.Amount.StringFixed(6)}
+		if client {
+			row, obj["client"] = append([]string{r.Client}, row...), r.Client
+		}
+		t.rows, doc = append(t.rows, row), append(doc, obj)
+	}
+	t.json = doc
+	return t
 }
