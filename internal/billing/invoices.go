@@ -438,7 +438,7 @@ func (s *Service) writeCalls(ctx context.Context, f *os.File, invs []invoice.Sto
 	cur := -1 // the invoice whose CSV is being written
 	var w *invoice.CallsWriter
 	var start int64
-	listed := invoice.CallTotals{} // of the current invoice's calls, to check with its lines
+	totals := invoice.CallTotals{} // of the current invoice's calls, to check with its lines
 	// advance ends the current CSV and starts the next ones up to invoice
 	// i's: those in between have no calls, only a header.
 	advance := func(i int) error {
@@ -446,10 +446,10 @@ func (s *Service) writeCalls(ctx context.Context, f *os.File, invs []invoice.Sto
 			if cur >= 0 {
 				// The CSV and the lines come from different reads: a rerate
 				// between them would make the document contradict itself.
-				if line, ok := listed.Differ(invs[cur]); ok {
+				if line, ok := totals.Differ(invs[cur]); ok {
 					return fmt.Errorf("invoice %s: %w (%s)", invs[cur].ID, ErrCallsChanged, line)
 				}
-				listed = invoice.CallTotals{}
+				totals = invoice.CallTotals{}
 				if err := w.Flush(); err != nil {
 					return err
 				}
@@ -474,7 +474,7 @@ func (s *Service) writeCalls(ctx context.Context, f *os.File, invs []invoice.Sto
 		if err := advance(i); err != nil {
 			return err
 		}
-		listed.Add(c)
+		totals.Add(c)
 		return w.Write(c)
 	}); err != nil {
 		return nil, err
