@@ -132,16 +132,20 @@ func ratedByDeletedRate(c string) string {
 	return "EXISTS (SELECT 1 FROM rates r WHERE r.id = " + c + ".rate_id AND r.deleted_at IS NOT NULL)"
 }
 
+// tableChain (after WITH) pairs every rate table with itself and each table
+// of its parent chain (anc): the tables whose rates its calls may be rated by.
+const tableChain = `RECURSIVE table_chain (name, anc) AS (
+	SELECT name, name FROM rate_tables
+	UNION SELECT c.name, t.parent FROM table_chain c JOIN rate_tables t ON t.name = c.anc WHERE t.parent IS NOT NULL)`
+
 // staleWith (after WITH), staleJoins (after a FROM of cdrs c) and staleCall
 // tell whether a call is stale (billing-rules §7): rated before the latest
 // change to its client, to any account of its client with its account's
 // kind and value, to its rate table or to a table of its parent chain. A
 // call whose account is gone is stale too.
 const (
-	staleWith = `RECURSIVE stale_chain (name, anc) AS (
-			SELECT name, name FROM rate_tables
-			UNION SELECT c.name, t.parent FROM stale_chain c JOIN rate_tables t ON t.name = c.anc WHERE t.parent IS NOT NULL),
-		stale_tables AS (SELECT c.name, max(t.revision) AS revision FROM stale_chain c JOIN rate_tables t ON t.name = c.anc GROUP BY 1),
+	staleWith = tableChain + `,
+		stale_tables AS (SELECT c.name, max(t.revision) AS revision FROM table_chain c JOIN rate_tables t ON t.name = c.anc GROUP BY 1),
 		stale_accounts AS (SELECT a.id, greatest(cl.revision, k.revision) AS revision
 			FROM accounts a JOIN clients cl ON cl.id = a.client
 			JOIN (SELECT client, kind, value, max(revision) AS revision FROM accounts GROUP BY 1, 2, 3) k USING (client, kind, value))`

@@ -94,41 +94,41 @@ type tableRate struct {
 // table's (rare: a chain shares a deck as a rule) gets an id of its own for
 // calls of that table, returned by table and rate.
 func summaryRates(ctx context.Context, tx pgx.Tx, g *report.Grouper, names bool) (map[tableRate]int64, error) {
+	// Rows are (table, rate id, code, name): table is empty for a rate as
+	// its own table names it, else the inheriting table whose deck names it.
 	var buf [4][]byte
 	var inherited map[tableRate]int64
 	var next int64
 	w := &copytext.LineWriter{Line: func(line []byte) error {
 		f := copytext.SplitFields(line, buf[:])
-		if len(f) != 3 && len(f) != 4 {
+		if len(f) != 4 {
 			return fmt.Errorf("a rate row has %d fields", len(f))
 		}
-		id, err := copytext.Int(f[len(f)-3])
+		id, err := copytext.Int(f[1])
 		if err != nil {
-			return fmt.Errorf("rate id %q", f[len(f)-3])
+			return fmt.Errorf("rate id %q", f[1])
 		}
-		if len(f) == 4 { // inherited: after every rate, so next is past them all
+		if table := copytext.UnescapeBytes(f[0]); len(table) > 0 { // after every rate: next is past them all
 			if inherited == nil {
 				inherited, next = map[tableRate]int64{}, g.MaxRateID()
 			}
 			next++
-			inherited[tableRate{string(copytext.UnescapeBytes(f[0])), id}] = next
+			inherited[tableRate{string(table), id}] = next
 			id = next
 		}
-		return g.AddRate(id, copytext.UnescapeBytes(f[len(f)-2]), copytext.UnescapeBytes(f[len(f)-1]))
+		return g.AddRate(id, copytext.UnescapeBytes(f[2]), copytext.UnescapeBytes(f[3]))
 	}}
-	queries := []string{`COPY (SELECT r.id, r.code, '' FROM rates r) TO STDOUT`}
+	queries := []string{`COPY (SELECT '', r.id, r.code, '' FROM rates r) TO STDOUT`}
 	if names {
-		queries = []string{`COPY (SELECT r.id, r.code, coalesce(e.name, r.code) FROM rates r
+		queries = []string{`COPY (SELECT '', r.id, r.code, coalesce(e.name, r.code) FROM rates r
 			LEFT JOIN rate_tables rt ON rt.name = r.rate_table
 			LEFT JOIN code_deck_entries e ON e.deck = rt.deck AND e.code = r.code) TO STDOUT`,
-			`COPY (WITH RECURSIVE chain (name, anc) AS (
-				SELECT name, parent FROM rate_tables WHERE parent IS NOT NULL
-				UNION SELECT c.name, t.parent FROM chain c JOIN rate_tables t ON t.name = c.anc WHERE t.parent IS NOT NULL)
-			SELECT ct.name, r.id, r.code, coalesce(e.name, r.code) FROM chain c
+			`COPY (WITH ` + tableChain + `
+			SELECT ct.name, r.id, r.code, coalesce(e.name, r.code) FROM table_chain c
 			JOIN rate_tables ct ON ct.name = c.name JOIN rate_tables own ON own.name = c.anc
 			JOIN rates r ON r.rate_table = c.anc
 			LEFT JOIN code_deck_entries e ON e.deck = ct.deck AND e.code = r.code
-			WHERE ct.deck IS DISTINCT FROM own.deck) TO STDOUT`}
+			WHERE c.anc <> c.name AND ct.deck IS DISTINCT FROM own.deck) TO STDOUT`}
 	}
 	for _, sql := range queries {
 		_, err := tx.Conn().PgConn().CopyTo(ctx, w, sql)
