@@ -56,6 +56,11 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 			// written its rows back, and they are deleted here, or waits.
 			rows, _ := tx.Query(ctx, `SELECT (extract(epoch FROM day))::bigint FROM call_keys WHERE file_id = $1 ORDER BY day`, id)
 			days, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			if err == nil && len(days) == 0 { // ingested before call keys were kept: its days from its calls
+				rows, _ = tx.Query(ctx, `SELECT DISTINCT (extract(epoch FROM date_trunc('day', connect_time AT TIME ZONE 'UTC')))::bigint
+					FROM cdrs WHERE file_id = $1 AND connect_time BETWEEN $2 AND $3 ORDER BY 1`, id, *first, *last)
+				days, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+			}
 			if err != nil {
 				return err
 			}
