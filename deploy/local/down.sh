@@ -17,6 +17,7 @@ if [ -f "$L/run/postgres.started" ]; then
 	bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 	as_pg=()
 	[ "$(id -u)" = 0 ] && as_pg=(runuser -u postgres --)
-	"${as_pg[@]}" "$bindir/pg_ctl" -D "$L/pg" -m fast -w stop >/dev/null && echo "down: stopped PostgreSQL"
+	pghome=$(cat "$L/run/pghome" 2>/dev/null || echo "$L")
+	"${as_pg[@]}" "$bindir/pg_ctl" -D "$pghome/pg" -m fast -w stop >/dev/null && echo "down: stopped PostgreSQL"
 	rm -f "$L/run/postgres.started"
 fi

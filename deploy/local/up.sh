@@ -49,19 +49,31 @@ else
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 		bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 	fi
-	pgdata=$L/pg
+	# The cluster, its socket and log live under .local/, unless the server
+	# (run as the postgres user when we are root: initdb refuses root) cannot
+	# enter the checkout, a 0700 home say: then in a folder of its own, one
+	# per checkout, recorded for down.sh.
+	pghome=$L
 	as_pg=()
-	if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); fi # initdb refuses root
+	if [ "$(id -u)" = 0 ]; then
+		as_pg=(runuser -u postgres --)
+		if ! runuser -u postgres -- test -x "$L"; then
+			pghome=${TMPDIR:-/tmp}/billrun-pg-$(printf %s "$root" | sha1sum | cut -c1-12)
+			mkdir -p "$pghome/run" "$pghome/log" && chmod 700 "$pghome" && chown postgres "$pghome"
+		fi
+	fi
+	echo "$pghome" >"$L/run/pghome"
+	pgdata=$pghome/pg
 	if [ ! -f "$pgdata/PG_VERSION" ]; then
 		say "PostgreSQL: creating a private cluster in $pgdata"
 		mkdir -p "$pgdata"
-		[ "$(id -u)" = 0 ] && chown postgres "$pgdata" "$L/run" "$L/log"
+		[ "$(id -u)" = 0 ] && chown postgres "$pgdata" "$pghome/run" "$pghome/log"
 		"${as_pg[@]}" "$bindir/initdb" -D "$pgdata" -U billrun --auth=trust -E UTF8 --no-locale >"$L/log/initdb.log"
 	fi
 	if ! listening "$PG_PORT"; then
-		[ "$(id -u)" = 0 ] && chown postgres "$L/run" "$L/log"
-		"${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -l "$L/log/postgres.log" -w -t 60 \
-			-o "-p $PG_PORT -k $L/run -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=4GB" start >/dev/null
+		[ "$(id -u)" = 0 ] && chown postgres "$pghome/run" "$pghome/log"
+		"${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -l "$pghome/log/postgres.log" -w -t 60 \
+			-o "-p $PG_PORT -k $pghome/run -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=4GB" start >/dev/null
 		touch "$L/run/postgres.started"
 		say "PostgreSQL: started on 127.0.0.1:$PG_PORT"
 	fi
