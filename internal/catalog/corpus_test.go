@@ -15,9 +15,14 @@ import (
 // rows read, or the error (file, line, field) it must begin with.
 func TestTheBadInputCorpus(t *testing.T) {
 	readers := map[string]func(string, io.Reader) (int, error){
-		"clients":  count(ReadClients),
-		"accounts": count(ReadAccounts),
-		"rates":    count(ReadRates),
+		"clients":       count(ReadClients),
+		"accounts":      count(ReadAccounts),
+		"rates":         count(ReadRates),
+		"codedeck":      count(ReadCodeDeck),
+		"ratetables":    count(ReadRateTables),
+		"taxes":         count(ReadTaxes),
+		"packages":      count(ReadPackages),
+		"subscriptions": count(ReadSubscriptions),
 	}
 	for _, c := range corpus(t, "imports/") {
 		t.Run(c.file, func(t *testing.T) {

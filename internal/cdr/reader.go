@@ -140,6 +140,11 @@ func (r *Reader) next() ([]byte, error) {
 		if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
 			line = line[:len(line)-1]
 		}
+		if r.line == 1 {
+			// A byte-order mark, as Windows tools write, is no part of
+			// the first field, whether the file has a header or not.
+			line = bytes.TrimPrefix(line, []byte("\ufeff"))
+		}
 		return bytes.TrimSuffix(line, []byte{'\r'}), nil
 	}
 }
@@ -161,7 +166,7 @@ const (
 var CanonicalHeader = []string{"call_id", "connect_time", "duration", "orig_ip", "orig_account", "src_number", "dst_number", "disposition"}
 
 func (r *Reader) header(line []byte) error {
-	fields, ok := split(string(bytes.TrimPrefix(line, []byte("\ufeff"))), r.fields[:0])
+	fields, ok := split(string(line), r.fields[:0])
 	if !ok {
 		return fmt.Errorf("line %d: the header is not valid CSV", r.line)
 	}
