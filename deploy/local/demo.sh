@@ -5,7 +5,8 @@
 # and bin/ built.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-B=bin/billctl
+# billctl and the worker on their least-privilege roles (up.sh, deploy/postgres/roles.sql).
+B="env DATABASE_URL=${BILLRUN_BILLCTL_DATABASE_URL:-$DATABASE_URL} bin/billctl"
 D=testdata/demo
 echo "== importing the sample catalogue ($D)"
 $B import codedeck --deck world $D/codedeck.csv
@@ -25,7 +26,7 @@ $B cdr rate $D/cdrs-2026-10.csv
 
 echo
 echo "== ingesting it: S3 inbox → Temporal workflow (UI: http://127.0.0.1:8233) → PostgreSQL"
-bin/billrun-worker >.local/log/demo-worker.log 2>&1 &
+DATABASE_URL=${BILLRUN_WORKER_DATABASE_URL:-$DATABASE_URL} bin/billrun-worker >.local/log/demo-worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT
 $B cdr upload $D/cdrs-2026-10.csv

@@ -83,6 +83,20 @@ else
 		psql "postgres://billrun@127.0.0.1:$PG_PORT/postgres?sslmode=disable" -qc 'create database billrun' >/dev/null
 fi
 
+# --- Database roles (deploy/postgres/roles.sql): the worker and billctl run
+# on roles with only their rights; migrations (`billctl migrate`, tests) run
+# as the administrator. Where a role cannot log in (a server that wants
+# passwords), both run as the administrator, as before.
+psql "$db_url" -q -v ON_ERROR_STOP=1 -f "$root/deploy/postgres/roles.sql" >"$L/log/roles.log" 2>&1 ||
+	say "database roles not created (see $L/log/roles.log): the worker and billctl use DATABASE_URL"
+role_url() { # role → DATABASE_URL with that user, if it can log in
+	local u
+	u=$(printf %s "$db_url" | sed -E "s#^(postgres(ql)?://)[^@/]*@#\1$1@#")
+	if [ "$u" != "$db_url" ] && psql "$u" -Atqc 'select 1' >/dev/null 2>&1; then echo "$u"; else echo "$db_url"; fi
+}
+worker_url=$(role_url billrun_worker)
+billctl_url=$(role_url billrun_billctl)
+
 # --- Temporal dev server ---
 if ! listening "$TEMPORAL_PORT"; then
 	nohup "$L/bin/temporal" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
@@ -106,6 +120,9 @@ fi
 cat >"$L/env.sh" <<ENV
 # Written by deploy/local/up.sh: the local stack's connection settings.
 export DATABASE_URL='$db_url'
+# The least-privilege roles of the worker and billctl (deploy/postgres/roles.sql).
+export BILLRUN_WORKER_DATABASE_URL='$worker_url'
+export BILLRUN_BILLCTL_DATABASE_URL='$billctl_url'
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export TEMPORAL_NAMESPACE=default
 export TEMPORAL_TASK_QUEUE=billrun

@@ -1,7 +1,12 @@
 package catalog
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -171,4 +176,54 @@ func FuzzReadClients(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzReadMasterData: whatever the bytes, each reader of the other
+// master-data kinds either names the line of its error or returns records
+// whose every text field may be stored (UTF-8, no NUL, at most 1,000
+// bytes). Its seeds are the committed corpus of testdata/bad/imports.
+func FuzzReadMasterData(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "bad", "imports", "*", "*.csv"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	readers := []func(string, io.Reader) (any, error){
+		anyOf(ReadCodeDeck), anyOf(ReadRateTables), anyOf(ReadAccounts), anyOf(ReadTaxes), anyOf(ReadPackages), anyOf(ReadSubscriptions),
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, read := range readers {
+			rows, err := read("f.csv", bytes.NewReader(in))
+			if err != nil {
+				var ce *Error
+				if errors.As(err, &ce) && ce.Line < 1 {
+					t.Fatalf("error without a line: %v", err)
+				}
+				continue
+			}
+			v := reflect.ValueOf(rows)
+			for i := range v.Len() {
+				storable(t, v.Index(i))
+			}
+		}
+	})
+}
+
+func anyOf[T any](read func(string, io.Reader) ([]T, error)) func(string, io.Reader) (any, error) {
+	return func(name string, in io.Reader) (any, error) { return read(name, in) }
+}
+
+// storable fails t on a string field of v that PostgreSQL would refuse or
+// that is longer than the text rule allows.
+func storable(t *testing.T, v reflect.Value) {
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.String {
+			if s := f.String(); !utf8.ValidString(s) || strings.Contains(s, "\x00") || len(s) > 1000 {
+				t.Fatalf("accepted text that may not be stored in %s: %q", v.Type().Field(i).Name, s)
+			}
+		}
+	}
 }

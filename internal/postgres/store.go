@@ -10,6 +10,7 @@ import (
 
 	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 )
@@ -90,6 +91,41 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	if err := m.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	// The worker's and billctl's roles get their rights on every table,
+	// new ones included (migration 017, deploy/postgres/roles.sql).
+	if _, err := conn.Exec(ctx, `SELECT billrun_grant()`); err != nil {
+		return fmt.Errorf("migrate: grant the roles their rights: %w", err)
+	}
+	return nil
+}
+
+// MigrateIfOwner migrates the schema when the database role may create
+// tables, and otherwise checks that it is up to date: a worker on its
+// least-privilege role (deploy/postgres/roles.sql) creates nothing and
+// waits for `billctl migrate` to have been run by the schema's owner.
+func (s *Store) MigrateIfOwner(ctx context.Context) error {
+	var owner bool
+	if err := s.pool.QueryRow(ctx, `SELECT has_schema_privilege('public', 'CREATE')`).Scan(&owner); err != nil {
+		return err
+	}
+	if owner {
+		return s.Migrate(ctx)
+	}
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	var version int
+	err = s.pool.QueryRow(ctx, `SELECT version FROM billrun_schema_version`).Scan(&version)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42P01" { // undefined_table: never migrated
+			return fmt.Errorf("read the schema version: %w", err)
+		}
+	}
+	if version < len(files) {
+		return fmt.Errorf("the database schema is at version %d and this billrun needs %d: run `billctl migrate` as the schema's owner", version, len(files))
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
+	if err := store.MigrateIfOwner(ctx); err != nil {
 		return err
 	}
 	s3, err := s3store.New(ctx, cfg.S3Endpoint, cfg.S3Bucket)

@@ -1,0 +1,127 @@
+package postgres_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/testenv"
+)
+
+// TestEachRoleHasOnlyTheRightsItNeeds creates the roles of
+// deploy/postgres/roles.sql, migrates a database (which grants them their
+// rights) and tries, as each role, what it must and must not be able to do.
+func TestEachRoleHasOnlyTheRightsItNeeds(t *testing.T) {
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, testenv.Require(t, "DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	roles, err := os.ReadFile(filepath.Join("..", "..", "deploy", "postgres", "roles.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, string(roles)); err != nil {
+		t.Fatalf("deploy/postgres/roles.sql: %v", err)
+	}
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	as := func(role string) *pgx.Conn {
+		u, err := url.Parse(pgtest.URL(t, store))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.User(role)
+		c, err := pgx.Connect(ctx, u.String())
+		if err != nil {
+			t.Fatalf("connect as %s: %v", role, err)
+		}
+		t.Cleanup(func() { c.Close(ctx) })
+		return c
+	}
+	worker, billctl := as("billrun_worker"), as("billrun_billctl")
+	// A partition the worker made, kept: the cases below roll back.
+	if _, err := worker.Exec(ctx, `SELECT ensure_cdr_partition('2026-10-05')`); err != nil {
+		t.Fatalf("the worker makes a day's partition: %v", err)
+	}
+	cases := []struct {
+		name    string
+		conn    *pgx.Conn
+		sql     string
+		allowed bool
+	}{
+		{"the worker reads master data", worker, `SELECT count(*) FROM clients`, true},
+		{"the worker makes another month's partitions", worker, `SELECT ensure_cdr_partition('2026-11-05')`, true},
+		{"the worker writes calls into a day's partition", worker,
+			`INSERT INTO cdrs_2026_10_05 (file_id, line, call_id, connect_time, duration, status) VALUES (1, 1, 'x', '2026-10-05 10:00Z', 1, 'rated')`, true},
+		{"the worker writes files", worker, `INSERT INTO cdr_files (key, format) VALUES ('inbox/canonical/x.csv', 'canonical')`, true},
+		{"the worker numbers invoices", worker, `UPDATE invoice_sequences SET next_seq = next_seq`, true},
+		{"the worker does not change master data", worker, `UPDATE clients SET name = name`, false},
+		{"the worker does not change rates", worker, `DELETE FROM rates`, false},
+		{"the worker creates no table", worker, `CREATE TABLE evil (x int)`, false},
+		{"the worker does not drop a partition", worker, `DROP TABLE cdrs_2026_10_05`, false},
+		{"billctl imports master data", billctl, `UPDATE clients SET name = name`, true},
+		{"billctl imports through a temporary table", billctl, `CREATE TEMP TABLE stage (x int)`, true},
+		{"billctl reads calls", billctl, `SELECT count(*) FROM cdrs`, true},
+		{"billctl does not change calls", billctl, `DELETE FROM cdrs`, false},
+		{"billctl does not change invoices", billctl, `UPDATE invoices SET total = 0`, false},
+		{"billctl does not number invoices", billctl, `UPDATE invoice_sequences SET next_seq = 1`, false},
+		{"billctl does not make partitions", billctl, `SELECT ensure_cdr_partition('2026-10-06')`, false},
+		{"billctl creates no table", billctl, `CREATE TABLE evil (x int)`, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// Each statement runs in a transaction rolled back after.
+			tx, err := c.conn.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			_, err = tx.Exec(ctx, c.sql)
+			switch {
+			case c.allowed && err != nil:
+				t.Fatalf("%s: %v", c.sql, err)
+			case !c.allowed && err == nil:
+				t.Fatalf("%s was allowed", c.sql)
+			case !c.allowed && !strings.Contains(err.Error(), "permission denied") && !strings.Contains(err.Error(), "must be owner"):
+				t.Fatalf("%s: %v, want permission denied", c.sql, err)
+			}
+		})
+	}
+
+	// The worker on its role does not migrate: it checks the schema is
+	// up to date, as the schema's owner left it.
+	u, _ := url.Parse(pgtest.URL(t, store))
+	u.User = url.User("billrun_worker")
+	ws, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := ws.MigrateIfOwner(ctx); err != nil {
+		t.Fatalf("a migrated schema, as the worker: %v", err)
+	}
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{dbName(u) + "_new"}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{dbName(u) + "_new"}.Sanitize()+` WITH (FORCE)`)
+	u.Path = "/" + dbName(u) + "_new"
+	fresh, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if err := fresh.MigrateIfOwner(ctx); err == nil || !strings.Contains(err.Error(), "billctl migrate") {
+		t.Fatalf("an empty database, as the worker: %v, want an error that says to run billctl migrate", err)
+	}
+}
+
+func dbName(u *url.URL) string { return strings.TrimPrefix(u.Path, "/") }
