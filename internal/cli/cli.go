@@ -103,6 +103,19 @@ func (a *app) db(ctx context.Context) (*postgres.Store, error) {
 	return a.store, nil
 }
 
+// knownClient refuses, before any workflow starts, a client the master
+// data does not have: without --wait the run's failure would go unseen.
+func (a *app) knownClient(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	s, err := a.db(ctx)
+	if err != nil {
+		return err
+	}
+	return s.CheckClient(ctx, id)
+}
+
 func (a *app) bucket(ctx context.Context) (*s3store.Store, error) {
 	if a.s3 == nil {
 		s, err := s3store.New(ctx, a.cfg.S3Endpoint, a.cfg.S3Bucket)

@@ -242,3 +242,23 @@ func TestCdrRateReadsAFileAsIngestionDoes(t *testing.T) {
 		t.Fatalf("a binary file was rated: exit %d, %s", code, errOut)
 	}
 }
+
+// TestACommandNamingAnUnknownClientIsRefusedBeforeAnyRunStarts: without
+// --wait, a run that fails later would leave exit 0 and a failed run behind.
+func TestACommandNamingAnUnknownClientIsRefusedBeforeAnyRunStarts(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	for _, args := range [][]string{
+		{"rerate", "--from", "2026-10-01", "--to", "2026-11-01", "--client", "nosuch"},
+		{"invoice", "create", "--client", "nosuch", "--period", "2026-10"},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			// No Temporal is set: the refusal must come before one is needed.
+			t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+			code, _, errOut := run(t, pgtest.URL(t, store), args...)
+			if code == 0 || !strings.Contains(errOut, `no such client: "nosuch"`) {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+		})
+	}
+}

@@ -179,6 +179,9 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := a.knownClient(ctx, clientID); err != nil {
+				return err
+			}
 			c, err := a.workflows(ctx)
 			if err != nil {
 				return err

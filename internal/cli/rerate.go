@@ -32,6 +32,9 @@ func (a *app) rerateCmd() *cobra.Command {
 			if !ok {
 				return fmt.Errorf("--match %q: want all, matched, mismatched or stale", match)
 			}
+			if err := a.knownClient(ctx, clientID); err != nil {
+				return err
+			}
 			c, err := a.workflows(ctx)
 			if err != nil {
 				return err

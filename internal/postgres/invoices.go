@@ -503,3 +503,16 @@ func (s *Store) ClientsToInvoice(ctx context.Context, after string, limit int) (
 	rows, _ := s.pool.Query(ctx, `SELECT id FROM clients WHERE autoinvoice AND status = 'active' AND id > $1 ORDER BY id LIMIT $2`, after, limit)
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+// CheckClient returns an error wrapping invoice.ErrNoClient unless the
+// master data has client id, so that a command naming one refuses at once.
+func (s *Store) CheckClient(ctx context.Context, id string) error {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM clients WHERE id = $1)`, id).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: %q", invoice.ErrNoClient, id)
+	}
+	return nil
+}
