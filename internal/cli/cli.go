@@ -152,7 +152,12 @@ func (a *app) workflows(ctx context.Context) (workflows.Client, error) {
 
 func (a *app) temporalClient(ctx context.Context) (client.Client, error) {
 	if a.temporal == nil {
-		c, err := temporalclient.Dial(ctx, a.cfg.TemporalAddress, a.cfg.TemporalNamespace, nil)
+		opts, err := temporalclient.Resolve(a.cfg.TemporalAddress, a.cfg.TemporalNamespace)
+		if err != nil {
+			return nil, err
+		}
+		a.cfg.TemporalAddress, a.cfg.TemporalNamespace = opts.HostPort, opts.Namespace
+		c, err := temporalclient.Dial(ctx, opts, nil)
 		if err != nil {
 			return nil, err
 		}

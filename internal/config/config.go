@@ -14,6 +14,8 @@ import (
 // Config is the shared configuration.
 type Config struct {
 	DatabaseURL       string
+	// TemporalAddress and TemporalNamespace override the connection the
+	// Temporal CLI's settings give (temporalclient.Resolve); "" keeps it.
 	TemporalAddress   string
 	TemporalNamespace string
 	TaskQueue         string
@@ -33,8 +35,8 @@ type Config struct {
 func FromEnv() Config {
 	return Config{
 		DatabaseURL:        os.Getenv("DATABASE_URL"),
-		TemporalAddress:    or(os.Getenv("TEMPORAL_ADDRESS"), "127.0.0.1:7233"),
-		TemporalNamespace:  or(os.Getenv("TEMPORAL_NAMESPACE"), "default"),
+		TemporalAddress:    os.Getenv("TEMPORAL_ADDRESS"),
+		TemporalNamespace:  os.Getenv("TEMPORAL_NAMESPACE"),
 		TaskQueue:          or(os.Getenv("TEMPORAL_TASK_QUEUE"), workflows.DefaultTaskQueue),
 		S3Endpoint:         os.Getenv("S3_ENDPOINT"),
 		S3Bucket:           or(os.Getenv("S3_BUCKET"), "billrun"),

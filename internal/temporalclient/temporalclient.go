@@ -14,18 +14,49 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
 	tlog "go.temporal.io/sdk/log"
 )
 
-// Dial connects to the Temporal frontend at address, in namespace.
-func Dial(ctx context.Context, address, namespace string, logger *slog.Logger) (client.Client, error) {
-	opts := client.Options{HostPort: address, Namespace: namespace}
+// Default address and namespace: the local dev server's.
+const (
+	DefaultAddress   = "127.0.0.1:7233"
+	DefaultNamespace = "default"
+)
+
+// Resolve reads the connection as the Temporal CLI does
+// (go.temporal.io/sdk/contrib/envconfig): the profile TEMPORAL_PROFILE of
+// the config file TEMPORAL_CONFIG_FILE (or the CLI's own), then the
+// TEMPORAL_* variables over it: address, namespace, API key, TLS client
+// certificate and key, server CA and name, gRPC headers. address and
+// namespace, when not empty, are billrun's own settings and win.
+func Resolve(address, namespace string) (client.Options, error) {
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("Temporal connection settings: %w", err)
+	}
+	opts.HostPort = first(address, opts.HostPort, DefaultAddress)
+	opts.Namespace = first(namespace, opts.Namespace, DefaultNamespace)
+	return opts, nil
+}
+
+func first(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Dial connects to the Temporal frontend with opts (see Resolve).
+func Dial(ctx context.Context, opts client.Options, logger *slog.Logger) (client.Client, error) {
 	if logger != nil {
 		opts.Logger = tlog.NewStructuredLogger(logger)
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s: %w", address, err)
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
 	return c, nil
 }

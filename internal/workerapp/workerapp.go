@@ -47,19 +47,23 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	c, err := temporalclient.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log)
+	topts, err := temporalclient.Resolve(cfg.TemporalAddress, cfg.TemporalNamespace)
+	if err != nil {
+		return err
+	}
+	c, err := temporalclient.Dial(ctx, topts, log)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := temporalclient.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace, workflows.SearchAttributes()); err != nil {
+	if err := temporalclient.EnsureSearchAttributes(ctx, c, topts.Namespace, workflows.SearchAttributes()); err != nil {
 		return err
 	}
 	b := billing.New(store, s3)
 	b.Seller = invoice.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, TaxID: cfg.SellerTaxID, Email: cfg.SellerEmail}
 	b.NumberTemplate, b.CreditNoteTemplate, b.DebitNoteTemplate = cfg.NumberTemplate, cfg.CreditNoteTemplate, cfg.DebitNoteTemplate
 	w := New(c, cfg.TaskQueue, activities.New(b))
-	log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
+	log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", topts.HostPort, "namespace", topts.Namespace)
 	stop := make(chan any)
 	go func() {
 		<-ctx.Done()

@@ -26,7 +26,11 @@ func New(t testing.TB) (client.Client, string) {
 		ns = "default"
 	}
 	ctx := context.Background()
-	c, err := temporalclient.Dial(ctx, addr, ns, nil)
+	opts, err := temporalclient.Resolve(addr, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := temporalclient.Dial(ctx, opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
