@@ -35,6 +35,9 @@ type IngestInput struct {
 	// HeartbeatTimeout is how soon a file whose worker died is retried
 	// elsewhere; 0 is activities.Beat.
 	HeartbeatTimeout time.Duration
+	// PageSize is how many inbox files a run lists before it continues as
+	// new; 0 is 500.
+	PageSize int
 	// Carried across continue-as-new.
 	After    string
 	Progress IngestProgress
@@ -94,7 +97,10 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 	var a *activities.Activities
 	listCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: activities.Beat})
 	var page activities.ListInboxResult
-	if err := workflow.ExecuteActivity(listCtx, a.ListInbox, activities.ListInboxInput{After: in.After, Limit: ingestPageSize}).Get(ctx, &page); err != nil {
+	if in.PageSize <= 0 {
+		in.PageSize = ingestPageSize
+	}
+	if err := workflow.ExecuteActivity(listCtx, a.ListInbox, activities.ListInboxInput{After: in.After, Limit: in.PageSize}).Get(ctx, &page); err != nil {
 		return p, err
 	}
 	p.FilesPending = len(page.Pending)

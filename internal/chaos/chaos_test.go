@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,6 +83,7 @@ type run struct {
 type span struct {
 	name       string
 	start, end time.Time
+	recovered  time.Duration // an outage: from its end to the first progress after it
 }
 
 func newRun(t *testing.T, name, billctl, worker string, pg *pgServer, s3 *s3Server, m *month, faults bool) *run {
@@ -132,8 +134,11 @@ func (r *run) month() {
 	defer func() { close(stop); bg.Wait() }()
 
 	// Ingestion: PostgreSQL crashes once a few files are in.
-	crash := r.after(func() bool { return r.count(`SELECT count(*) FROM cdr_files WHERE status = 'ingested'`) >= 3 },
-		func() { r.outage("postgres", 10*time.Second, r.pg.crash, func() error { return r.pg.start() }) })
+	ingested := func() int64 { return r.count(`SELECT count(*) FROM cdr_files WHERE status = 'ingested'`) }
+	crash := r.after(func() bool { return ingested() >= 3 },
+		func() {
+			r.outage("postgres", 10*time.Second, r.pg.crash, func() error { return r.pg.start() }, ingested, int64(len(r.m.cdrFiles)+1))
+		})
 	r.phase("ingest", func() {
 		r.ctl(append([]string{"cdr", "upload"}, append(r.m.cdrFiles, r.m.again)...)...)
 		r.ctl("cdr", "ingest", "--wait")
@@ -193,11 +198,17 @@ func (r *run) month() {
 		}
 	})
 	r.ctl("import", "accounts", r.m.path("late-account.csv"))
-	s3down := r.after(func() bool { return r.count(`SELECT count(*) FROM invoices WHERE state = 'issued'`) >= 2 },
+	issued := func() int64 { return r.count(`SELECT count(*) FROM invoices WHERE state = 'issued'`) }
+	// S3 stops a second into the resolution: as the late client's calls
+	// are rerated and before the invoices' documents are written.
+	var resolving atomic.Bool
+	s3down := r.after(func() bool { return resolving.Load() },
 		func() {
-			r.outage("s3", 30*time.Second, func() error { r.s3.stop(); return nil }, func() error { r.s3.start(t); return nil })
+			r.outage("s3", 30*time.Second, func() error { r.s3.stop(); return nil }, func() error { r.s3.start(t); return nil },
+				issued, clients+1)
 		})
 	r.phase("resolve", func() {
+		time.AfterFunc(time.Second, func() { resolving.Store(true) })
 		out, err := r.try("run", "resolve", "bill-run-2026-10", "--rerate", "--wait")
 		for err != nil {
 			r.retried("run resolve", out)
@@ -376,6 +387,10 @@ func (r *run) report(clean *run) {
 		t.Errorf("%d outages happened, want PostgreSQL's and S3's", len(r.outages))
 	}
 	for _, o := range r.outages {
+		t.Logf("%s: back after %.0f s; the work it stopped moved on %.1f s later", o.name, o.end.Sub(o.start).Seconds(), o.recovered.Seconds())
+		if o.recovered > 60*time.Second {
+			t.Errorf("%s: the work it stopped moved on only %s after it was back: want within 60 s", o.name, o.recovered.Round(time.Second))
+		}
 		if !slices.ContainsFunc(r.phases, func(p span) bool { return !o.start.Before(p.start) && !o.start.After(p.end) }) {
 			t.Errorf("the %s outage began between phases: it tried nothing", o.name)
 		}
@@ -455,8 +470,10 @@ func (r *run) after(cond func() bool, fault func()) func() {
 	return func() { <-done }
 }
 
-// outage stops a service for d and starts it again.
-func (r *run) outage(name string, d time.Duration, stop, start func() error) {
+// outage stops a service for d and starts it again, and measures its
+// recovery: how long after the service is back the work it stopped moves on
+// (progress grows), unless that work was all done (progress reached done).
+func (r *run) outage(name string, d time.Duration, stop, start func() error, progress func() int64, done int64) {
 	s := span{name: name, start: time.Now()}
 	if err := stop(); err != nil {
 		r.t.Errorf("%s: %v", name, err)
@@ -468,6 +485,14 @@ func (r *run) outage(name string, d time.Duration, stop, start func() error) {
 		return
 	}
 	s.end = time.Now()
+	base := progress()
+	for base < done && progress() == base && time.Since(s.end) < 2*time.Minute {
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.recovered = time.Since(s.end)
+	if base >= done {
+		s.recovered = 0
+	}
 	r.mu.Lock()
 	r.outages = append(r.outages, s)
 	r.mu.Unlock()

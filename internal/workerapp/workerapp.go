@@ -22,6 +22,13 @@ import (
 
 // Register registers every workflow and activity on w.
 func Register(w worker.Registry, a *activities.Activities) {
+	RegisterWorkflows(w)
+	w.RegisterActivity(a)
+}
+
+// RegisterWorkflows registers every workflow on w (a worker, or a replayer
+// of recorded histories).
+func RegisterWorkflows(w worker.WorkflowRegistry) {
 	w.RegisterWorkflow(workflows.Ingest)
 	w.RegisterWorkflow(workflows.Rerate)
 	w.RegisterWorkflow(workflows.Invoice)
@@ -30,7 +37,6 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(workflows.Adjust)
 	w.RegisterWorkflow(workflows.BillRun)
 	w.RegisterWorkflow(workflows.ScheduledBillRun)
-	w.RegisterActivity(a)
 }
 
 // Run runs a worker until ctx ends.

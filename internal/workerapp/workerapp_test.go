@@ -161,7 +161,7 @@ func TestIngestWorkflowRatesTheInboxOnTheRealServices(t *testing.T) {
 	upload(t, s3, cdr.Asterisk, "Master.csv", read(t, "cdr", "asterisk-Master.csv"))
 	upload(t, s3, cdr.FreeSWITCH, "Master.csv", read(t, "cdr", "freeswitch-Master.csv"))
 	upload(t, s3, cdr.Canonical, "garbage.csv", []byte("\x00\x01\x02 not a CDR file"))
-	run, err := start(t, c, queue, acts, workflows.IngestInput{Concurrency: 2})
+	run, err := start(t, c, queue, acts, workflows.IngestInput{Concurrency: 2, PageSize: 2}) // continues as new once
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +195,7 @@ func TestIngestWorkflowRatesTheInboxOnTheRealServices(t *testing.T) {
 	if err != nil || third.GetRunID() != second.GetRunID() {
 		t.Fatalf("a start after the same listing completed: %v, run %s want %s", err, third.GetRunID(), second.GetRunID())
 	}
+	keepHistories(t, c, queue, "ingest")
 }
 
 // TestAWorkerKilledMidFileLosesAndDoublesNothing kills a real worker process
@@ -356,6 +357,7 @@ func TestAnInvoiceRunInvoicesTheAutoinvoiceClientsOnceOnTheRealServices(t *testi
 	if err != nil || len(objs) != 6 {
 		t.Fatalf("%d documents, %v", len(objs), err)
 	}
+	keepHistories(t, c, queue, "invoice-run")
 }
 
 // TestARerateTakesOverThePeriodOfARunThatWasTerminated: a rerate recorded as
@@ -457,6 +459,7 @@ func TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices(t *testing.T) {
 	if err != nil || len(invs) != 2 || invs[0].State != "draft" {
 		t.Fatalf("%+v %v", invs, err)
 	}
+	keepHistories(t, c, queue, "bill-run")
 }
 
 // TestIssuingAndVoidingRunAsWorkflowsOnTheRealServices: billctl's invoice
@@ -544,6 +547,7 @@ func TestIssuingAndVoidingRunAsWorkflowsOnTheRealServices(t *testing.T) {
 	if !strings.Contains(string(js), `"void"`) || !strings.Contains(string(js), issued.Number) {
 		t.Fatalf("the void notice: %s", js)
 	}
+	keepHistories(t, c, queue, "invoice-state")
 }
 
 // TestIssuedDocumentsNeverChange: after an invoice is issued, its calls are
@@ -686,6 +690,7 @@ func TestARateFixAfterTheIssueMakesACreditNote(t *testing.T) {
 	if again := adjust(); again.Notes[0].NoteID != "" {
 		t.Fatalf("the invoice and its note do not add up to the recomputation: %+v", again.Notes)
 	}
+	keepHistories(t, c, queue, "rate-fix")
 }
 
 // rerateOctober rerates every call around October, as a run started at.
