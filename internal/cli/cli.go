@@ -7,11 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/billrun/billrun/internal/billing"
@@ -45,14 +49,61 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	var ex exitError
-	switch {
-	case errors.As(err, &ex):
+	if errors.As(err, &ex) {
 		return int(ex)
-	case err != nil:
-		fmt.Fprintf(stderr, "billctl: %s\n", oneLine(err.Error()))
-		return 2
 	}
-	return 0
+	if err != nil {
+		fmt.Fprintf(stderr, "billctl: %s\n", oneLine(err.Error()))
+	}
+	return exitCode(err)
+}
+
+// Exit statuses (docs/interfaces.md): what a script may tell apart.
+const (
+	exitDone        = 0
+	exitFindings    = 1 // readiness errors, changed documents
+	exitUsage       = 2 // a bad flag, argument or input file; any other failure
+	exitWaiting     = 3 // a bill run waits for finance to resolve it
+	exitUnreachable = 4 // PostgreSQL, S3 or Temporal did not answer
+	exitNoWorker    = 5 // no worker polls the task queue that --wait would wait on
+)
+
+var (
+	errWaiting     = errors.New("waits to be resolved")
+	errUnreachable = errors.New("unreachable")
+	errNoWorker    = errors.New("no worker polls the task queue")
+)
+
+func exitCode(err error) int {
+	var unavailable *serviceerror.Unavailable
+	var netErr *net.OpError
+	switch {
+	case err == nil:
+		return exitDone
+	case errors.Is(err, errWaiting):
+		return exitWaiting
+	case errors.Is(err, errNoWorker):
+		return exitNoWorker
+	case errors.Is(err, errUnreachable), errors.As(err, &unavailable), errors.As(err, &netErr),
+		errors.Is(err, syscall.ECONNREFUSED):
+		return exitUnreachable
+	}
+	return exitUsage
+}
+
+// awaitWorker fails with errNoWorker when no worker polls c's task queue:
+// --wait would otherwise block until one starts. The run is started by
+// then, and goes on when a worker comes.
+func (a *app) awaitWorker(ctx context.Context, c workflows.Client) error {
+	resp, err := c.DescribeTaskQueue(ctx, c.TaskQueue, enums.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		return fmt.Errorf("describe task queue %s: %w", c.TaskQueue, err)
+	}
+	if len(resp.GetPollers()) == 0 {
+		return fmt.Errorf("%w: %s in namespace %s has none; the run is started and goes on once billrun-worker runs",
+			errNoWorker, c.TaskQueue, a.cfg.TemporalNamespace)
+	}
+	return nil
 }
 
 // exitError ends billctl with a status after the command printed its report
@@ -96,7 +147,10 @@ func (a *app) db(ctx context.Context) (*postgres.Store, error) {
 	if a.store == nil {
 		s, err := postgres.Open(ctx, a.cfg.DatabaseURL)
 		if err != nil {
-			return nil, err
+			if a.cfg.DatabaseURL == "" {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %w", errUnreachable, err)
 		}
 		a.store = s
 	}
@@ -159,7 +213,7 @@ func (a *app) temporalClient(ctx context.Context) (client.Client, error) {
 		a.cfg.TemporalAddress, a.cfg.TemporalNamespace = opts.HostPort, opts.Namespace
 		c, err := temporalclient.Dial(ctx, opts, nil)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errUnreachable, err)
 		}
 		a.temporal = c
 	}

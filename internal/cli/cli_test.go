@@ -17,11 +17,15 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/cli"
 	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/s3store/s3test"
 	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
 	"github.com/billrun/billrun/internal/testenv"
+	"github.com/billrun/billrun/internal/workerapp"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -154,7 +158,11 @@ func TestAScheduleIsCreatedListedAndDeleted(t *testing.T) {
 		t.Fatalf("create: exit %d, %s", code, errOut)
 	}
 	t.Cleanup(func() { run(t, "", "schedule", "delete", name) })
+	// Schedules are listed from visibility, which lags a created one.
 	s := listed()
+	for deadline := time.Now().Add(10 * time.Second); s == nil && time.Now().Before(deadline); s = listed() {
+		time.Sleep(100 * time.Millisecond)
+	}
 	if s == nil || s["day"] != "2" || s["hour"] != "6" || s["tz"] != "Europe/Berlin" || s["paused"] != false {
 		t.Fatalf("listed %v", s)
 	}
@@ -166,7 +174,11 @@ func TestAScheduleIsCreatedListedAndDeleted(t *testing.T) {
 	if code, _, errOut := run(t, "", "schedule", "delete", name); code != 0 {
 		t.Fatalf("delete: exit %d, %s", code, errOut)
 	}
-	if s := listed(); s != nil {
+	s = listed()
+	for deadline := time.Now().Add(10 * time.Second); s != nil && time.Now().Before(deadline); s = listed() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s != nil {
 		t.Fatalf("still listed after delete: %v", s)
 	}
 }
@@ -258,6 +270,64 @@ func TestACommandNamingAnUnknownClientIsRefusedBeforeAnyRunStarts(t *testing.T) 
 			code, _, errOut := run(t, pgtest.URL(t, store), args...)
 			if code == 0 || !strings.Contains(errOut, `no such client: "nosuch"`) {
 				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+		})
+	}
+}
+
+// TestExitStatusesTellOutcomesApart: scripts branch on billctl's exit
+// status (docs/interfaces.md), each checked here on the real services.
+func TestExitStatusesTellOutcomesApart(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	url := pgtest.URL(t, store)
+	c, queue := temporaltest.New(t)
+	s3 := s3test.New(t)
+	t.Setenv("S3_BUCKET", s3.Bucket())
+	t.Setenv("TEMPORAL_TASK_QUEUE", queue)
+	// A month of its own: bill-run IDs are the month's, on a shared server.
+	month := fmt.Sprintf("20%02d-%02d", 10+rand.IntN(15), 1+rand.IntN(12))
+	t.Cleanup(func() {
+		_ = c.TerminateWorkflow(context.Background(), workflows.BillRunWorkflowID(period.Month(month)), "", "test over")
+	})
+	withWorker := func() {
+		w := workerapp.New(c, queue, activities.New(billing.New(store, s3)))
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+	}
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want int
+	}{
+		{"usage: a flag missing", nil, []string{"invoice", "create", "--period", "2026-10"}, 2},
+		{"usage: a bad input file", nil, []string{"import", "taxes", write(t, "taxes.csv", "profile,name\n")}, 2},
+		{"findings: the month is not ready", nil, []string{"check", "readiness", "--period", "2026-10"}, 1},
+		{"unreachable: PostgreSQL", map[string]string{"DATABASE_URL": "postgres://billrun@127.0.0.1:1/billrun?sslmode=disable&connect_timeout=2"},
+			[]string{"cdr", "files"}, 4},
+		{"unreachable: Temporal", map[string]string{"TEMPORAL_ADDRESS": "127.0.0.1:1"}, []string{"run", "list"}, 4},
+		{"no worker polls the task queue", nil, []string{"rerate", "--from", "2026-10-01", "--to", "2026-10-02", "--wait"}, 5},
+		{"waiting: the bill run waits for finance", nil, []string{"run", "bill", "--period", month, "--wait"}, 3},
+		{"done", nil, []string{"cdr", "files"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.want == 3 {
+				withWorker()
+			}
+			db := url
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+				if k == "DATABASE_URL" {
+					db = v
+				}
+			}
+			code, _, errOut := run(t, db, tc.args...)
+			if code != tc.want {
+				t.Fatalf("billctl %s: exit %d, want %d; stderr %s", strings.Join(tc.args, " "), code, tc.want, errOut)
 			}
 		})
 	}

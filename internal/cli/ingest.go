@@ -96,6 +96,9 @@ func (a *app) cdrIngestCmd() *cobra.Command {
 			if !wait {
 				return a.printIngest(workflows.IngestProgress{FilesPending: len(pending)}, run.GetID())
 			}
+			if err := a.awaitWorker(ctx, c); err != nil {
+				return err
+			}
 			p, err := a.follow(ctx, c, run, len(pending))
 			if err != nil {
 				return err

@@ -58,6 +58,9 @@ func (a *app) invoiceAdjustCmd() *cobra.Command {
 				fmt.Fprintf(a.err, "adjust run %s started\n", run.GetID())
 				return nil
 			}
+			if err := a.awaitWorker(ctx, c); err != nil {
+				return err
+			}
 			var res workflows.AdjustResult
 			if err := run.Get(ctx, &res); err != nil {
 				return fmt.Errorf("adjust %s: %s", month, workflows.Reason(err))
@@ -199,6 +202,9 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 				fmt.Fprintf(a.err, "invoice run %s started\n", run.GetID())
 				return nil
 			}
+			if err := a.awaitWorker(ctx, c); err != nil {
+				return err
+			}
 			var res workflows.InvoiceResult
 			if err := run.Get(ctx, &res); err != nil {
 				return fmt.Errorf("invoice %s %s: %s", clientID, month, workflows.Reason(err))
@@ -247,6 +253,9 @@ func (a *app) invoiceRun(cmd *cobra.Command, c workflows.Client, in workflows.In
 		fmt.Fprintf(a.err, "invoice run %s started\n", run.GetID())
 		return nil
 	}
+	if err := a.awaitWorker(ctx, c); err != nil {
+		return err
+	}
 	var p workflows.InvoiceRunProgress
 	if err := run.Get(ctx, &p); err != nil {
 		return fmt.Errorf("invoice run %s: %s", in.Period, workflows.Reason(err))
@@ -286,6 +295,9 @@ func (a *app) invoiceStateCmd(verb string) *cobra.Command {
 			run, err := workflows.StartInvoiceState(ctx, c, workflows.InvoiceStateInput{Invoice: inv.ID, Void: verb == "void"})
 			if err != nil {
 				return fmt.Errorf("%s invoice %s: %w", verb, args[0], err)
+			}
+			if err := a.awaitWorker(ctx, c); err != nil {
+				return err
 			}
 			if err := run.Get(ctx, nil); err != nil {
 				return fmt.Errorf("%s invoice %s: %s", verb, args[0], workflows.Reason(err))

@@ -48,6 +48,9 @@ func (a *app) rerateCmd() *cobra.Command {
 			if !wait {
 				return a.print(table{header: []string{"run"}, rows: [][]string{{run.GetID()}}, json: map[string]string{"run": run.GetID()}})
 			}
+			if err := a.awaitWorker(ctx, c); err != nil {
+				return err
+			}
 			var res workflows.RerateResult
 			err = a.watch(ctx, c, run, len(workflows.Days(from.UTC(), to.UTC())), "rerating", workflows.RerateProgressQuery, &res,
 				func(q converter.EncodedValue) (int, string) {

@@ -56,6 +56,9 @@ func (a *app) runBillCmd() *cobra.Command {
 				fmt.Fprintf(a.err, "bill run %s started\n", run.GetID())
 				return a.print(table{header: []string{"run"}, rows: [][]string{{run.GetID()}}, json: map[string]string{"run": run.GetID()}})
 			}
+			if err := a.awaitWorker(ctx, c); err != nil {
+				return err
+			}
 			return a.followBillRun(ctx, c, run.GetID(), false)
 		},
 	}
@@ -100,6 +103,9 @@ func (a *app) runResolveCmd() *cobra.Command {
 			fmt.Fprintf(a.err, "bill run %s: %s\n", args[0], action)
 			if !wait {
 				return nil
+			}
+			if err := a.awaitWorker(ctx, workflows.Client{Client: c, TaskQueue: a.cfg.TaskQueue}); err != nil {
+				return err
 			}
 			return a.followBillRun(ctx, c, args[0], true)
 		},
@@ -248,7 +254,7 @@ func (a *app) followBillRun(ctx context.Context, c client.Client, id string, res
 					why += " and mismatched calls"
 				}
 			}
-			return fmt.Errorf("bill run %s waits: %s; fix master data, then billctl run resolve %s --rerate (or --accept)", id, why, id)
+			return fmt.Errorf("bill run %s %w: %s; fix master data, then billctl run resolve %s --rerate (or --accept)", id, errWaiting, why, id)
 		}
 	}
 }
