@@ -26,10 +26,14 @@ migrate: up build
 demo: migrate
 	$(ENV) deploy/local/demo.sh
 
+# Temporal's static check that workflow code is deterministic.
+WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
+
 # Unit and integration tests against the real PostgreSQL, Temporal and S3
 # that `make up` starts. Under CI=true a test whose service is missing fails.
 test: up
 	$(ENV) go vet ./...
+	go run $(WORKFLOWCHECK) ./workflows/...
 	$(ENV) go test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz FUZZTIME=50000x
 
