@@ -9,9 +9,12 @@ DEMO := testdata/demo
 
 all: build
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X github.com/billrun/billrun/internal/config.version=$(VERSION)
+
 build:
-	go build -o $(BILLCTL) ./starter
-	go build -o bin/billrun-worker ./worker
+	go build -ldflags "$(LDFLAGS)" -o $(BILLCTL) ./starter
+	go build -ldflags "$(LDFLAGS)" -o bin/billrun-worker ./worker
 
 up:
 	deploy/local/up.sh

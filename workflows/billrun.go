@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -21,7 +22,13 @@ import (
 const (
 	// BillRunStatusQuery returns a BillRunStatus.
 	BillRunStatusQuery = "status"
-	// BillRunResolveSignal carries a BillRunResolve to a run that waits.
+	// BillRunResolveUpdate resolves a run that waits with a BillRunResolve
+	// and returns its BillRunStatus once the run has moved on; it is
+	// refused, with the reason, for an unknown action or a run that does
+	// not wait.
+	BillRunResolveUpdate = "resolve"
+	// BillRunResolveSignal carries a BillRunResolve to a run that waits:
+	// the update's older form, still accepted, never answered.
 	BillRunResolveSignal = "resolve"
 
 	// ErrBadPeriod ends a run asked for a period that is not YYYY-MM.
@@ -41,6 +48,9 @@ const (
 	PhaseScheduled Phase = "scheduled" // waits for the next client's period to end
 	PhaseDone      Phase = "done"
 )
+
+// Phases lists every phase, in order.
+var Phases = []Phase{PhaseIngesting, PhaseChecking, PhaseWaiting, PhaseRerating, PhaseInvoicing, PhaseScheduled, PhaseDone}
 
 // Resolution tells a waiting bill run how to go on.
 type Resolution string
@@ -127,6 +137,19 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 		return st, err
 	}
 	self := workflow.GetInfo(ctx).WorkflowExecution
+	// Runs started before the phase was a search attribute upsert none.
+	phased := workflow.GetVersion(ctx, "phase-search-attribute", workflow.DefaultVersion, 1) == 1
+	setPhase := func(p Phase) {
+		st.Phase = p
+		if phased {
+			_ = workflow.UpsertTypedSearchAttributes(ctx, PhaseAttr.ValueSet(string(p)))
+		}
+		workflow.SetCurrentDetails(ctx, currentDetails(self.ID, &st))
+	}
+	resolutions := newResolutions(ctx, &st)
+	if err := resolutions.register(ctx); err != nil {
+		return st, err
+	}
 	child := func(suffix string) workflow.Context {
 		return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: self.ID + "-" + suffix + "-" + self.RunID[:8],
@@ -144,7 +167,6 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	}
 	st.From, st.To = span.From, span.To
 
-	resolve := workflow.GetSignalChannel(ctx, BillRunResolveSignal)
 	// Each wave invoices the clients whose periods have ended since the
 	// wave before; the run sleeps until the next period ends.
 	var endedAfter time.Time
@@ -155,16 +177,16 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 			}
 			return fmt.Sprintf("%s-%d", step, wave)
 		}
-		st.Phase = PhaseIngesting
+		setPhase(PhaseIngesting)
 		// A file that fails shows up below as a readiness error, with its reason.
 		err := workflow.ExecuteChildWorkflow(child(name("ingest")), Ingest, IngestInput{TimeZone: in.CDRTimeZone}).Get(ctx, &st.Ingest)
 		if err != nil && !isApplicationError(err, ErrFilesFailed) {
 			return st, err
 		}
-		if err := checkUntilResolved(ctx, actx, in, &st, resolve); err != nil {
+		if err := checkUntilResolved(ctx, actx, in, &st, setPhase, resolutions); err != nil {
 			return st, err
 		}
-		st.Phase = PhaseInvoicing
+		setPhase(PhaseInvoicing)
 		now := workflow.Now(ctx)
 		var p InvoiceRunProgress
 		err = workflow.ExecuteChildWorkflow(child(name("invoices")), InvoiceRun,
@@ -181,46 +203,49 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 			break
 		}
 		endedAfter = now
-		st.Phase, st.NextWave = PhaseScheduled, p.NextEnd
+		st.NextWave = p.NextEnd
+		setPhase(PhaseScheduled)
 		if err := workflow.Sleep(ctx, p.NextEnd.Sub(workflow.Now(ctx))); err != nil {
 			return st, err
 		}
 		st.NextWave = time.Time{}
 	}
-	st.Phase = PhaseDone
+	setPhase(PhaseDone)
+	// Resolutions accepted as the run moved on are answered before it ends.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return st, nil
 }
 
 // checkUntilResolved checks readiness; while a check blocks, it waits for
 // finance to resolve the run: a rerate (then it checks again) or accept.
-func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRunStatus, resolve workflow.ReceiveChannel) error {
+func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRunStatus, setPhase func(Phase), res *resolutions) error {
 	var a *activities.Activities
 	for {
-		st.Phase = PhaseChecking
+		setPhase(PhaseChecking)
 		if err := workflow.ExecuteActivity(actx, a.ReadinessDigest, activities.ReadinessInput{Period: in.Period}).Get(ctx, &st.Digest); err != nil {
 			return err
 		}
 		if !st.blocked() {
 			return nil
 		}
-		st.Phase = PhaseWaiting
-		if awaitResolution(ctx, resolve) == ResolveAccept {
+		setPhase(PhaseWaiting)
+		if res.await(ctx) == ResolveAccept {
 			st.Accepted = true
 			return nil
 		}
-		st.Phase = PhaseRerating
+		setPhase(PhaseRerating)
 		st.RerateFailure = ""
 		rin := RerateInput{From: st.From, To: st.To, Match: rerate.MismatchedOrStale}
 		rctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: RerateWorkflowID(rin, workflow.Now(ctx)),
 			ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL})
-		var res RerateResult
-		if err := workflow.ExecuteChildWorkflow(rctx, Rerate, rin).Get(ctx, &res); err != nil {
+		var rr RerateResult
+		if err := workflow.ExecuteChildWorkflow(rctx, Rerate, rin).Get(ctx, &rr); err != nil {
 			// Another rerate holds the period, say: the run waits again.
 			st.RerateFailure = err.Error()
 			continue
 		}
-		st.Reratings = append(st.Reratings, res)
-		if err := adjustIssued(ctx, res, st); err != nil {
+		st.Reratings = append(st.Reratings, rr)
+		if err := adjustIssued(ctx, rr, st); err != nil {
 			return err
 		}
 	}
@@ -273,17 +298,94 @@ func sumWaves(waves []Wave) InvoiceRunProgress {
 	return sum
 }
 
-// awaitResolution waits for a known resolution; others are logged and
-// ignored, and the run waits on.
-func awaitResolution(ctx workflow.Context, ch workflow.ReceiveChannel) Resolution {
+// resolutions are finance's answers to a waiting run: updates (validated,
+// answered with the status once the run has moved on) and, from older
+// callers, signals (an unknown action is logged and ignored).
+type resolutions struct {
+	st      *BillRunStatus
+	pending []Resolution
+	signals workflow.ReceiveChannel
+	// moved counts the waits left: an update returns once the run has
+	// left the wait it resolved.
+	moved int
+}
+
+func newResolutions(ctx workflow.Context, st *BillRunStatus) *resolutions {
+	return &resolutions{st: st, signals: workflow.GetSignalChannel(ctx, BillRunResolveSignal)}
+}
+
+func (r *resolutions) register(ctx workflow.Context) error {
+	return workflow.SetUpdateHandlerWithOptions(ctx, BillRunResolveUpdate,
+		func(ctx workflow.Context, in BillRunResolve) (BillRunStatus, error) {
+			if len(r.pending) == 0 { // a second caller of the same resolution joins the first
+				r.pending = append(r.pending, in.Action)
+			}
+			wait := r.moved
+			// The run takes the resolution, then leaves the wait.
+			if err := workflow.Await(ctx, func() bool { return r.moved > wait && r.st.Phase != PhaseWaiting }); err != nil {
+				return *r.st, err
+			}
+			return *r.st, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in BillRunResolve) error {
+			if in.Action != ResolveAccept && in.Action != ResolveRerate {
+				return fmt.Errorf("unknown resolution %q: want %s or %s", in.Action, ResolveRerate, ResolveAccept)
+			}
+			if len(r.pending) > 0 && r.pending[0] != in.Action {
+				return fmt.Errorf("bill run of %s is being resolved with %s already", r.st.Period, r.pending[0])
+			}
+			if r.st.Phase != PhaseWaiting {
+				return fmt.Errorf("bill run of %s is %s, not waiting to be resolved", r.st.Period, r.st.Phase)
+			}
+			return nil
+		}})
+}
+
+// await waits for a known resolution, by update or by signal.
+func (r *resolutions) await(ctx workflow.Context) Resolution {
+	defer func() { r.moved++ }()
 	for {
-		var r BillRunResolve
-		ch.Receive(ctx, &r)
-		if r.Action == ResolveAccept || r.Action == ResolveRerate {
-			return r.Action
+		var sig BillRunResolve
+		if err := workflow.Await(ctx, func() bool { return len(r.pending) > 0 || r.signals.Len() > 0 }); err != nil {
+			return ResolveAccept // cancelled: the run ends at its next step
 		}
-		workflow.GetLogger(ctx).Warn("unknown resolution ignored", "action", r.Action)
+		if len(r.pending) > 0 {
+			a := r.pending[0]
+			r.pending = r.pending[1:]
+			return a
+		}
+		r.signals.Receive(ctx, &sig)
+		if sig.Action == ResolveAccept || sig.Action == ResolveRerate {
+			return sig.Action
+		}
+		workflow.GetLogger(ctx).Warn("unknown resolution ignored", "action", sig.Action)
 	}
+}
+
+// currentDetails is what the Temporal UI shows of a run as it is: its
+// phase, and when it waits, why and the command that resolves it.
+func currentDetails(id string, st *BillRunStatus) string {
+	if st.Phase != PhaseWaiting {
+		return fmt.Sprintf("Bill run of %s: **%s**.", st.Period, st.Phase)
+	}
+	why := []string{}
+	if st.Errors > 0 {
+		why = append(why, fmt.Sprintf("%d readiness error(s)", st.Errors))
+	}
+	if st.Mismatched {
+		why = append(why, "mismatched or stale calls")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Bill run of %s: **waiting for finance**: %s (%d warning(s)).\n\n", st.Period, strings.Join(why, " and "), st.Warnings)
+	for i, f := range st.Findings {
+		if i == 5 {
+			fmt.Fprintf(&b, "- and %d more: `billctl check readiness --period %s`\n", len(st.Findings)-5, st.Period)
+			break
+		}
+		fmt.Fprintf(&b, "- %s %s: %s\n", f.Severity, f.Check, f.Message)
+	}
+	fmt.Fprintf(&b, "\nFix master data, then `billctl run resolve %s --rerate`; or `billctl run resolve %s --accept` to invoice as things stand.", id, id)
+	return b.String()
 }
 
 func isApplicationError(err error, kind string) bool {

@@ -9,7 +9,9 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -292,4 +294,70 @@ func TestARerateThatTouchesIssuedInvoicesMakesTheirNotesAsDrafts(t *testing.T) {
 	require.Equal(t, []AdjustInput{{Period: "2026-09", Client: "acme"}, {Period: "2026-09", Client: "globex"}}, b.adjusted)
 	require.Len(t, st.Notes, 2)
 	require.Equal(t, "note-acme", st.Notes[0].NoteID)
+}
+
+// update sends the resolve update and records what came back.
+type updateResult struct {
+	accepted, rejected, done bool
+	err                      error
+	status                   BillRunStatus
+}
+
+func (b *billRunEnv) update(action Resolution, r *updateResult) {
+	b.env.UpdateWorkflow(BillRunResolveUpdate, "", &testsuite.TestUpdateCallback{
+		OnAccept: func() { r.accepted = true },
+		OnReject: func(err error) { r.rejected, r.err = true, err },
+		OnComplete: func(v any, err error) {
+			r.done, r.err = true, err
+			if st, ok := v.(BillRunStatus); ok {
+				r.status = st
+			}
+		},
+	}, BillRunResolve{Action: action})
+}
+
+func TestResolvingByUpdateRefusesWhatCannotApplyAndAnswersWithTheNewStatus(t *testing.T) {
+	b := newBillRunEnv(t, []readiness.Finding{mismatch}, nil)
+	var early, bogus, rerated updateResult
+	b.env.RegisterDelayedCallback(func() { b.update(ResolveAccept, &early) }, 0)
+	b.env.RegisterDelayedCallback(func() {
+		require.Equal(t, PhaseWaiting, b.status(t).Phase)
+		b.update(Resolution("bogus"), &bogus)
+		b.update(ResolveRerate, &rerated)
+	}, time.Hour)
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
+	st := b.result(t)
+
+	require.True(t, early.rejected, "a run that does not wait refuses a resolution")
+	require.ErrorContains(t, early.err, "not waiting")
+	require.True(t, bogus.rejected)
+	require.ErrorContains(t, bogus.err, `unknown resolution "bogus"`)
+	require.True(t, rerated.accepted && rerated.done, "%+v", rerated)
+	require.NoError(t, rerated.err)
+	require.NotEqual(t, PhaseWaiting, rerated.status.Phase, "the update answers once the run has moved on")
+	require.Len(t, b.reratings, 1)
+	require.Equal(t, PhaseDone, st.Phase)
+}
+
+func TestTheBillRunKeepsItsPhaseInASearchAttributeAndItsWaitInItsDetails(t *testing.T) {
+	b := newBillRunEnv(t, []readiness.Finding{badTable})
+	var phases []string
+	b.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(PhaseAttr); ok {
+			phases = append(phases, v)
+		}
+	}).Return(nil)
+	b.env.RegisterDelayedCallback(func() {
+		details, err := b.env.QueryWorkflow("__temporal_workflow_metadata")
+		require.NoError(t, err)
+		var md sdkpb.WorkflowMetadata
+		require.NoError(t, details.Get(&md))
+		require.Contains(t, md.CurrentDetails, "waiting for finance")
+		require.Contains(t, md.CurrentDetails, "wrong currency")
+		require.Contains(t, md.CurrentDetails, "billctl run resolve default-test-workflow-id --accept")
+		b.env.SignalWorkflow(BillRunResolveSignal, BillRunResolve{Action: ResolveAccept})
+	}, time.Hour)
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
+	b.result(t)
+	require.Equal(t, []string{"ingesting", "checking", "waiting", "invoicing", "done"}, phases)
 }

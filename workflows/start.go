@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -32,11 +33,24 @@ const (
 type Client struct {
 	client.Client
 	TaskQueue string
+	// Actor is who starts runs (billctl's --actor, or the OS user): it
+	// closes each run's static summary in the Temporal UI.
+	Actor string
 }
 
 func (c Client) start(ctx context.Context, o client.StartWorkflowOptions, wf, in any) (client.WorkflowRun, error) {
 	o.TaskQueue = c.TaskQueue
+	if c.Actor != "" {
+		o.StaticSummary += ", started by " + c.Actor
+	}
 	return c.ExecuteWorkflow(ctx, o, wf, in)
+}
+
+func state(issue bool) string {
+	if issue {
+		return "issued"
+	}
+	return "draft"
 }
 
 // StartIngest starts the ingestion of a listing of the inbox (pending, of
@@ -47,6 +61,7 @@ func StartIngest(ctx context.Context, c Client, installation, bucket string, pen
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(KindAttr.ValueSet(KindIngest)),
+		StaticSummary:            fmt.Sprintf("Ingestion of %d inbox files", len(pending)),
 	}, Ingest, in)
 }
 
@@ -57,6 +72,8 @@ func StartRerate(ctx context.Context, c Client, in RerateInput, at time.Time) (c
 		ID:                       RerateWorkflowID(in, at),
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(KindAttr.ValueSet(KindRerate)),
+		StaticSummary: fmt.Sprintf("Rerate of %s to %s, %s calls%s", in.From.UTC().Format(time.DateOnly), in.To.UTC().Format(time.DateOnly),
+			in.Match, forClient(in.Client)),
 	}, Rerate, in)
 }
 
@@ -66,33 +83,53 @@ func StartInvoice(ctx context.Context, c Client, in InvoiceInput) (client.Workfl
 	if in.Preview {
 		id = KindInvoice + "-preview-" + in.Client + "-" + string(in.Period)
 	}
-	return c.start(ctx, joinable(id, KindInvoice), Invoice, in)
+	o := joinable(id, KindInvoice)
+	o.StaticSummary = fmt.Sprintf("Invoice of %s for %s (%s)", in.Client, in.Period, state(in.Issue))
+	return c.start(ctx, o, Invoice, in)
 }
 
 // StartInvoiceRun starts (or joins) the invoice run of a month.
 func StartInvoiceRun(ctx context.Context, c Client, in InvoiceRunInput) (client.WorkflowRun, error) {
-	return c.start(ctx, joinable(InvoiceRunWorkflowID(in.Period), KindInvoiceRun), InvoiceRun, in)
+	o := joinable(InvoiceRunWorkflowID(in.Period), KindInvoiceRun)
+	o.StaticSummary = fmt.Sprintf("Invoices of every client for %s (%s)", in.Period, state(in.Issue))
+	return c.start(ctx, o, InvoiceRun, in)
 }
 
 // StartInvoiceState starts (or joins) the issue or void of an invoice.
 func StartInvoiceState(ctx context.Context, c Client, in InvoiceStateInput) (client.WorkflowRun, error) {
-	return c.start(ctx, joinable(InvoiceStateWorkflowID(in), KindInvoiceState), InvoiceState, in)
+	o := joinable(InvoiceStateWorkflowID(in), KindInvoiceState)
+	o.StaticSummary = "Issue of invoice " + in.Invoice
+	if in.Void {
+		o.StaticSummary = "Void of invoice " + in.Invoice
+	}
+	return c.start(ctx, o, InvoiceState, in)
 }
 
 // StartAdjust starts (or joins) the adjustment of a month's invoices.
 func StartAdjust(ctx context.Context, c Client, in AdjustInput) (client.WorkflowRun, error) {
-	return c.start(ctx, joinable(AdjustWorkflowID(in), KindInvoiceAdjust), Adjust, in)
+	o := joinable(AdjustWorkflowID(in), KindInvoiceAdjust)
+	o.StaticSummary = fmt.Sprintf("Credit and debit notes for %s%s (%s)", in.Period, forClient(in.Client), state(in.Issue))
+	return c.start(ctx, o, Adjust, in)
 }
 
 // StartBillRun starts (or joins) the bill run of a month.
 func StartBillRun(ctx context.Context, c Client, in BillRunInput) (client.WorkflowRun, error) {
-	return c.start(ctx, joinable(BillRunWorkflowID(in.Period), KindBillRun, PeriodAttr.ValueSet(string(in.Period))), BillRun, in)
+	o := joinable(BillRunWorkflowID(in.Period), KindBillRun, PeriodAttr.ValueSet(string(in.Period)))
+	o.StaticSummary = fmt.Sprintf("Bill run of %s (invoices %s)", in.Period, state(in.Issue))
+	return c.start(ctx, o, BillRun, in)
 }
 
 // ScheduleAction is what a schedule named name starts: ScheduledBillRun.
 func ScheduleAction(c Client, name string, in ScheduledBillRunInput) *client.ScheduleWorkflowAction {
 	return &client.ScheduleWorkflowAction{ID: "scheduled-bill-run-" + name, TaskQueue: c.TaskQueue, Workflow: ScheduledBillRun,
 		Args: []any{in}}
+}
+
+func forClient(client string) string {
+	if client == "" {
+		return ""
+	}
+	return " of " + client
 }
 
 // joinable are the options of a run that a second start joins while it

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
+	"os/user"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -32,6 +34,7 @@ type app struct {
 	cfg      config.Config
 	out, err io.Writer
 	format   string // table, json or csv
+	actor    string // --actor
 
 	store    *postgres.Store
 	s3       *s3store.Store
@@ -129,6 +132,8 @@ func (a *app) root() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&a.format, "format", "table", "output: table, json or csv")
+	root.PersistentFlags().StringVar(&a.actor, "actor", "", "who runs the command, named in the runs it starts (default: the OS user)")
+	root.Version = config.Version()
 	root.AddCommand(a.migrateCmd(), a.importCmd(), a.cdrCmd(), a.reportCmd(), a.rerateCmd(), a.ratesCmd(), a.checkCmd(), a.invoiceCmd(),
 		a.runCmd(), a.scheduleCmd())
 	return root
@@ -155,6 +160,32 @@ func (a *app) db(ctx context.Context) (*postgres.Store, error) {
 		a.store = s
 	}
 	return a.store, nil
+}
+
+// actorName is --actor, or the OS user.
+func (a *app) actorName() string {
+	if a.actor != "" {
+		return a.actor
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
+// uiLink is " (Temporal UI: URL)" for run id, where the Web UI is known:
+// BILLRUN_TEMPORAL_UI, or the local dev server's beside its address.
+func (a *app) uiLink(id string) string {
+	base := a.cfg.TemporalUI
+	if base == "" {
+		host, _, err := net.SplitHostPort(a.cfg.TemporalAddress)
+		if err != nil || (host != "127.0.0.1" && host != "localhost") {
+			return ""
+		}
+		base = "http://" + host + ":8233"
+	}
+	return fmt.Sprintf(" (Temporal UI: %s/namespaces/%s/workflows/%s)", strings.TrimSuffix(base, "/"),
+		url.PathEscape(a.cfg.TemporalNamespace), url.PathEscape(id))
 }
 
 // knownClient refuses, before any workflow starts, a client the master
@@ -201,7 +232,7 @@ func (a *app) billing(ctx context.Context) (*billing.Service, error) {
 // workflows is the Temporal client that starts billrun's workflows.
 func (a *app) workflows(ctx context.Context) (workflows.Client, error) {
 	c, err := a.temporalClient(ctx)
-	return workflows.Client{Client: c, TaskQueue: a.cfg.TaskQueue}, err
+	return workflows.Client{Client: c, TaskQueue: a.cfg.TaskQueue, Actor: a.actorName()}, err
 }
 
 func (a *app) temporalClient(ctx context.Context) (client.Client, error) {

@@ -92,7 +92,7 @@ func (a *app) cdrIngestCmd() *cobra.Command {
 			if err != nil { // a listing already run returns that run: no duplicate
 				return fmt.Errorf("start ingestion: %w", err)
 			}
-			fmt.Fprintf(a.err, "ingestion %s: %d files (Temporal UI: workflow %s)\n", run.GetID(), len(pending), run.GetID())
+			fmt.Fprintf(a.err, "ingestion %s: %d files%s\n", run.GetID(), len(pending), a.uiLink(run.GetID()))
 			if !wait {
 				return a.printIngest(workflows.IngestProgress{FilesPending: len(pending)}, run.GetID())
 			}

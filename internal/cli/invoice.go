@@ -54,8 +54,8 @@ func (a *app) invoiceAdjustCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("start adjust: %w", err)
 			}
+			fmt.Fprintf(a.err, "adjust run %s started%s\n", run.GetID(), a.uiLink(run.GetID()))
 			if !wait {
-				fmt.Fprintf(a.err, "adjust run %s started\n", run.GetID())
 				return nil
 			}
 			if err := a.awaitWorker(ctx, c); err != nil {
@@ -198,8 +198,8 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("start invoice: %w", err)
 			}
+			fmt.Fprintf(a.err, "invoice run %s started%s\n", run.GetID(), a.uiLink(run.GetID()))
 			if !wait {
-				fmt.Fprintf(a.err, "invoice run %s started\n", run.GetID())
 				return nil
 			}
 			if err := a.awaitWorker(ctx, c); err != nil {
@@ -249,8 +249,8 @@ func (a *app) invoiceRun(cmd *cobra.Command, c workflows.Client, in workflows.In
 	if err != nil {
 		return fmt.Errorf("start invoice run: %w", err)
 	}
+	fmt.Fprintf(a.err, "invoice run %s started%s\n", run.GetID(), a.uiLink(run.GetID()))
 	if !wait {
-		fmt.Fprintf(a.err, "invoice run %s started\n", run.GetID())
 		return nil
 	}
 	if err := a.awaitWorker(ctx, c); err != nil {

@@ -44,7 +44,7 @@ func (a *app) rerateCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("start rerate: %w", err)
 			}
-			fmt.Fprintf(a.err, "rerate %s: %d days\n", run.GetID(), len(workflows.Days(from.UTC(), to.UTC())))
+			fmt.Fprintf(a.err, "rerate %s: %d days%s\n", run.GetID(), len(workflows.Days(from.UTC(), to.UTC())), a.uiLink(run.GetID()))
 			if !wait {
 				return a.print(table{header: []string{"run"}, rows: [][]string{{run.GetID()}}, json: map[string]string{"run": run.GetID()}})
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,12 +54,13 @@ func (a *app) runBillCmd() *cobra.Command {
 				return fmt.Errorf("start bill run: %w", err)
 			}
 			if !wait {
-				fmt.Fprintf(a.err, "bill run %s started\n", run.GetID())
+				fmt.Fprintf(a.err, "bill run %s started%s\n", run.GetID(), a.uiLink(run.GetID()))
 				return a.print(table{header: []string{"run"}, rows: [][]string{{run.GetID()}}, json: map[string]string{"run": run.GetID()}})
 			}
 			if err := a.awaitWorker(ctx, c); err != nil {
 				return err
 			}
+			fmt.Fprintf(a.err, "bill run %s%s\n", run.GetID(), a.uiLink(run.GetID()))
 			return a.followBillRun(ctx, c, run.GetID(), false)
 		},
 	}
@@ -86,28 +88,34 @@ func (a *app) runResolveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := billRunStatus(ctx, c, args[0])
-			if err != nil {
-				return err
-			}
-			if st.Phase != workflows.PhaseWaiting {
-				return fmt.Errorf("bill run %s is %s, not waiting to be resolved", args[0], st.Phase)
-			}
 			action := workflows.ResolveAccept
 			if rerate {
 				action = workflows.ResolveRerate
 			}
-			if err := c.SignalWorkflow(ctx, args[0], "", workflows.BillRunResolveSignal, workflows.BillRunResolve{Action: action}); err != nil {
-				return fmt.Errorf("resolve %s: %w", args[0], err)
+			// The run's own validator refuses a run that does not wait or
+			// an unknown action: no race between a look and a signal.
+			wf := workflows.Client{Client: c, TaskQueue: a.cfg.TaskQueue}
+			if err := a.awaitWorker(ctx, wf); err != nil {
+				return err
 			}
-			fmt.Fprintf(a.err, "bill run %s: %s\n", args[0], action)
+			stage := client.WorkflowUpdateStageAccepted
+			if wait {
+				stage = client.WorkflowUpdateStageCompleted
+			}
+			h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: args[0], UpdateName: workflows.BillRunResolveUpdate,
+				Args: []any{workflows.BillRunResolve{Action: action}}, WaitForStage: stage})
+			if err != nil {
+				return fmt.Errorf("resolve %s: %s", args[0], workflows.Reason(err))
+			}
+			fmt.Fprintf(a.err, "bill run %s: %s%s\n", args[0], action, a.uiLink(args[0]))
 			if !wait {
 				return nil
 			}
-			if err := a.awaitWorker(ctx, workflows.Client{Client: c, TaskQueue: a.cfg.TaskQueue}); err != nil {
-				return err
+			var st workflows.BillRunStatus
+			if err := h.Get(ctx, &st); err != nil {
+				return fmt.Errorf("resolve %s: %s", args[0], workflows.Reason(err))
 			}
-			return a.followBillRun(ctx, c, args[0], true)
+			return a.followBillRun(ctx, c, args[0], false)
 		},
 	}
 	cmd.Flags().BoolVar(&rerate, "rerate", false, "rerate the period's mismatched calls with the master data as it is now, then check again")
@@ -136,9 +144,9 @@ func (a *app) runStatusCmd() *cobra.Command {
 }
 
 func (a *app) runListCmd() *cobra.Command {
-	var monthFlag string
+	var monthFlag, phase string
 	cmd := &cobra.Command{
-		Use:   "list [--period YYYY-MM]",
+		Use:   "list [--period YYYY-MM] [--phase PHASE]",
 		Short: "Bill runs, newest first, manual or scheduled (Temporal's visibility: a just-started run may take a moment)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -151,11 +159,17 @@ func (a *app) runListCmd() *cobra.Command {
 				}
 				query += ` AND ` + workflows.PeriodAttr.GetName() + ` = '` + string(month) + `'`
 			}
+			if phase != "" {
+				if !slices.Contains(workflows.Phases, workflows.Phase(phase)) {
+					return fmt.Errorf("--phase %q: want one of %s", phase, strings.Join(phaseNames(), ", "))
+				}
+				query += ` AND ` + workflows.PhaseAttr.GetName() + ` = '` + phase + `' AND ExecutionStatus = 'Running'`
+			}
 			c, err := a.temporalClient(ctx)
 			if err != nil {
 				return err
 			}
-			t := table{header: []string{"run", "period", "status", "started", "closed"}}
+			t := table{header: []string{"run", "period", "status", "phase", "started", "closed"}}
 			doc := []map[string]string{}
 			var next []byte
 			for {
@@ -164,18 +178,21 @@ func (a *app) runListCmd() *cobra.Command {
 					return fmt.Errorf("list bill runs: %w", err)
 				}
 				for _, e := range resp.Executions {
-					var p string
+					var p, ph string
 					if f := e.GetSearchAttributes().GetIndexedFields()[workflows.PeriodAttr.GetName()]; f != nil {
 						_ = converter.GetDefaultDataConverter().FromPayload(f, &p)
+					}
+					if f := e.GetSearchAttributes().GetIndexedFields()[workflows.PhaseAttr.GetName()]; f != nil {
+						_ = converter.GetDefaultDataConverter().FromPayload(f, &ph)
 					}
 					status := strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WorkflowExecutionStatus"))
 					closed := ""
 					if e.GetCloseTime() != nil {
 						closed = e.GetCloseTime().AsTime().UTC().Format(time.RFC3339)
 					}
-					row := []string{e.GetExecution().GetWorkflowId(), p, status, e.GetStartTime().AsTime().UTC().Format(time.RFC3339), closed}
+					row := []string{e.GetExecution().GetWorkflowId(), p, status, ph, e.GetStartTime().AsTime().UTC().Format(time.RFC3339), closed}
 					t.rows = append(t.rows, row)
-					doc = append(doc, map[string]string{"run": row[0], "period": row[1], "status": row[2], "started": row[3], "closed": row[4]})
+					doc = append(doc, map[string]string{"run": row[0], "period": row[1], "status": row[2], "phase": row[3], "started": row[4], "closed": row[5]})
 				}
 				if next = resp.NextPageToken; len(next) == 0 {
 					break
@@ -186,7 +203,16 @@ func (a *app) runListCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&monthFlag, "period", "", "only this month's runs")
+	cmd.Flags().StringVar(&phase, "phase", "", "only running bill runs in this phase: "+strings.Join(phaseNames(), ", ")+" (waiting: those finance must resolve)")
 	return cmd
+}
+
+func phaseNames() []string {
+	var n []string
+	for _, p := range workflows.Phases {
+		n = append(n, string(p))
+	}
+	return n
 }
 
 func billRunStatus(ctx context.Context, c client.Client, id string) (workflows.BillRunStatus, error) {

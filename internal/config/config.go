@@ -7,20 +7,24 @@ package config
 
 import (
 	"os"
+	"runtime/debug"
 
 	"github.com/billrun/billrun/workflows"
 )
 
 // Config is the shared configuration.
 type Config struct {
-	DatabaseURL       string
+	DatabaseURL string
 	// TemporalAddress and TemporalNamespace override the connection the
 	// Temporal CLI's settings give (temporalclient.Resolve); "" keeps it.
 	TemporalAddress   string
 	TemporalNamespace string
-	TaskQueue         string
-	S3Endpoint        string // "" for AWS itself
-	S3Bucket          string
+	// TemporalUI is the Temporal Web UI's address (BILLRUN_TEMPORAL_UI), for
+	// links to runs; "" is the local dev server's when Temporal is local.
+	TemporalUI string
+	TaskQueue  string
+	S3Endpoint string // "" for AWS itself
+	S3Bucket   string
 	// Invoices: who sends them (BILLRUN_ISSUER_*) and how they are numbered.
 	SellerName     string
 	SellerAddress  string
@@ -37,6 +41,7 @@ func FromEnv() Config {
 		DatabaseURL:        os.Getenv("DATABASE_URL"),
 		TemporalAddress:    os.Getenv("TEMPORAL_ADDRESS"),
 		TemporalNamespace:  os.Getenv("TEMPORAL_NAMESPACE"),
+		TemporalUI:         os.Getenv("BILLRUN_TEMPORAL_UI"),
 		TaskQueue:          or(os.Getenv("TEMPORAL_TASK_QUEUE"), workflows.DefaultTaskQueue),
 		S3Endpoint:         os.Getenv("S3_ENDPOINT"),
 		S3Bucket:           or(os.Getenv("S3_BUCKET"), "billrun"),
@@ -53,6 +58,42 @@ func FromEnv() Config {
 func or(v, def string) string {
 	if v == "" {
 		return def
+	}
+	return v
+}
+
+// version is set at build by the Makefile and the Dockerfile:
+// -ldflags "-X github.com/billrun/billrun/internal/config.version=…".
+var version string
+
+// Version is the binary's version: the one set at build, else as Go
+// recorded it (a release's module version, or a checkout's commit, with
+// "+dirty" for uncommitted changes).
+func Version() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if (v == "" || v == "(devel)") && rev != "" {
+		return rev[:min(12, len(rev))] + dirty
+	}
+	if v == "" {
+		return "(devel)"
 	}
 	return v
 }
