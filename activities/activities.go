@@ -74,3 +74,13 @@ func beatingCtx(ctx context.Context) (context.Context, func()) {
 	}()
 	return ctx, func() { close(done) }
 }
+
+// count adds n to the counter name of the worker's metrics (Prometheus on
+// BILLRUN_METRICS_ADDR); an activity outside a worker, as in unit tests,
+// counts nothing.
+func count(ctx context.Context, name string, n int64) {
+	if n == 0 || !activity.IsActivity(ctx) {
+		return
+	}
+	activity.GetMetricsHandler(ctx).Counter(name).Inc(n)
+}

@@ -56,6 +56,11 @@ func (a *Activities) IngestFile(ctx context.Context, in IngestFileInput) (Ingest
 	defer stop()
 	r, err := a.Billing.Ingest(ctx, in.File.Key, in.TimeZone, heartbeat(ctx))
 	res := IngestFileResult{Key: r.Key, Skipped: r.Skipped, CDRs: r.CDRs, Rejected: r.Rejected, Duplicates: r.Duplicates, Months: r.Months}
+	if err == nil {
+		count(ctx, "billrun_cdrs_ingested", r.CDRs)
+		count(ctx, "billrun_cdrs_rejected", r.Rejected)
+		count(ctx, "billrun_cdrs_duplicate", r.Duplicates)
+	}
 	if errors.Is(err, ingest.ErrBadFile) {
 		return res, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadFile, err)
 	}

@@ -90,6 +90,15 @@ type CreateInvoicesResult struct {
 func (a *Activities) CreateInvoices(ctx context.Context, in CreateInvoicesInput) (CreateInvoicesResult, error) {
 	defer beating(ctx)()
 	r, err := a.Billing.CreateInvoices(ctx, in.Clients, in.InvoiceOptions, heartbeat(ctx))
+	if err == nil {
+		issued := int64(0)
+		for _, c := range r {
+			if c.Number != "" {
+				issued++
+			}
+		}
+		count(ctx, "billrun_invoices_issued", issued)
+	}
 	if errors.Is(err, billing.ErrCallsChanged) {
 		err = invoiceError(err)
 	}
@@ -125,6 +134,9 @@ func (a *Activities) ChangeInvoice(ctx context.Context, in ChangeInvoiceInput) (
 		inv, err = a.Billing.VoidInvoice(ctx, in.ID, in.At)
 	} else {
 		inv, err = a.Billing.IssueInvoice(ctx, in.ID, in.At)
+		if err == nil {
+			count(ctx, "billrun_invoices_issued", 1)
+		}
 	}
 	return inv.ID, invoiceError(err)
 }

@@ -1,10 +1,12 @@
-// Command billrun-worker runs billrun's workflows and activities: it migrates
-// the database, connects to PostgreSQL, S3 and Temporal, and polls the task
-// queue until interrupted.
+// Command billrun-worker runs billrun's workflows and activities: it
+// connects to PostgreSQL, S3 and Temporal (migrating the database when its
+// role may), and polls the task queue until interrupted.
 package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -14,11 +16,43 @@ import (
 	"github.com/billrun/billrun/internal/workerapp"
 )
 
+const usage = `billrun-worker runs billrun's workflows and activities until SIGINT or SIGTERM.
+
+Settings come from the environment (docs/interfaces.md): DATABASE_URL, S3_ENDPOINT,
+S3_BUCKET, AWS credentials, TEMPORAL_TASK_QUEUE, the Temporal CLI's TEMPORAL_* variables
+and profiles (address, namespace, TLS, API key), BILLRUN_ISSUER_*, the invoice number
+templates, BILLRUN_METRICS_ADDR (Prometheus /metrics, /healthz and /readyz),
+BILLRUN_WORKER_STOP_TIMEOUT (default 30s) and BILLRUN_LOG_FORMAT (text or json).
+
+Flags:
+`
+
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	flags := flag.NewFlagSet("billrun-worker", flag.ExitOnError)
+	version := flags.Bool("version", false, "print the version and exit")
+	flags.Usage = func() {
+		fmt.Fprint(flags.Output(), usage)
+		flags.PrintDefaults()
+	}
+	_ = flags.Parse(os.Args[1:])
+	if *version {
+		fmt.Println("billrun-worker", config.Version())
+		return
+	}
+	if flags.NArg() > 0 {
+		flags.Usage()
+		os.Exit(2)
+	}
+	cfg := config.FromEnv()
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	log := slog.New(h)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := workerapp.Run(ctx, config.FromEnv(), log); err != nil {
+	if err := workerapp.Run(ctx, cfg, log); err != nil {
 		log.Error("worker stopped", "error", err)
 		os.Exit(1)
 	}

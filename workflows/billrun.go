@@ -139,10 +139,16 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	self := workflow.GetInfo(ctx).WorkflowExecution
 	// Runs started before the phase was a search attribute upsert none.
 	phased := workflow.GetVersion(ctx, "phase-search-attribute", workflow.DefaultVersion, 1) == 1
+	waiting := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"period": string(in.Period)}).Gauge("billrun_bill_run_waiting")
 	setPhase := func(p Phase) {
 		st.Phase = p
 		if phased {
 			_ = workflow.UpsertTypedSearchAttributes(ctx, PhaseAttr.ValueSet(string(p)))
+		}
+		if p == PhaseWaiting { // 1 while the month's run waits for finance
+			waiting.Update(1)
+		} else {
+			waiting.Update(0)
 		}
 		workflow.SetCurrentDetails(ctx, currentDetails(self.ID, &st))
 	}

@@ -58,7 +58,7 @@ var rules = map[string]rule{
 	"internal/cli": {billrun: append(slices.Clone(domain), "internal/billing", "internal/config", "internal/postgres", "internal/s3store",
 		"internal/temporalclient", "workflows"), outside: []string{"github.com/spf13/cobra", "github.com/schollz/progressbar/", "go.temporal.io/api/", "go.temporal.io/sdk/client", "go.temporal.io/sdk/converter"}},
 	"internal/workerapp": {billrun: []string{"activities", "internal/billing", "internal/config", "internal/invoice", "internal/postgres", "internal/s3store",
-		"internal/temporalclient", "workflows"}, outside: []string{"go.temporal.io/"}},
+		"internal/temporalclient", "workflows"}, outside: []string{"go.temporal.io/", "github.com/prometheus/client_golang/", "go.opentelemetry.io/"}},
 	"starter": {billrun: []string{"internal/cli"}},
 	"worker":  {billrun: []string{"internal/config", "internal/workerapp"}},
 	// Test helpers.

@@ -31,6 +31,12 @@ type Config struct {
 	SellerTaxID    string
 	SellerEmail    string
 	NumberTemplate string
+	// The worker's operations: metrics and health on MetricsAddr
+	// (BILLRUN_METRICS_ADDR, "" for none), how long a stopping worker lets
+	// activities finish (BILLRUN_WORKER_STOP_TIMEOUT, default 30s; match
+	// the Kubernetes grace period), and its log format (BILLRUN_LOG_FORMAT:
+	// text or json).
+	MetricsAddr, WorkerStopTimeout, LogFormat string
 	// Credit and debit notes: BILLRUN_CREDIT_NOTE_NUMBER_TEMPLATE, BILLRUN_DEBIT_NOTE_NUMBER_TEMPLATE.
 	CreditNoteTemplate, DebitNoteTemplate string
 }
@@ -42,6 +48,9 @@ func FromEnv() Config {
 		TemporalAddress:    os.Getenv("TEMPORAL_ADDRESS"),
 		TemporalNamespace:  os.Getenv("TEMPORAL_NAMESPACE"),
 		TemporalUI:         os.Getenv("BILLRUN_TEMPORAL_UI"),
+		MetricsAddr:        os.Getenv("BILLRUN_METRICS_ADDR"),
+		WorkerStopTimeout:  or(os.Getenv("BILLRUN_WORKER_STOP_TIMEOUT"), "30s"),
+		LogFormat:          or(os.Getenv("BILLRUN_LOG_FORMAT"), "text"),
 		TaskQueue:          or(os.Getenv("TEMPORAL_TASK_QUEUE"), workflows.DefaultTaskQueue),
 		S3Endpoint:         os.Getenv("S3_ENDPOINT"),
 		S3Bucket:           or(os.Getenv("S3_BUCKET"), "billrun"),

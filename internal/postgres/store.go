@@ -188,3 +188,6 @@ const (
 	staleJoins = ` LEFT JOIN stale_accounts sa ON sa.id = c.account_id LEFT JOIN stale_tables st ON st.name = c.rate_table`
 	staleCall  = `(c.status = 'rated' AND coalesce(c.revision, 0) < greatest(coalesce(sa.revision, 2147483647), coalesce(st.revision, 0)))`
 )
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -57,6 +58,15 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	stopTimeout, err := time.ParseDuration(cfg.WorkerStopTimeout)
+	if err != nil {
+		return fmt.Errorf("BILLRUN_WORKER_STOP_TIMEOUT %q: %w", cfg.WorkerStopTimeout, err)
+	}
+	metrics, err := NewMetrics(log)
+	if err != nil {
+		return err
+	}
+	topts.MetricsHandler = metrics.Handler
 	c, err := temporalclient.Dial(ctx, topts, log)
 	if err != nil {
 		return err
@@ -65,25 +75,42 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := temporalclient.EnsureSearchAttributes(ctx, c, topts.Namespace, workflows.SearchAttributes()); err != nil {
 		return err
 	}
+	probe := &Probe{checks: []func(context.Context) error{store.Ping, func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}}}
+	if cfg.MetricsAddr != "" {
+		shutdown, err := serveOps(ctx, cfg.MetricsAddr, metrics, probe, log)
+		if err != nil {
+			return fmt.Errorf("BILLRUN_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+		}
+		defer shutdown()
+	}
 	b := billing.New(store, s3)
 	b.Seller = invoice.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, TaxID: cfg.SellerTaxID, Email: cfg.SellerEmail}
 	b.NumberTemplate, b.CreditNoteTemplate, b.DebitNoteTemplate = cfg.NumberTemplate, cfg.CreditNoteTemplate, cfg.DebitNoteTemplate
-	w := New(c, cfg.TaskQueue, activities.New(b))
-	log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", topts.HostPort, "namespace", topts.Namespace)
-	stop := make(chan any)
-	go func() {
-		<-ctx.Done()
-		close(stop)
-	}()
-	if err := w.Run(stop); err != nil {
+	w := newWorker(c, cfg.TaskQueue, activities.New(b), stopTimeout)
+	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	probe.polling.Store(true)
+	log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", topts.HostPort, "namespace", topts.Namespace, "version", config.Version())
+	<-ctx.Done()
+	// Activities get stopTimeout to finish; what does not is retried
+	// elsewhere after its heartbeat timeout.
+	probe.polling.Store(false)
+	log.Info("worker stopping", "stop_timeout", stopTimeout)
+	w.Stop()
 	return nil
 }
 
 // New returns a worker on taskQueue with everything registered; a's
 // billing, if it has no Workflows, asks c whether runs still run.
 func New(c client.Client, taskQueue string, a *activities.Activities) worker.Worker {
+	return newWorker(c, taskQueue, a, 0)
+}
+
+func newWorker(c client.Client, taskQueue string, a *activities.Activities, stopTimeout time.Duration) worker.Worker {
 	if a.Billing.Workflows == nil {
 		a.Billing.Workflows = temporalclient.Runs{Client: c}
 	}
@@ -91,6 +118,7 @@ func New(c client.Client, taskQueue string, a *activities.Activities) worker.Wor
 		// Each file activity holds one PostgreSQL connection and one
 		// rating pass; two cores keep two busy, a third overlaps I/O.
 		MaxConcurrentActivityExecutionSize: 3,
+		WorkerStopTimeout:                  stopTimeout,
 	})
 	Register(w, a)
 	return w
