@@ -228,7 +228,7 @@ func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRun
 	var a *activities.Activities
 	for {
 		setPhase(PhaseChecking)
-		if err := workflow.ExecuteActivity(actx, a.ReadinessDigest, activities.ReadinessInput{Period: in.Period}).Get(ctx, &st.Digest); err != nil {
+		if err := workflow.ExecuteActivity(summarized(actx, "readiness of "+string(in.Period)), a.ReadinessDigest, activities.ReadinessInput{Period: in.Period}).Get(ctx, &st.Digest); err != nil {
 			return err
 		}
 		if !st.blocked() {
@@ -381,16 +381,17 @@ func currentDetails(id string, st *BillRunStatus) string {
 	if st.Mismatched {
 		why = append(why, "mismatched or stale calls")
 	}
+	// Sprintf, not Fprintf: workflowcheck takes a writer for I/O.
 	var b strings.Builder
-	fmt.Fprintf(&b, "Bill run of %s: **waiting for finance**: %s (%d warning(s)).\n\n", st.Period, strings.Join(why, " and "), st.Warnings)
+	b.WriteString(fmt.Sprintf("Bill run of %s: **waiting for finance**: %s (%d warning(s)).\n\n", st.Period, strings.Join(why, " and "), st.Warnings))
 	for i, f := range st.Findings {
 		if i == 5 {
-			fmt.Fprintf(&b, "- and %d more: `billctl check readiness --period %s`\n", len(st.Findings)-5, st.Period)
+			b.WriteString(fmt.Sprintf("- and %d more: `billctl check readiness --period %s`\n", len(st.Findings)-5, st.Period))
 			break
 		}
-		fmt.Fprintf(&b, "- %s %s: %s\n", f.Severity, f.Check, f.Message)
+		b.WriteString(fmt.Sprintf("- %s %s: %s\n", f.Severity, f.Check, f.Message))
 	}
-	fmt.Fprintf(&b, "\nFix master data, then `billctl run resolve %s --rerate`; or `billctl run resolve %s --accept` to invoice as things stand.", id, id)
+	b.WriteString(fmt.Sprintf("\nFix master data, then `billctl run resolve %s --rerate`; or `billctl run resolve %s --accept` to invoice as things stand.", id, id))
 	return b.String()
 }
 

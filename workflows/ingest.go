@@ -149,7 +149,7 @@ func Ingest(ctx workflow.Context, in IngestInput) (IngestProgress, error) {
 		for running >= in.Concurrency {
 			sel.Select(ctx)
 		}
-		fut := workflow.ExecuteActivity(fileCtx, a.IngestFile, activities.IngestFileInput{File: f, TimeZone: in.TimeZone})
+		fut := workflow.ExecuteActivity(summarized(fileCtx, f.Key), a.IngestFile, activities.IngestFileInput{File: f, TimeZone: in.TimeZone})
 		running++
 		sel.AddFuture(fut, done(f.Key))
 	}

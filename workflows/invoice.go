@@ -52,7 +52,7 @@ func Invoice(ctx workflow.Context, in InvoiceInput) (InvoiceResult, error) {
 	now := workflow.Now(ctx)
 	for attempt := 1; ; attempt++ {
 		var created activities.CreateInvoiceResult
-		if err := workflow.ExecuteActivity(ctx, a.CreateInvoice, activities.CreateInvoiceInput{Client: in.Client,
+		if err := workflow.ExecuteActivity(summarized(ctx, "client "+in.Client), a.CreateInvoice, activities.CreateInvoiceInput{Client: in.Client,
 			InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
 				Now: now, Rounding: in.Rounding, Preview: in.Preview}}).Get(ctx, &created); err != nil {
 			if isApplicationError(err, activities.ErrCallsChanged) && attempt < maxRecomputes {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -153,7 +154,7 @@ func (p *InvoiceRunProgress) add(q InvoiceRunProgress) {
 func invoiceBatchOnce(ctx workflow.Context, in InvoiceRunInput, clients []string, p *InvoiceRunProgress) error {
 	var a *activities.Activities
 	var created activities.CreateInvoicesResult
-	if err := workflow.ExecuteActivity(ctx, a.CreateInvoices, activities.CreateInvoicesInput{Clients: clients,
+	if err := workflow.ExecuteActivity(summarized(ctx, clientSpan(clients)), a.CreateInvoices, activities.CreateInvoicesInput{Clients: clients,
 		InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
 			Now: in.Now, Rounding: in.Rounding, EndedAfter: in.EndedAfter}}).Get(ctx, &created); err != nil {
 		return err
@@ -178,11 +179,22 @@ func invoiceBatchOnce(ctx workflow.Context, in InvoiceRunInput, clients []string
 		}
 	}
 	if len(ids) > 0 {
-		if err := workflow.ExecuteActivity(ctx, a.RenderInvoices, activities.RenderInvoicesInput{IDs: ids}).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(summarized(ctx, fmt.Sprintf("documents of %d invoices", len(ids))), a.RenderInvoices, activities.RenderInvoicesInput{IDs: ids}).Get(ctx, nil); err != nil {
 			return err
 		}
 	}
 	p.Clients += len(clients)
 	p.Invoiced += len(ids)
 	return nil
+}
+
+// clientSpan names a batch of clients: "clients acme to globex (12)".
+func clientSpan(clients []string) string {
+	if len(clients) == 1 {
+		return "client " + clients[0]
+	}
+	if len(clients) == 0 {
+		return "no client"
+	}
+	return fmt.Sprintf("clients %s to %s (%d)", clients[0], clients[len(clients)-1], len(clients))
 }

@@ -108,7 +108,7 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 		if failure != nil {
 			break
 		}
-		fut := workflow.ExecuteActivity(dayCtx, a.RerateDay, activities.RerateDayInput{From: day[0], To: day[1], Client: in.Client, Match: in.Match})
+		fut := workflow.ExecuteActivity(summarized(dayCtx, "day "+day[0].UTC().Format(time.DateOnly)), a.RerateDay, activities.RerateDayInput{From: day[0], To: day[1], Client: in.Client, Match: in.Match})
 		running++
 		sel.AddFuture(fut, func(f workflow.Future) {
 			running--

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
 )
@@ -141,6 +142,14 @@ func joinable(id, kind string, attrs ...temporal.SearchAttributeUpdate) client.S
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(append([]temporal.SearchAttributeUpdate{KindAttr.ValueSet(kind)}, attrs...)...),
 	}
+}
+
+// summarized is ctx whose next activity shows s in the Temporal UI: the
+// file, day or clients it works on.
+func summarized(ctx workflow.Context, s string) workflow.Context {
+	o := workflow.GetActivityOptions(ctx)
+	o.Summary = s
+	return workflow.WithActivityOptions(ctx, o)
 }
 
 // retrying is how billrun's activities retry: a second apart at first, a
