@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/billrun/billrun/internal/period"
@@ -40,4 +41,33 @@ func (a *Activities) ReconcileTotals(ctx context.Context, month period.Month) ([
 	defer beating(ctx)()
 	rows, err := a.Billing.Reconcile(ctx, month, "")
 	return report.Totals(rows), err
+}
+
+// RecordBillRunInput is a bill run's audit record as the workflow has it;
+// Options and Status are its input and status, stored as JSON.
+type RecordBillRunInput struct {
+	RunID, WorkflowID string
+	Period            period.Month
+	StartedBy         string
+	StartedAt         time.Time
+	Phase             string
+	Options, Status   any
+	Resolutions       []report.Resolution
+	Finished          bool
+}
+
+// RecordBillRun writes the run's audit record (the bill_runs table), whole.
+func (a *Activities) RecordBillRun(ctx context.Context, in RecordBillRunInput) error {
+	defer beating(ctx)()
+	opts, err := json.Marshal(in.Options)
+	if err != nil {
+		return err
+	}
+	st, err := json.Marshal(in.Status)
+	if err != nil {
+		return err
+	}
+	return a.Billing.RecordBillRun(ctx, report.BillRun{RunID: in.RunID, WorkflowID: in.WorkflowID, Period: string(in.Period),
+		StartedBy: in.StartedBy, StartedAt: in.StartedAt, Phase: in.Phase, Options: opts, Resolutions: in.Resolutions, Status: st,
+		Finished: in.Finished})
 }

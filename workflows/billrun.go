@@ -72,12 +72,16 @@ type BillRunInput struct {
 	// CDRTimeZone is the zone of naive timestamps in asterisk and freeswitch
 	// files the run ingests ("" is UTC), as IngestInput.TimeZone.
 	CDRTimeZone string
+	// StartedBy is who started the run, for its audit record.
+	StartedBy string
 }
 
 // BillRunResolve tells a waiting run how to go on: ResolveRerate or
-// ResolveAccept.
+// ResolveAccept; Actor is who did (billctl's --actor or OS user), for the
+// audit record.
 type BillRunResolve struct {
 	Action Resolution
+	Actor  string
 }
 
 // BillRunStatus is the run's state, and its result.
@@ -156,6 +160,23 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	if err := resolutions.register(ctx); err != nil {
 		return st, err
 	}
+	// Runs started before the audit record was kept record none.
+	audited := workflow.GetVersion(ctx, "audit-record", workflow.DefaultVersion, 1) == 1
+	var a *activities.Activities
+	record := func(finished bool) {
+		if !audited {
+			return
+		}
+		rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second,
+			ScheduleToCloseTimeout: 10 * time.Minute, RetryPolicy: retrying(0), Summary: "audit record, " + string(st.Phase)})
+		err := workflow.ExecuteActivity(rctx, a.RecordBillRun, activities.RecordBillRunInput{RunID: self.RunID, WorkflowID: self.ID,
+			Period: in.Period, StartedBy: in.StartedBy, StartedAt: workflow.GetInfo(ctx).WorkflowStartTime, Phase: string(st.Phase),
+			Options: in, Status: st, Resolutions: resolutions.log, Finished: finished}).Get(ctx, nil)
+		if err != nil { // the run goes on; the history still has it all
+			workflow.GetLogger(ctx).Error("the bill run's audit record was not written", "error", err)
+		}
+	}
+	resolutions.record = func() { record(false) }
 	child := func(suffix string) workflow.Context {
 		return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: self.ID + "-" + suffix + "-" + self.RunID[:8],
@@ -165,13 +186,13 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: activities.Beat,
 		RetryPolicy: retrying(0)})
-	var a *activities.Activities
 
 	var span activities.Span
 	if err := workflow.ExecuteActivity(actx, a.PeriodSpan, in.Period).Get(ctx, &span); err != nil {
 		return st, err
 	}
 	st.From, st.To = span.From, span.To
+	record(false)
 
 	// Each wave invoices the clients whose periods have ended since the
 	// wave before; the run sleeps until the next period ends.
@@ -217,6 +238,7 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 		st.NextWave = time.Time{}
 	}
 	setPhase(PhaseDone)
+	record(true)
 	// Resolutions accepted as the run moved on are answered before it ends.
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return st, nil
@@ -235,6 +257,7 @@ func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRun
 			return nil
 		}
 		setPhase(PhaseWaiting)
+		res.record()
 		if res.await(ctx) == ResolveAccept {
 			st.Accepted = true
 			return nil
@@ -309,7 +332,11 @@ func sumWaves(waves []Wave) InvoiceRunProgress {
 // callers, signals (an unknown action is logged and ignored).
 type resolutions struct {
 	st      *BillRunStatus
-	pending []Resolution
+	pending []BillRunResolve
+	// log is every resolution taken, for the audit record, which record
+	// writes.
+	log    []report.Resolution
+	record func()
 	signals workflow.ReceiveChannel
 	// moved counts the waits left: an update returns once the run has
 	// left the wait it resolved.
@@ -324,7 +351,7 @@ func (r *resolutions) register(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, BillRunResolveUpdate,
 		func(ctx workflow.Context, in BillRunResolve) (BillRunStatus, error) {
 			if len(r.pending) == 0 { // a second caller of the same resolution joins the first
-				r.pending = append(r.pending, in.Action)
+				r.pending = append(r.pending, in)
 			}
 			wait := r.moved
 			// The run takes the resolution, then leaves the wait.
@@ -337,8 +364,8 @@ func (r *resolutions) register(ctx workflow.Context) error {
 			if in.Action != ResolveAccept && in.Action != ResolveRerate {
 				return fmt.Errorf("unknown resolution %q: want %s or %s", in.Action, ResolveRerate, ResolveAccept)
 			}
-			if len(r.pending) > 0 && r.pending[0] != in.Action {
-				return fmt.Errorf("bill run of %s is being resolved with %s already", r.st.Period, r.pending[0])
+			if len(r.pending) > 0 && r.pending[0].Action != in.Action {
+				return fmt.Errorf("bill run of %s is being resolved with %s already", r.st.Period, r.pending[0].Action)
 			}
 			if r.st.Phase != PhaseWaiting {
 				return fmt.Errorf("bill run of %s is %s, not waiting to be resolved", r.st.Period, r.st.Phase)
@@ -356,15 +383,31 @@ func (r *resolutions) await(ctx workflow.Context) Resolution {
 			return ResolveAccept // cancelled: the run ends at its next step
 		}
 		if len(r.pending) > 0 {
-			a := r.pending[0]
+			in := r.pending[0]
 			r.pending = r.pending[1:]
-			return a
+			r.took(ctx, in)
+			return in.Action
 		}
 		r.signals.Receive(ctx, &sig)
 		if sig.Action == ResolveAccept || sig.Action == ResolveRerate {
+			r.took(ctx, sig)
 			return sig.Action
 		}
 		workflow.GetLogger(ctx).Warn("unknown resolution ignored", "action", sig.Action)
+	}
+}
+
+// took logs a resolution taken, with the findings it answered, and
+// records the run.
+func (r *resolutions) took(ctx workflow.Context, in BillRunResolve) {
+	res := report.Resolution{Action: string(in.Action), Actor: in.Actor, At: workflow.Now(ctx), Errors: r.st.Errors,
+		Warnings: r.st.Warnings, Mismatched: r.st.Mismatched}
+	for _, f := range r.st.Findings {
+		res.Findings = append(res.Findings, fmt.Sprintf("%s %s %s: %s", f.Severity, f.Client, f.Check, f.Message))
+	}
+	r.log = append(r.log, res)
+	if r.record != nil {
+		r.record()
 	}
 }
 
@@ -435,7 +478,8 @@ func ScheduledBillRun(ctx workflow.Context, in ScheduledBillRunInput) (string, e
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(KindAttr.ValueSet(KindBillRun), PeriodAttr.ValueSet(string(month))),
 	})
-	run := workflow.ExecuteChildWorkflow(cctx, BillRun, BillRunInput{Period: month, Issue: in.Issue, Template: in.Template})
+	run := workflow.ExecuteChildWorkflow(cctx, BillRun, BillRunInput{Period: month, Issue: in.Issue, Template: in.Template,
+		StartedBy: workflow.GetInfo(ctx).WorkflowExecution.ID})
 	if err := run.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		var started *temporal.ChildWorkflowExecutionAlreadyStartedError
 		if errors.As(err, &started) {

@@ -46,6 +46,7 @@ type billRunEnv struct {
 	// the notes asked for.
 	adjustments []rerate.Adjustment
 	adjusted    []AdjustInput
+	records     []activities.RecordBillRunInput // the audit record as written, each time
 }
 
 var accounted = []report.ReconcileRow{{Currency: "EUR", Reason: report.ReasonNotInvoiced, Calls: 3, Amount: decimal.RequireFromString("1.5")},
@@ -63,6 +64,10 @@ func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
 	b.env.RegisterWorkflow(InvoiceRun)
 	b.env.OnActivity(a.PeriodSpan, mock.Anything, period.Month("2026-10")).Return(span, nil)
 	b.env.OnActivity(a.ReconcileTotals, mock.Anything, period.Month("2026-10")).Return(accounted, nil)
+	b.env.OnActivity(a.RecordBillRun, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RecordBillRunInput) error {
+		b.records = append(b.records, in)
+		return nil
+	})
 	b.env.OnActivity(a.ReadinessDigest, mock.Anything, activities.ReadinessInput{Period: "2026-10"}).Return(
 		func(context.Context, activities.ReadinessInput) (readiness.Digest, error) {
 			fs := b.checks[min(b.checked, len(b.checks)-1)]
@@ -223,7 +228,7 @@ func TestAScheduledBillRunBillsTheMonthBeforeInItsTimeZone(t *testing.T) {
 			require.NoError(t, env.GetWorkflowResult(&id))
 			require.Equal(t, BillRunWorkflowID(period.Month(tt.want)), id)
 			require.Equal(t, id, childID)
-			require.Equal(t, BillRunInput{Period: period.Month(tt.want), Issue: true}, got)
+			require.Equal(t, BillRunInput{Period: period.Month(tt.want), Issue: true, StartedBy: "default-test-workflow-id"}, got, "started by the schedule's run")
 		})
 	}
 }
@@ -360,4 +365,25 @@ func TestTheBillRunKeepsItsPhaseInASearchAttributeAndItsWaitInItsDetails(t *test
 	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
 	b.result(t)
 	require.Equal(t, []string{"ingesting", "checking", "waiting", "invoicing", "done"}, phases)
+}
+
+func TestTheAuditRecordKeepsWhoStartedAndWhoResolvedWithTheFindingsTheyAnswered(t *testing.T) {
+	b := newBillRunEnv(t, []readiness.Finding{badTable})
+	b.env.RegisterDelayedCallback(func() {
+		b.env.SignalWorkflow(BillRunResolveSignal, BillRunResolve{Action: ResolveAccept, Actor: "finance@carrier"})
+	}, time.Hour)
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10", Issue: true, StartedBy: "ops@carrier"})
+	b.result(t)
+	require.GreaterOrEqual(t, len(b.records), 4, "started, waiting, resolved, done")
+	first, last := b.records[0], b.records[len(b.records)-1]
+	require.Equal(t, "ops@carrier", first.StartedBy)
+	require.False(t, first.Finished)
+	require.True(t, last.Finished)
+	require.Equal(t, string(PhaseDone), last.Phase)
+	require.Len(t, last.Resolutions, 1)
+	r := last.Resolutions[0]
+	require.Equal(t, "accept", r.Action)
+	require.Equal(t, "finance@carrier", r.Actor)
+	require.Equal(t, 1, r.Errors)
+	require.Equal(t, []string{"error acme currency: wrong currency"}, r.Findings)
 }

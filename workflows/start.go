@@ -117,6 +117,9 @@ func StartAdjust(ctx context.Context, c Client, in AdjustInput) (client.Workflow
 func StartBillRun(ctx context.Context, c Client, in BillRunInput) (client.WorkflowRun, error) {
 	o := joinable(BillRunWorkflowID(in.Period), KindBillRun, PeriodAttr.ValueSet(string(in.Period)))
 	o.StaticSummary = fmt.Sprintf("Bill run of %s (invoices %s)", in.Period, state(in.Issue))
+	if in.StartedBy == "" {
+		in.StartedBy = c.Actor
+	}
 	return c.start(ctx, o, BillRun, in)
 }
 

@@ -39,6 +39,8 @@ type Runs interface {
 	BeginRerate(ctx context.Context, id string, from, to time.Time, client, match string) error
 	EndRerate(ctx context.Context, id string, result any, failed bool) error
 	ReleaseRerate(ctx context.Context, id string) error
+	RecordBillRun(ctx context.Context, r report.BillRun) error
+	BillRuns(ctx context.Context, period, workflowID string) ([]report.BillRun, error)
 }
 
 // Invoices are invoices and what they are computed from.

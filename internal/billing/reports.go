@@ -61,3 +61,14 @@ func (s *Service) Reconcile(ctx context.Context, month period.Month, client stri
 	}
 	return report.Reconcile(groups, invoiced), nil
 }
+
+// RecordBillRun keeps a bill run's audit record.
+func (s *Service) RecordBillRun(ctx context.Context, r report.BillRun) error {
+	return s.Store.RecordBillRun(ctx, r)
+}
+
+// BillRuns are the recorded bill runs, newest first, of a month or a
+// workflow ID ("" for any).
+func (s *Service) BillRuns(ctx context.Context, period, workflowID string) ([]report.BillRun, error) {
+	return s.Store.BillRuns(ctx, period, workflowID)
+}

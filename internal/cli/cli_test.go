@@ -22,6 +22,7 @@ import (
 	"github.com/billrun/billrun/internal/cli"
 	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/report"
 	"github.com/billrun/billrun/internal/s3store/s3test"
 	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
 	"github.com/billrun/billrun/internal/testenv"
@@ -330,5 +331,33 @@ func TestExitStatusesTellOutcomesApart(t *testing.T) {
 				t.Fatalf("billctl %s: exit %d, want %d; stderr %s", strings.Join(tc.args, " "), code, tc.want, errOut)
 			}
 		})
+	}
+}
+
+// TestABillRunPastRetentionIsReadFromItsAuditRecord: once Temporal has
+// forgotten a run, run status and run list read its audit record.
+func TestABillRunPastRetentionIsReadFromItsAuditRecord(t *testing.T) {
+	testenv.Require(t, "TEMPORAL_ADDRESS")
+	store := pgtest.New(t)
+	url := pgtest.URL(t, store)
+	month := fmt.Sprintf("19%02d-%02d", rand.IntN(100), 1+rand.IntN(12))
+	id := workflows.BillRunWorkflowID(period.Month(month)) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	status, _ := json.Marshal(workflows.BillRunStatus{Period: period.Month(month), Phase: workflows.PhaseDone, Accepted: true,
+		Invoices: workflows.InvoiceRunProgress{Clients: 3, Invoiced: 3}})
+	err := store.RecordBillRun(context.Background(), report.BillRun{RunID: "run-1", WorkflowID: id, Period: month, StartedBy: "ops@carrier",
+		StartedAt: time.Date(1999, 2, 1, 6, 0, 0, 0, time.UTC), Phase: "done", Status: status, Finished: true,
+		Resolutions: []report.Resolution{{Action: "accept", Actor: "finance@carrier", At: time.Date(1999, 2, 2, 9, 0, 0, 0, time.UTC), Errors: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, url, "run", "status", id)
+	if code != 0 || !strings.Contains(errOut, "from its audit record; started 1999-02-01T06:00:00Z by ops@carrier") ||
+		!strings.Contains(errOut, "resolved accept by finance@carrier at 1999-02-02T09:00:00Z: 1 errors") || !strings.Contains(out, "done") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	code, out, errOut = run(t, url, "--format", "json", "run", "list", "--period", month)
+	var doc []map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc) != 1 || doc[0]["run"] != id || doc[0]["status"] != "completed" {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
 	}
 }

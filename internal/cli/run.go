@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -103,7 +105,7 @@ func (a *app) runResolveCmd() *cobra.Command {
 				stage = client.WorkflowUpdateStageCompleted
 			}
 			h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: args[0], UpdateName: workflows.BillRunResolveUpdate,
-				Args: []any{workflows.BillRunResolve{Action: action}}, WaitForStage: stage})
+				Args: []any{workflows.BillRunResolve{Action: action, Actor: a.actorName()}}, WaitForStage: stage})
 			if err != nil {
 				return fmt.Errorf("resolve %s: %s", args[0], workflows.Reason(err))
 			}
@@ -135,6 +137,11 @@ func (a *app) runStatusCmd() *cobra.Command {
 				return err
 			}
 			st, err := billRunStatus(cmd.Context(), c, args[0])
+			var notFound *serviceerror.NotFound
+			if errors.As(err, &notFound) {
+				// Past the namespace's retention: the audit record has it.
+				return a.recordedBillRun(cmd.Context(), args[0], err)
+			}
 			if err != nil {
 				return err
 			}
@@ -147,7 +154,7 @@ func (a *app) runListCmd() *cobra.Command {
 	var monthFlag, phase string
 	cmd := &cobra.Command{
 		Use:   "list [--period YYYY-MM] [--phase PHASE]",
-		Short: "Bill runs, newest first, manual or scheduled (Temporal's visibility: a just-started run may take a moment)",
+		Short: "Bill runs, newest first, manual or scheduled (Temporal's visibility: a just-started run may take a moment); runs past Temporal's retention from their audit record",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -198,6 +205,30 @@ func (a *app) runListCmd() *cobra.Command {
 					break
 				}
 			}
+			// Runs past the namespace's retention, from their audit record.
+			if phase == "" && a.cfg.DatabaseURL != "" {
+				seen := map[string]bool{}
+				for _, r := range t.rows {
+					seen[r[0]] = true
+				}
+				recs, err := a.recordedBillRuns(ctx, monthFlag)
+				if err != nil { // what Temporal has is still worth listing
+					fmt.Fprintf(a.err, "billctl: runs past retention not listed: %s\n", oneLine(err.Error()))
+				}
+				for _, r := range recs {
+					if seen[r.WorkflowID] {
+						continue
+					}
+					seen[r.WorkflowID] = true
+					status := "recorded"
+					if r.Finished {
+						status = "completed"
+					}
+					row := []string{r.WorkflowID, r.Period, status, r.Phase, r.StartedAt.UTC().Format(time.RFC3339), ""}
+					t.rows = append(t.rows, row)
+					doc = append(doc, map[string]string{"run": row[0], "period": row[1], "status": row[2], "phase": row[3], "started": row[4], "closed": ""})
+				}
+			}
 			t.json = doc
 			return a.print(t)
 		},
@@ -205,6 +236,49 @@ func (a *app) runListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&monthFlag, "period", "", "only this month's runs")
 	cmd.Flags().StringVar(&phase, "phase", "", "only running bill runs in this phase: "+strings.Join(phaseNames(), ", ")+" (waiting: those finance must resolve)")
 	return cmd
+}
+
+func (a *app) recordedBillRuns(ctx context.Context, month string) ([]report.BillRun, error) {
+	svc, err := a.billing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return svc.BillRuns(ctx, month, "")
+}
+
+// recordedBillRun prints a bill run from its audit record (bill_runs),
+// with who started it and every resolution; notFound is Temporal's answer.
+func (a *app) recordedBillRun(ctx context.Context, id string, notFound error) error {
+	svc, err := a.billing(ctx)
+	if err != nil {
+		return err
+	}
+	recs, err := svc.BillRuns(ctx, "", id)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return notFound
+	}
+	r := recs[0]
+	var st workflows.BillRunStatus
+	if err := json.Unmarshal(r.Status, &st); err != nil {
+		return fmt.Errorf("bill run %s: its recorded status: %w", id, err)
+	}
+	fmt.Fprintf(a.err, "bill run %s (run %s): from its audit record; started %s by %s\n", id, r.RunID,
+		r.StartedAt.UTC().Format(time.RFC3339), or(r.StartedBy, "(unknown)"))
+	for _, res := range r.Resolutions {
+		fmt.Fprintf(a.err, "resolved %s by %s at %s: %d errors, %d warnings, mismatched %t\n", res.Action, or(res.Actor, "(unknown)"),
+			res.At.UTC().Format(time.RFC3339), res.Errors, res.Warnings, res.Mismatched)
+	}
+	return a.printBillRun(id, st)
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func phaseNames() []string {

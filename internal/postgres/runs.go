@@ -2,12 +2,16 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/billrun/billrun/internal/invoice"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/report"
 )
 
 // ErrRerateRunning is returned by BeginRerate when a run over an
@@ -64,4 +68,49 @@ func (s *Store) ReleaseRerate(ctx context.Context, id string) error {
 		err = fmt.Errorf("no running rerate %s is recorded", id)
 	}
 	return err
+}
+
+// RecordBillRun writes a bill run's audit record, the whole of it each
+// time: a retried activity writes the same row again.
+func (s *Store) RecordBillRun(ctx context.Context, r report.BillRun) error {
+	res, err := json.Marshal(r.Resolutions)
+	if err != nil {
+		return err
+	}
+	if r.Resolutions == nil {
+		res = []byte("[]")
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO bill_runs (run_id, workflow_id, period, started_by, started_at, phase, options, resolutions, status, finished_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN now() END)
+		ON CONFLICT (run_id) DO UPDATE SET phase = EXCLUDED.phase, resolutions = EXCLUDED.resolutions, status = EXCLUDED.status,
+			finished_at = coalesce(bill_runs.finished_at, EXCLUDED.finished_at), recorded_at = now()`,
+		r.RunID, r.WorkflowID, r.Period, r.StartedBy, r.StartedAt, r.Phase, orEmpty(r.Options), res, orEmpty(r.Status), r.Finished)
+	return err
+}
+
+func orEmpty(b json.RawMessage) []byte {
+	if len(b) == 0 {
+		return []byte("{}")
+	}
+	return b
+}
+
+// BillRuns are the recorded bill runs, newest first: of a month, of a
+// workflow ID, or all ("", "").
+func (s *Store) BillRuns(ctx context.Context, period, workflowID string) ([]report.BillRun, error) {
+	rows, err := s.pool.Query(ctx, `SELECT run_id, workflow_id, period, started_by, started_at, phase, options, resolutions, status, finished_at IS NOT NULL
+		FROM bill_runs WHERE ($1 = '' OR period = $1) AND ($2 = '' OR workflow_id = $2) ORDER BY started_at DESC`, period, workflowID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (report.BillRun, error) {
+		var r report.BillRun
+		var opts, res, st []byte
+		err := row.Scan(&r.RunID, &r.WorkflowID, &r.Period, &r.StartedBy, &r.StartedAt, &r.Phase, &opts, &res, &st, &r.Finished)
+		if err == nil {
+			r.Options, r.Status = opts, st
+			err = json.Unmarshal(res, &r.Resolutions)
+		}
+		return r, err
+	})
 }
