@@ -335,8 +335,8 @@ type resolutions struct {
 	pending []BillRunResolve
 	// log is every resolution taken, for the audit record, which record
 	// writes.
-	log    []report.Resolution
-	record func()
+	log     []report.Resolution
+	record  func()
 	signals workflow.ReceiveChannel
 	// moved counts the waits left: an update returns once the run has
 	// left the wait it resolved.
