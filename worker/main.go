@@ -8,9 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/billrun/billrun/internal/config"
 	"github.com/billrun/billrun/internal/workerapp"
@@ -30,6 +33,7 @@ Flags:
 func main() {
 	flags := flag.NewFlagSet("billrun-worker", flag.ExitOnError)
 	version := flags.Bool("version", false, "print the version and exit")
+	healthcheck := flags.Bool("healthcheck", false, "ask the running worker's /readyz (on BILLRUN_METRICS_ADDR) and exit 0 if it is ready: for images without a shell")
 	flags.Usage = func() {
 		fmt.Fprint(flags.Output(), usage)
 		flags.PrintDefaults()
@@ -38,6 +42,9 @@ func main() {
 	if *version {
 		fmt.Println("billrun-worker", config.Version())
 		return
+	}
+	if *healthcheck {
+		os.Exit(probe(config.FromEnv().MetricsAddr))
 	}
 	if flags.NArg() > 0 {
 		flags.Usage()
@@ -56,4 +63,27 @@ func main() {
 		log.Error("worker stopped", "error", err)
 		os.Exit(1)
 	}
+}
+
+// probe asks a worker's /readyz on addr (":9090" is this host's port 9090).
+func probe(addr string) int {
+	if addr == "" {
+		fmt.Fprintln(os.Stderr, "billrun-worker: BILLRUN_METRICS_ADDR is not set: no endpoint to ask")
+		return 1
+	}
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + addr + "/readyz")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "billrun-worker:", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(os.Stderr, "billrun-worker: not ready:", resp.Status)
+		return 1
+	}
+	return 0
 }
