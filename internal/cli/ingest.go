@@ -48,7 +48,7 @@ func (a *app) cdrUploadCmd() *cobra.Command {
 					return fmt.Errorf("%s: %w", name, err)
 				}
 				key := billing.InboxKey(f, filepath.Base(name))
-				etag, err := b.Put(ctx, key, file, "text/csv", nil)
+				etag, err := b.Upload(ctx, key, file, "text/csv")
 				file.Close()
 				if err != nil {
 					return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -21,9 +22,15 @@ import (
 
 // Store is one bucket.
 type Store struct {
-	client *s3.Client
-	bucket string
+	client   *s3.Client
+	transfer *transfermanager.Client
+	bucket   string
+	region   string
 }
+
+// PartSize is the size of the parts a large upload is sent in: a CDR file
+// of gigabytes goes up in parts, several at once, each retried alone.
+const PartSize = 16 << 20
 
 // Object describes a stored object.
 type Object = blob.Object
@@ -48,7 +55,11 @@ func New(ctx context.Context, endpoint, bucket string) (*Store, error) {
 			o.UsePathStyle = true
 		}
 	})
-	return &Store{client: client, bucket: bucket}, nil
+	tm := transfermanager.New(client, func(o *transfermanager.Options) {
+		o.PartSizeBytes = PartSize
+		o.MultipartUploadThreshold = PartSize
+	})
+	return &Store{client: client, transfer: tm, bucket: bucket, region: cfg.Region}, nil
 }
 
 // Bucket is the bucket's name.
@@ -62,7 +73,12 @@ func (s *Store) EnsureBucket(ctx context.Context) error {
 	if _, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket}); err == nil {
 		return nil
 	}
-	_, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &s.bucket})
+	in := &s3.CreateBucketInput{Bucket: &s.bucket}
+	if s.region != "us-east-1" {
+		// AWS creates a bucket outside us-east-1 only when told where.
+		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(s.region)}
+	}
+	_, err := s.client.CreateBucket(ctx, in)
 	var owned *types.BucketAlreadyOwnedByYou
 	var exists *types.BucketAlreadyExists
 	if err != nil && !errors.As(err, &owned) && !errors.As(err, &exists) {
@@ -78,6 +94,18 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, contentType
 		ContentType: aws.String(contentType), Metadata: meta})
 	if err != nil {
 		return "", fmt.Errorf("put %s: %w", s.URI(key), err)
+	}
+	return strings.Trim(aws.ToString(out.ETag), `"`), nil
+}
+
+// Upload stores a file, however large, under key: in parts of PartSize
+// when it is larger than one part. Its ETag is then that of a multipart
+// object ("…-N").
+func (s *Store) Upload(ctx context.Context, key string, body io.Reader, contentType string) (string, error) {
+	out, err := s.transfer.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: &s.bucket, Key: &key, Body: body,
+		ContentType: aws.String(contentType)})
+	if err != nil {
+		return "", fmt.Errorf("upload %s: %w", s.URI(key), err)
 	}
 	return strings.Trim(aws.ToString(out.ETag), `"`), nil
 }
