@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/user"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -44,13 +45,17 @@ type app struct {
 
 // Main runs billctl with args and returns the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{cfg: config.FromEnv(), out: stdout, err: stderr}
+	out := &jsonWriter{Writer: stdout}
+	a := &app{cfg: config.FromEnv(), out: out, err: stderr}
 	defer a.close()
 	root := a.root()
 	root.SetArgs(args)
-	root.SetOut(stdout)
+	root.SetOut(out)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if a.format == "json" && !out.wrote && err == nil {
+		fmt.Fprintln(stdout, `{"ok": true}`)
+	}
 	var ex exitError
 	if errors.As(err, &ex) {
 		return int(ex)
@@ -263,11 +268,11 @@ func (a *app) print(t table) error {
 	case "json":
 		doc := t.json
 		if doc == nil {
-			objs := make([]map[string]string, len(t.rows))
+			objs := make([]map[string]any, len(t.rows))
 			for i, r := range t.rows {
-				objs[i] = map[string]string{}
+				objs[i] = map[string]any{}
 				for j, h := range t.header {
-					objs[i][h] = r[j]
+					objs[i][h] = typed(h, r[j])
 				}
 			}
 			doc = objs
@@ -290,6 +295,40 @@ func (a *app) print(t table) error {
 		fmt.Fprintln(w, strings.Join(r, "\t"))
 	}
 	return w.Flush()
+}
+
+// printRun prints the ID of a run started and not waited for.
+func (a *app) printRun(id string) error {
+	return a.print(table{header: []string{"run"}, rows: [][]string{{id}}, json: map[string]string{"run": id}})
+}
+
+// counts are the columns whose cells are whole numbers: JSON gives them
+// as numbers; amounts, codes and numbers of documents stay strings.
+var counts = map[string]bool{"calls": true, "cdrs": true, "rejected": true, "duplicates": true, "billed_seconds": true,
+	"seconds": true, "quantity": true, "line": true, "errors": true, "warnings": true, "skipped": true, "invoiced": true,
+	"inserted": true, "updated": true, "deleted": true, "reratings": true, "still_mismatched": true, "newly_mismatched": true,
+	"newly_matched": true, "files_done": true, "files_skipped": true, "files_pending": true, "files_failed": true,
+	"examined": true, "changed": true, "days": true, "conflicts": true, "clients": true}
+
+func typed(column, cell string) any {
+	if counts[column] {
+		if n, err := strconv.ParseInt(cell, 10, 64); err == nil {
+			return n
+		}
+	}
+	return cell
+}
+
+// jsonWriter notes whether a command wrote anything on stdout: under
+// --format json one that wrote nothing still prints one document.
+type jsonWriter struct {
+	io.Writer
+	wrote bool
+}
+
+func (w *jsonWriter) Write(p []byte) (int, error) {
+	w.wrote = w.wrote || len(p) > 0
+	return w.Writer.Write(p)
 }
 
 func openFile(name string) (*os.File, error) {

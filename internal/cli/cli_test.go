@@ -361,3 +361,51 @@ func TestABillRunPastRetentionIsReadFromItsAuditRecord(t *testing.T) {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
 	}
 }
+
+// TestCdrUploadTakesBothACDRFormatAndAnOutputFormat: --format takes either
+// kind of name (they do not overlap), --cdr-format the CDR one only.
+func TestCdrUploadTakesBothACDRFormatAndAnOutputFormat(t *testing.T) {
+	s3 := s3test.New(t)
+	t.Setenv("S3_BUCKET", s3.Bucket())
+	file := write(t, "Master.csv", "\"acme\",\"1\",\"2\"\n")
+	code, out, errOut := run(t, "", "cdr", "upload", "--format", "freeswitch", "--format", "json", file)
+	var doc []map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc) != 1 || doc[0]["key"] != "inbox/freeswitch/Master.csv" {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	code, out, errOut = run(t, "", "cdr", "upload", "--cdr-format", "asterisk", file)
+	if code != 0 || !strings.Contains(out, "inbox/asterisk/Master.csv") || strings.HasPrefix(out, "[") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+}
+
+// TestEveryCommandPrintsOneJSONDocument under --format json, whatever it
+// prints otherwise (a table, prose on stderr, or nothing).
+func TestEveryCommandPrintsOneJSONDocument(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	url := pgtest.URL(t, store)
+	s3 := s3test.New(t)
+	t.Setenv("S3_BUCKET", s3.Bucket())
+	_, queue := temporaltest.New(t)
+	t.Setenv("TEMPORAL_TASK_QUEUE", queue)
+	for _, args := range [][]string{
+		{"migrate", "--skip-temporal"},
+		{"import", "taxes", write(t, "taxes.csv", "profile,name,percent\nuk,VAT,20\n")},
+		{"cdr", "files"},
+		{"report", "mismatches", "--from", "2026-10-01", "--to", "2026-11-01"},
+		{"report", "reconcile", "--period", "2026-10"},
+		{"check", "readiness", "--period", "2026-10"},
+		{"invoice", "list", "--period", "2026-10"},
+		{"run", "list"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, out, errOut := run(t, url, append([]string{"--format", "json"}, args...)...)
+			dec := json.NewDecoder(strings.NewReader(out))
+			var doc any
+			if err := dec.Decode(&doc); err != nil || dec.More() {
+				t.Fatalf("exit %d, not one JSON document (%v): %q; stderr %s", code, err, out, errOut)
+			}
+		})
+	}
+}

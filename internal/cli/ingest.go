@@ -22,10 +22,26 @@ import (
 	"github.com/billrun/billrun/workflows"
 )
 
+// eitherFormat is cdr upload's --format: a CDR format, as it always was,
+// or an output format; the two sets of names do not overlap.
+type eitherFormat struct{ cdr, out *string }
+
+func (f eitherFormat) String() string { return *f.cdr }
+func (f eitherFormat) Type() string   { return "format" }
+func (f eitherFormat) Set(v string) error {
+	switch v {
+	case "table", "json", "csv":
+		*f.out = v
+	default:
+		*f.cdr = v
+	}
+	return nil
+}
+
 func (a *app) cdrUploadCmd() *cobra.Command {
-	var format string
+	format := string(cdr.Canonical)
 	cmd := &cobra.Command{
-		Use:   "upload [--format canonical|asterisk|freeswitch] FILE...",
+		Use:   "upload [--cdr-format canonical|asterisk|freeswitch] FILE...",
 		Short: "Put CDR files (plain or .gz) into the S3 inbox",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,7 +74,12 @@ func (a *app) cdrUploadCmd() *cobra.Command {
 			return a.print(t)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "canonical", "CDR format: canonical, asterisk or freeswitch")
+	cmd.Flags().StringVar(&format, "cdr-format", format, "CDR format: canonical, asterisk or freeswitch")
+	cmd.Flags().Var(eitherFormat{cdr: &format, out: &a.format}, "format",
+		"a CDR format (as --cdr-format) or an output format: table, json or csv")
+	cmd.Example = `  billctl cdr upload --cdr-format asterisk /var/log/asterisk/cdr-csv/Master.csv
+  billctl --format json cdr upload october.csv.gz
+  billctl cdr upload --format freeswitch --format json Master.csv   # both: the names do not overlap`
 	return cmd
 }
 

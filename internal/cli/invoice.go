@@ -56,7 +56,7 @@ func (a *app) invoiceAdjustCmd() *cobra.Command {
 			}
 			fmt.Fprintf(a.err, "adjust run %s started%s\n", run.GetID(), a.uiLink(run.GetID()))
 			if !wait {
-				return nil
+				return a.printRun(run.GetID())
 			}
 			if err := a.awaitWorker(ctx, c); err != nil {
 				return err
@@ -200,7 +200,7 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			}
 			fmt.Fprintf(a.err, "invoice run %s started%s\n", run.GetID(), a.uiLink(run.GetID()))
 			if !wait {
-				return nil
+				return a.printRun(run.GetID())
 			}
 			if err := a.awaitWorker(ctx, c); err != nil {
 				return err
@@ -251,7 +251,7 @@ func (a *app) invoiceRun(cmd *cobra.Command, c workflows.Client, in workflows.In
 	}
 	fmt.Fprintf(a.err, "invoice run %s started%s\n", run.GetID(), a.uiLink(run.GetID()))
 	if !wait {
-		return nil
+		return a.printRun(run.GetID())
 	}
 	if err := a.awaitWorker(ctx, c); err != nil {
 		return err

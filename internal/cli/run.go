@@ -57,7 +57,7 @@ func (a *app) runBillCmd() *cobra.Command {
 			}
 			if !wait {
 				fmt.Fprintf(a.err, "bill run %s started%s\n", run.GetID(), a.uiLink(run.GetID()))
-				return a.print(table{header: []string{"run"}, rows: [][]string{{run.GetID()}}, json: map[string]string{"run": run.GetID()}})
+				return a.printRun(run.GetID())
 			}
 			if err := a.awaitWorker(ctx, c); err != nil {
 				return err
@@ -111,7 +111,7 @@ func (a *app) runResolveCmd() *cobra.Command {
 			}
 			fmt.Fprintf(a.err, "bill run %s: %s%s\n", args[0], action, a.uiLink(args[0]))
 			if !wait {
-				return nil
+				return a.print(table{header: []string{"run", "resolution"}, rows: [][]string{{args[0], string(action)}}})
 			}
 			var st workflows.BillRunStatus
 			if err := h.Get(ctx, &st); err != nil {
