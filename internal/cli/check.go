@@ -12,9 +12,10 @@ func (a *app) checkCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "check", Short: "Checks before a bill run"}
 	var month, clientID string
 	ready := &cobra.Command{
-		Use:   "readiness --period YYYY-MM [--client ID]",
-		Short: "Is every client ready to invoice? Exits 1 when a check finds an error (billing-rules §6)",
-		Args:  cobra.NoArgs,
+		Use:     "readiness --period YYYY-MM [--client ID]",
+		Example: `  billctl check readiness --period 2026-10 || echo "not ready: exit 1"`,
+		Short:   "Is every client ready to invoice? Exits 1 when a check finds an error (billing-rules §6)",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := parseMonth(month)
 			if err != nil {

@@ -88,9 +88,10 @@ func (a *app) cdrIngestCmd() *cobra.Command {
 	var concurrency int
 	var tz string
 	cmd := &cobra.Command{
-		Use:   "ingest [--wait]",
-		Short: "Start ingestion of every inbox file not yet ingested",
-		Args:  cobra.NoArgs,
+		Use:     "ingest [--wait]",
+		Example: `  billctl cdr upload cdrs-2026-10-*.csv.gz && billctl cdr ingest --wait`,
+		Short:   "Start ingestion of every inbox file not yet ingested",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			b, err := a.billing(ctx)

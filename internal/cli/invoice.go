@@ -31,9 +31,10 @@ func (a *app) invoiceAdjustCmd() *cobra.Command {
 	var clientID, monthFlag, state string
 	var all, wait bool
 	cmd := &cobra.Command{
-		Use:   "adjust --client ID|--all --period YYYY-MM [--state draft|issued] [--wait]",
-		Short: "Make the credit or debit note that brings each issued invoice of the period up to date; nothing where nothing differs",
-		Args:  cobra.NoArgs,
+		Use:     "adjust --client ID|--all --period YYYY-MM [--state draft|issued] [--wait]",
+		Example: `  billctl invoice adjust --all --period 2026-10 --state issued --wait`,
+		Short:   "Make the credit or debit note that brings each issued invoice of the period up to date; nothing where nothing differs",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if (clientID == "") == !all {
@@ -156,7 +157,9 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 	var clientID, monthFlag, state, template, rounding string
 	var wait, allowEmpty, all, preview bool
 	cmd := &cobra.Command{
-		Use:   "create --client ID|--all --period YYYY-MM [--state draft|issued] [--template NAME] [--wait]",
+		Use: "create --client ID|--all --period YYYY-MM [--state draft|issued] [--template NAME] [--wait]",
+		Example: `  billctl invoice create --client acme --period 2026-10 --wait
+  billctl invoice create --all --period 2026-10 --state issued --wait`,
 		Short: "Create one invoice, or with --all those of every active client with autoinvoice (a draft replaces the period's earlier draft)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -100,9 +100,10 @@ func (a *app) summaryCmd() *cobra.Command {
 func (a *app) reconcileCmd() *cobra.Command {
 	var month, client string
 	cmd := &cobra.Command{
-		Use:   "reconcile --period YYYY-MM [--client ID]",
-		Short: "Every call of each client's period by reason: mismatched, other currency, not payable, adjustment due, not invoiced, invoiced",
-		Args:  cobra.NoArgs,
+		Use:     "reconcile --period YYYY-MM [--client ID]",
+		Example: `  billctl report reconcile --period 2026-10 --client acme`,
+		Short:   "Every call of each client's period by reason: mismatched, other currency, not payable, adjustment due, not invoiced, invoiced",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, err := period.Parse(month)
 			if err != nil {

@@ -19,7 +19,9 @@ func (a *app) rerateCmd() *cobra.Command {
 	var wait bool
 	var concurrency int
 	cmd := &cobra.Command{
-		Use:   "rerate --from DATE --to DATE [--client ID] [--match all|matched|mismatched|stale] [--wait]",
+		Use: "rerate --from DATE --to DATE [--client ID] [--match all|matched|mismatched|stale] [--wait]",
+		Example: `  billctl rerate --from 2026-10-01 --to 2026-11-01 --wait
+  billctl rerate --from 2026-10-01 --to 2026-11-01 --client acme --match mismatched`,
 		Short: "Recompute account match, rate and cost of the selected calls (billing-rules §4)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

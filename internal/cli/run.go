@@ -31,7 +31,9 @@ func (a *app) runBillCmd() *cobra.Command {
 	var monthFlag, state, template, tz string
 	var wait bool
 	cmd := &cobra.Command{
-		Use:   "bill --period YYYY-MM [--state draft|issued] [--template NAME] [--tz ZONE] [--wait]",
+		Use: "bill --period YYYY-MM [--state draft|issued] [--template NAME] [--tz ZONE] [--wait]",
+		Example: `  billctl run bill --period 2026-10 --wait                  # exits 3 when it waits for finance
+  billctl run bill --period 2026-10 --state issued --wait   # number the invoices too`,
 		Short: "Start (or join) the month's bill run: ingest → readiness and mismatches → rerate → invoices",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -78,7 +80,9 @@ func (a *app) runBillCmd() *cobra.Command {
 func (a *app) runResolveCmd() *cobra.Command {
 	var rerate, accept, wait bool
 	cmd := &cobra.Command{
-		Use:   "resolve RUN_ID --rerate|--accept [--wait]",
+		Use: "resolve RUN_ID --rerate|--accept [--wait]",
+		Example: `  billctl import accounts accounts-fix.csv && billctl run resolve bill-run-2026-10 --rerate --wait
+  billctl --actor finance@carrier.example run resolve bill-run-2026-10 --accept`,
 		Short: "Continue a bill run that waits on readiness errors or mismatches: rerate them after fixing master data, or accept them",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -153,7 +157,9 @@ func (a *app) runStatusCmd() *cobra.Command {
 func (a *app) runListCmd() *cobra.Command {
 	var monthFlag, phase string
 	cmd := &cobra.Command{
-		Use:   "list [--period YYYY-MM] [--phase PHASE]",
+		Use: "list [--period YYYY-MM] [--phase PHASE]",
+		Example: `  billctl run list --phase waiting      # the runs finance must resolve
+  billctl --format json run list --period 2026-10`,
 		Short: "Bill runs, newest first, manual or scheduled (Temporal's visibility: a just-started run may take a moment); runs past Temporal's retention from their audit record",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -27,9 +27,10 @@ func (a *app) scheduleCreateCmd() *cobra.Command {
 	var day, hour int
 	var tz, state, template string
 	cmd := &cobra.Command{
-		Use:   "create NAME [--day 1-28] [--hour 0-23] [--tz ZONE] [--state draft|issued] [--template NAME]",
-		Short: "Start the bill run of the month before on the given day and hour of every month",
-		Args:  cobra.ExactArgs(1),
+		Use:     "create NAME [--day 1-28] [--hour 0-23] [--tz ZONE] [--state draft|issued] [--template NAME]",
+		Example: `  billctl schedule create monthly --day 2 --hour 6 --tz Europe/Berlin --state issued`,
+		Short:   "Start the bill run of the month before on the given day and hour of every month",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if err := catalog.CheckName(args[0]); err != nil {
