@@ -37,6 +37,10 @@ type Config struct {
 	// the Kubernetes grace period), and its log format (BILLRUN_LOG_FORMAT:
 	// text or json).
 	MetricsAddr, WorkerStopTimeout, LogFormat string
+	// DeploymentName puts the worker under Temporal's Worker Deployment
+	// Versioning (BILLRUN_DEPLOYMENT_NAME; "" for none): its build ID is
+	// Version(), and a bill run stays on the build it started on.
+	DeploymentName string
 	// Credit and debit notes: BILLRUN_CREDIT_NOTE_NUMBER_TEMPLATE, BILLRUN_DEBIT_NOTE_NUMBER_TEMPLATE.
 	CreditNoteTemplate, DebitNoteTemplate string
 }
@@ -51,6 +55,7 @@ func FromEnv() Config {
 		MetricsAddr:        os.Getenv("BILLRUN_METRICS_ADDR"),
 		WorkerStopTimeout:  or(os.Getenv("BILLRUN_WORKER_STOP_TIMEOUT"), "30s"),
 		LogFormat:          or(os.Getenv("BILLRUN_LOG_FORMAT"), "text"),
+		DeploymentName:     os.Getenv("BILLRUN_DEPLOYMENT_NAME"),
 		TaskQueue:          or(os.Getenv("TEMPORAL_TASK_QUEUE"), workflows.DefaultTaskQueue),
 		S3Endpoint:         os.Getenv("S3_ENDPOINT"),
 		S3Bucket:           or(os.Getenv("S3_BUCKET"), "billrun"),

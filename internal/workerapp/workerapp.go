@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/billing"
@@ -36,7 +37,10 @@ func RegisterWorkflows(w worker.WorkflowRegistry) {
 	w.RegisterWorkflow(workflows.InvoiceRun)
 	w.RegisterWorkflow(workflows.InvoiceState)
 	w.RegisterWorkflow(workflows.Adjust)
-	w.RegisterWorkflow(workflows.BillRun)
+	// A bill run finishes on the build it started on, however long it
+	// waits, when the worker runs under a deployment (BILLRUN_DEPLOYMENT_NAME);
+	// the others move to the current build at their next task.
+	w.RegisterWorkflowWithOptions(workflows.BillRun, workflow.RegisterOptions{VersioningBehavior: workflow.VersioningBehaviorPinned})
 	w.RegisterWorkflow(workflows.ScheduledBillRun)
 }
 
@@ -89,7 +93,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	b := billing.New(store, s3)
 	b.Seller = invoice.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, TaxID: cfg.SellerTaxID, Email: cfg.SellerEmail}
 	b.NumberTemplate, b.CreditNoteTemplate, b.DebitNoteTemplate = cfg.NumberTemplate, cfg.CreditNoteTemplate, cfg.DebitNoteTemplate
-	w := newWorker(c, cfg.TaskQueue, activities.New(b), stopTimeout)
+	w := newWorker(c, cfg.TaskQueue, activities.New(b), stopTimeout, cfg.DeploymentName)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
@@ -107,10 +111,17 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // New returns a worker on taskQueue with everything registered; a's
 // billing, if it has no Workflows, asks c whether runs still run.
 func New(c client.Client, taskQueue string, a *activities.Activities) worker.Worker {
-	return newWorker(c, taskQueue, a, 0)
+	return newWorker(c, taskQueue, a, 0, "")
 }
 
-func newWorker(c client.Client, taskQueue string, a *activities.Activities, stopTimeout time.Duration) worker.Worker {
+// NewVersioned is New under Worker Deployment Versioning: the worker is
+// build config.Version() of deployment, and a bill run is pinned to the
+// build it started on.
+func NewVersioned(c client.Client, taskQueue string, a *activities.Activities, deployment string) worker.Worker {
+	return newWorker(c, taskQueue, a, 0, deployment)
+}
+
+func newWorker(c client.Client, taskQueue string, a *activities.Activities, stopTimeout time.Duration, deployment string) worker.Worker {
 	if a.Billing.Workflows == nil {
 		a.Billing.Workflows = temporalclient.Runs{Client: c}
 	}
@@ -119,7 +130,23 @@ func newWorker(c client.Client, taskQueue string, a *activities.Activities, stop
 		// rating pass; two cores keep two busy, a third overlaps I/O.
 		MaxConcurrentActivityExecutionSize: 3,
 		WorkerStopTimeout:                  stopTimeout,
+		DeploymentOptions:                  deploymentOptions(deployment),
 	})
 	Register(w, a)
 	return w
+}
+
+// deploymentOptions put a worker under Worker Deployment Versioning when a
+// deployment is named: its build ID is the binary's version. After a new
+// build is rolled out, ops make it current (`temporal worker deployment
+// set-current-version`); runs pinned to the old build finish there.
+func deploymentOptions(deployment string) worker.DeploymentOptions {
+	if deployment == "" {
+		return worker.DeploymentOptions{}
+	}
+	return worker.DeploymentOptions{
+		UseVersioning:             true,
+		Version:                   worker.WorkerDeploymentVersion{DeploymentName: deployment, BuildID: config.Version()},
+		DefaultVersioningBehavior: workflow.VersioningBehaviorAutoUpgrade,
+	}
 }
