@@ -136,7 +136,7 @@ func TestAWorkflowRunsThroughASecuredEndpoint(t *testing.T) {
 	}{
 		{"mTLS with the client's certificate", map[string]string{"TEMPORAL_ADDRESS": mtls,
 			"TEMPORAL_TLS_CLIENT_CERT_PATH": p.certPath, "TEMPORAL_TLS_CLIENT_KEY_PATH": p.keyPath}, true, ""},
-		{"mTLS without a certificate is refused", map[string]string{"TEMPORAL_ADDRESS": mtls}, false, "certificate"},
+		{"mTLS without a certificate is refused", map[string]string{"TEMPORAL_ADDRESS": mtls}, false, "connect to Temporal"}, // TLS 1.3: an alert or a broken pipe, by timing
 		{"an API key over TLS", map[string]string{"TEMPORAL_ADDRESS": keyed, "TEMPORAL_API_KEY": "billrun-test-key"}, true, ""},
 		{"a wrong API key is refused", map[string]string{"TEMPORAL_ADDRESS": keyed, "TEMPORAL_API_KEY": "guess"}, false, "bad API key"},
 		{"no TLS to a TLS endpoint is refused", map[string]string{"TEMPORAL_ADDRESS": keyed, "TEMPORAL_API_KEY": "billrun-test-key",

@@ -41,7 +41,7 @@ import (
 
 var ctx = context.Background()
 
-func upload(t *testing.T, s3 *s3store.Store, f cdr.Format, name string, body []byte) {
+func upload(t testing.TB, s3 *s3store.Store, f cdr.Format, name string, body []byte) {
 	t.Helper()
 	if _, err := s3.Put(ctx, billing.InboxKey(f, name), bytes.NewReader(body), "text/csv", nil); err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func read(t *testing.T, parts ...string) []byte {
 }
 
 // start starts an ingestion the way billctl does: ID from the listing.
-func start(t *testing.T, c client.Client, queue string, acts *services, in workflows.IngestInput) (client.WorkflowRun, error) {
+func start(t testing.TB, c client.Client, queue string, acts *services, in workflows.IngestInput) (client.WorkflowRun, error) {
 	t.Helper()
 	inst, bucket, pending, err := acts.billing.IngestionKey(ctx)
 	if err != nil {
