@@ -2,36 +2,41 @@
 -- worker's and billctl's roles, where they exist, exactly their rights on
 -- every table; Store.Migrate calls it after every migration, so that a new
 -- table is granted in the migration that makes it.
+-- Which role writes which table: a migration that makes a table says who
+-- writes it here (one row), and billrun_grant does the rest. Every table is
+-- read by both roles.
+CREATE TABLE billrun_writers (
+    relname text NOT NULL,
+    role    text NOT NULL CHECK (role IN ('billrun_worker', 'billrun_billctl')),
+    PRIMARY KEY (relname, role)
+);
+INSERT INTO billrun_writers (relname, role)
+SELECT t, 'billrun_billctl' FROM unnest(ARRAY['code_decks', 'code_deck_entries', 'rate_tables', 'rates', 'tax_profiles', 'taxes',
+    'clients', 'accounts', 'packages', 'subscriptions', 'catalog_version']) t
+UNION ALL
+SELECT t, 'billrun_worker' FROM unnest(ARRAY['cdr_files', 'rejected_lines', 'cdrs', 'call_keys', 'file_duplicates', 'rerate_runs',
+    'invoice_sequences', 'invoices', 'invoice_lines']) t;
+
 CREATE FUNCTION billrun_grant() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    master text[] := ARRAY['code_decks', 'code_deck_entries', 'rate_tables', 'rates', 'tax_profiles', 'taxes',
-                           'clients', 'accounts', 'packages', 'subscriptions', 'catalog_version'];
-    calls  text[] := ARRAY['cdr_files', 'rejected_lines', 'cdrs', 'call_keys', 'file_duplicates', 'rerate_runs',
-                           'invoice_sequences', 'invoices', 'invoice_lines'];
-    t      text;
+    r record;
 BEGIN
+    FOR r IN SELECT rolname FROM pg_roles WHERE rolname IN ('billrun_worker', 'billrun_billctl') LOOP
+        EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), r.rolname);
+        EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', r.rolname);
+        EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA public TO %I', r.rolname);
+    END LOOP;
+    FOR r IN SELECT w.relname, w.role FROM billrun_writers w JOIN pg_roles p ON p.rolname = w.role LOOP
+        EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I TO %I', r.relname, r.role);
+    END LOOP;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'billrun_worker') THEN
-        EXECUTE format('GRANT CONNECT ON DATABASE %I TO billrun_worker', current_database());
-        GRANT USAGE ON SCHEMA public TO billrun_worker;
-        GRANT SELECT ON ALL TABLES IN SCHEMA public TO billrun_worker;
-        FOREACH t IN ARRAY calls LOOP
-            EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I TO billrun_worker', t);
-        END LOOP;
         -- Day and month partitions are written directly by COPY and rerates.
-        FOR t IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        FOR r IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                  WHERE i.inhparent IN (SELECT oid FROM pg_class WHERE relname = 'cdrs'
                                        UNION SELECT inhrelid FROM pg_inherits WHERE inhparent = 'cdrs'::regclass) LOOP
-            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO billrun_worker', t);
+            PERFORM billrun_grant_partition(r.relname);
         END LOOP;
         GRANT EXECUTE ON FUNCTION ensure_cdr_partition(timestamptz) TO billrun_worker;
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'billrun_billctl') THEN
-        EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO billrun_billctl', current_database());
-        GRANT USAGE ON SCHEMA public TO billrun_billctl;
-        GRANT SELECT ON ALL TABLES IN SCHEMA public TO billrun_billctl;
-        FOREACH t IN ARRAY master LOOP
-            EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I TO billrun_billctl', t);
-        END LOOP;
     END IF;
 END $$;
 
