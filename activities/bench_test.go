@@ -6,9 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -547,4 +552,97 @@ func BenchmarkReconcileMillion(b *testing.B) {
 		b.ReportMetric(float64(len(rows)), "rows")
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/report")
+}
+
+// binaries builds billctl and the worker once for the benchmarks that run
+// them as a user does.
+var binaries = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "billrun-bench-bin-")
+	if err != nil {
+		return "", err
+	}
+	for pkg, name := range map[string]string{"github.com/billrun/billrun/starter": "billctl", "github.com/billrun/billrun/worker": "billrun-worker"} {
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	return dir, nil
+})
+
+// BenchmarkIngestAsTheUserWaits times what a user waits for: `billctl cdr
+// ingest --wait` on a new 1,000,000-call file, from the command's start to
+// its exit, on a fresh database (partitions not yet made, the catalogue's
+// snapshot not yet built) with a worker process polling; and, in the same
+// run, the floor: `psql \copy` of the same CSV file into an unindexed table
+// of its eight columns. Run with -benchtime 1x -count 3 (make bench).
+func BenchmarkIngestAsTheUserWaits(b *testing.B) {
+	bin, err := binaries()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		b.StopTimer()
+		d := newBenchData(b, 1_000_000)
+		s3 := s3test.New(b)
+		_, queue := temporaltest.New(b)
+		if _, err := s3.Put(ctx, billing.InboxKey(cdr.Canonical, "million.csv"), bytes.NewReader(d.file), "text/csv", nil); err != nil {
+			b.Fatal(err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		metrics := l.Addr().String()
+		l.Close()
+		env := append(os.Environ(), "DATABASE_URL="+pgtest.URL(b, d.store), "S3_BUCKET="+s3.Bucket(), "TEMPORAL_TASK_QUEUE="+queue)
+		worker := exec.Command(filepath.Join(bin, "billrun-worker"))
+		worker.Env = append(env, "BILLRUN_METRICS_ADDR="+metrics)
+		if err := worker.Start(); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = worker.Process.Kill(); _ = worker.Wait() })
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if r, err := http.Get("http://" + metrics + "/readyz"); err == nil && r.StatusCode == http.StatusOK {
+				r.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatal("the worker never became ready")
+			}
+		}
+		path := filepath.Join(b.TempDir(), "million.csv")
+		if err := os.WriteFile(path, d.file, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pgtest.Pool(d.store).Exec(ctx, `CREATE TABLE floor_copy (call_id text, connect_time timestamptz, duration numeric,
+			orig_ip text, orig_account text, src_number text, dst_number text, disposition text)`); err != nil {
+			b.Fatal(err)
+		}
+
+		b.StartTimer()
+		start := time.Now()
+		ingest := exec.Command(filepath.Join(bin, "billctl"), "cdr", "ingest", "--wait")
+		ingest.Env = env
+		if out, err := ingest.CombinedOutput(); err != nil {
+			b.Fatalf("billctl cdr ingest --wait: %v\n%s", err, out)
+		}
+		billrun := time.Since(start)
+		b.StopTimer()
+		start = time.Now()
+		psql := exec.Command("psql", pgtest.URL(b, d.store), "-q", "-c", `\copy floor_copy FROM '`+path+`' CSV HEADER`)
+		if out, err := psql.CombinedOutput(); err != nil {
+			b.Fatalf("psql \\copy: %v\n%s", err, out)
+		}
+		floor := time.Since(start)
+		var stored int64
+		_ = pgtest.Pool(d.store).QueryRow(ctx, `SELECT count(*) FROM cdrs`).Scan(&stored)
+		if stored != 1_000_000 {
+			b.Fatalf("%d calls stored", stored)
+		}
+		b.ReportMetric(billrun.Seconds(), "ingest_s")
+		b.ReportMetric(floor.Seconds(), "copy_s")
+		b.ReportMetric(billrun.Seconds()/floor.Seconds(), "ratio")
+		b.ReportMetric(1_000_000/billrun.Seconds(), "CDRs/s")
+		b.StartTimer()
+	}
 }
