@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
@@ -102,17 +103,27 @@ func exitCode(err error) int {
 // awaitWorker fails with errNoWorker when no worker polls c's task queue:
 // --wait would otherwise block until one starts. The run is started by
 // then, and goes on when a worker comes.
+// A worker started just before the command (a script, the demo) is given
+// workerGrace to poll.
 func (a *app) awaitWorker(ctx context.Context, c workflows.Client) error {
-	resp, err := c.DescribeTaskQueue(ctx, c.TaskQueue, enums.TASK_QUEUE_TYPE_WORKFLOW)
-	if err != nil {
-		return fmt.Errorf("describe task queue %s: %w", c.TaskQueue, err)
+	deadline := time.Now().Add(workerGrace)
+	for {
+		resp, err := c.DescribeTaskQueue(ctx, c.TaskQueue, enums.TASK_QUEUE_TYPE_WORKFLOW)
+		if err != nil {
+			return fmt.Errorf("describe task queue %s: %w", c.TaskQueue, err)
+		}
+		if len(resp.GetPollers()) > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %s in namespace %s has none; the run is started and goes on once billrun-worker runs",
+				errNoWorker, c.TaskQueue, a.cfg.TemporalNamespace)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	if len(resp.GetPollers()) == 0 {
-		return fmt.Errorf("%w: %s in namespace %s has none; the run is started and goes on once billrun-worker runs",
-			errNoWorker, c.TaskQueue, a.cfg.TemporalNamespace)
-	}
-	return nil
 }
+
+const workerGrace = 10 * time.Second
 
 // exitError ends billctl with a status after the command printed its report
 // (billctl check exits 1 when it finds an error).
