@@ -646,3 +646,48 @@ func BenchmarkIngestAsTheUserWaits(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkCopyFormats measures PostgreSQL's share of ingestion by the
+// format rows arrive in: a million stored calls copied, as COPY text and as
+// COPY binary, into an unindexed table of cdrs' columns (issue 14: what
+// the binary protocol would save the server).
+func BenchmarkCopyFormats(b *testing.B) {
+	d := newBenchData(b, 1_000_000)
+	d.load(b, d.file)
+	conn, err := pgtest.Pool(d.store).Acquire(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Release()
+	pg := conn.Conn().PgConn()
+	var text, binary bytes.Buffer
+	if _, err := pg.CopyTo(ctx, &text, `COPY (SELECT * FROM cdrs) TO STDOUT`); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pg.CopyTo(ctx, &binary, `COPY (SELECT * FROM cdrs) TO STDOUT (FORMAT binary)`); err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range []struct {
+		name, table, options string
+		rows                 []byte
+	}{{"text", "copy_format", "", text.Bytes()}, {"binary", "copy_format", " (FORMAT binary)", binary.Bytes()},
+		{"text-into-the-day-partitions", "cdrs", "", text.Bytes()}} {
+		b.Run(f.name, func(b *testing.B) {
+			for range b.N {
+				reset := `DROP TABLE IF EXISTS copy_format; CREATE TABLE copy_format (LIKE cdrs)`
+				if f.table == "cdrs" { // through the parent, routed to the day partitions, as ingestion writes
+					reset = `TRUNCATE cdrs`
+				}
+				if err := pg.Exec(ctx, reset).Close(); err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				if _, err := pg.CopyFrom(ctx, bytes.NewReader(f.rows), `COPY `+f.table+` FROM STDIN`+f.options); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(time.Since(start).Seconds(), "copy_s")
+				b.ReportMetric(float64(len(f.rows))/1e6, "MB")
+			}
+		})
+	}
+}
