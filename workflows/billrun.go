@@ -258,7 +258,11 @@ func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRun
 		}
 		setPhase(PhaseWaiting)
 		res.record()
-		if res.await(ctx) == ResolveAccept {
+		action, err := res.await(ctx)
+		if err != nil { // cancelled while it waited: nothing was accepted
+			return err
+		}
+		if action == ResolveAccept {
 			st.Accepted = true
 			return nil
 		}
@@ -374,24 +378,25 @@ func (r *resolutions) register(ctx workflow.Context) error {
 		}})
 }
 
-// await waits for a known resolution, by update or by signal.
-func (r *resolutions) await(ctx workflow.Context) Resolution {
+// await waits for a known resolution, by update or by signal; it fails
+// only when the run is cancelled.
+func (r *resolutions) await(ctx workflow.Context) (Resolution, error) {
 	defer func() { r.moved++ }()
 	for {
 		var sig BillRunResolve
 		if err := workflow.Await(ctx, func() bool { return len(r.pending) > 0 || r.signals.Len() > 0 }); err != nil {
-			return ResolveAccept // cancelled: the run ends at its next step
+			return "", err
 		}
 		if len(r.pending) > 0 {
 			in := r.pending[0]
 			r.pending = r.pending[1:]
 			r.took(ctx, in)
-			return in.Action
+			return in.Action, nil
 		}
 		r.signals.Receive(ctx, &sig)
 		if sig.Action == ResolveAccept || sig.Action == ResolveRerate {
 			r.took(ctx, sig)
-			return sig.Action
+			return sig.Action, nil
 		}
 		workflow.GetLogger(ctx).Warn("unknown resolution ignored", "action", sig.Action)
 	}
