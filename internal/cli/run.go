@@ -183,7 +183,6 @@ func (a *app) runListCmd() *cobra.Command {
 				return err
 			}
 			t := table{header: []string{"run", "period", "status", "phase", "started", "closed"}}
-			doc := []map[string]string{}
 			var next []byte
 			for {
 				resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: next})
@@ -205,7 +204,6 @@ func (a *app) runListCmd() *cobra.Command {
 					}
 					row := []string{e.GetExecution().GetWorkflowId(), p, status, ph, e.GetStartTime().AsTime().UTC().Format(time.RFC3339), closed}
 					t.rows = append(t.rows, row)
-					doc = append(doc, map[string]string{"run": row[0], "period": row[1], "status": row[2], "phase": row[3], "started": row[4], "closed": row[5]})
 				}
 				if next = resp.NextPageToken; len(next) == 0 {
 					break
@@ -232,10 +230,8 @@ func (a *app) runListCmd() *cobra.Command {
 					}
 					row := []string{r.WorkflowID, r.Period, status, r.Phase, r.StartedAt.UTC().Format(time.RFC3339), ""}
 					t.rows = append(t.rows, row)
-					doc = append(doc, map[string]string{"run": row[0], "period": row[1], "status": row[2], "phase": row[3], "started": row[4], "closed": ""})
 				}
 			}
-			t.json = doc
 			return a.print(t)
 		},
 	}
