@@ -38,7 +38,7 @@ func (a *app) checkCmd() *cobra.Command {
 			}
 			if readiness.HasErrors(fs) {
 				fmt.Fprintf(a.err, "billctl: %s is not ready to invoice: fix the errors above\n", month)
-				return exitError(1)
+				return exitError(exitFindings)
 			}
 			if a.format == "table" && len(fs) == 0 {
 				fmt.Fprintf(a.out, "%s is ready to invoice\n", month)

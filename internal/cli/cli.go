@@ -102,9 +102,8 @@ func exitCode(err error) int {
 
 // awaitWorker fails with errNoWorker when no worker polls c's task queue:
 // --wait would otherwise block until one starts. The run is started by
-// then, and goes on when a worker comes.
-// A worker started just before the command (a script, the demo) is given
-// workerGrace to poll.
+// then, and goes on when a worker comes. A worker started just before the
+// command (a script, the demo) is given workerGrace to poll.
 func (a *app) awaitWorker(ctx context.Context, c workflows.Client) error {
 	deadline := time.Now().Add(workerGrace)
 	for {

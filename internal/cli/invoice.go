@@ -144,7 +144,7 @@ func (a *app) invoiceVerifyCmd() *cobra.Command {
 			}
 			if bad > 0 {
 				fmt.Fprintf(a.err, "billctl: %d documents differ from what was written\n", bad)
-				return exitError(1)
+				return exitError(exitFindings)
 			}
 			return nil
 		},
