@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/report"
 )
 
@@ -31,13 +30,9 @@ func (e *RerateRunningError) Is(target error) bool { return target == ErrRerateR
 
 // BeginRerate records a running rerate, refusing one that overlaps another.
 func (s *Store) BeginRerate(ctx context.Context, id string, from, to time.Time, client, match string) error {
-	if client != "" {
-		var known bool
-		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM clients WHERE id = $1)`, client).Scan(&known); err != nil {
+	if client != "" { // a rerate of nobody's calls would be recorded as done
+		if err := s.CheckClient(ctx, client); err != nil {
 			return err
-		}
-		if !known { // a rerate of nobody's calls would be recorded as done
-			return fmt.Errorf("%w: %q", invoice.ErrNoClient, client)
 		}
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO rerate_runs (id, period, client, match, state) VALUES ($1, tstzrange($2, $3), nullif($4, ''), $5, 'running')
