@@ -42,16 +42,17 @@ func NewMetrics(log *slog.Logger) (*Metrics, error) {
 	return &Metrics{Handler: h, http: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}, nil
 }
 
-// Probe tells whether the worker can work: it polls, and its database and
+// probe tells whether the worker can work: it polls, and its database and
 // Temporal answer.
-type Probe struct {
+type probe struct {
 	polling atomic.Bool
 	checks  []func(context.Context) error
 }
 
 // serveOps serves /metrics, /healthz (the process answers) and /readyz
-// (the worker polls and its services answer) on addr until ctx ends.
-func serveOps(ctx context.Context, addr string, m *Metrics, p *Probe, log *slog.Logger) (func(), error) {
+// (the worker polls and its services answer) on addr; the function it
+// returns stops serving.
+func serveOps(addr string, m *Metrics, p *probe, log *slog.Logger) (func(), error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.http)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })

@@ -79,12 +79,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := temporalclient.EnsureSearchAttributes(ctx, c, topts.Namespace, workflows.SearchAttributes()); err != nil {
 		return err
 	}
-	probe := &Probe{checks: []func(context.Context) error{store.Ping, func(ctx context.Context) error {
+	ready := &probe{checks: []func(context.Context) error{store.Ping, func(ctx context.Context) error {
 		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
 	}}}
 	if cfg.MetricsAddr != "" {
-		shutdown, err := serveOps(ctx, cfg.MetricsAddr, metrics, probe, log)
+		shutdown, err := serveOps(cfg.MetricsAddr, metrics, ready, log)
 		if err != nil {
 			return fmt.Errorf("BILLRUN_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
 		}
@@ -97,12 +97,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
-	probe.polling.Store(true)
+	ready.polling.Store(true)
 	log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", topts.HostPort, "namespace", topts.Namespace, "version", config.Version())
 	<-ctx.Done()
 	// Activities get stopTimeout to finish; what does not is retried
 	// elsewhere after its heartbeat timeout.
-	probe.polling.Store(false)
+	ready.polling.Store(false)
 	log.Info("worker stopping", "stop_timeout", stopTimeout)
 	w.Stop()
 	return nil
