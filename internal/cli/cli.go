@@ -115,7 +115,7 @@ func (a *app) awaitWorker(ctx context.Context, c workflows.Client) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: %s in namespace %s has none; the run is started and goes on once billrun-worker runs",
+			return fmt.Errorf("%w: %s in namespace %s has none; start billrun-worker (a run already started goes on once it polls)",
 				errNoWorker, c.TaskQueue, a.cfg.TemporalNamespace)
 		}
 		time.Sleep(250 * time.Millisecond)

@@ -100,6 +100,9 @@ func (a *app) runResolveCmd() *cobra.Command {
 			}
 			// The run's own validator refuses a run that does not wait or
 			// an unknown action: no race between a look and a signal.
+			if _, err := c.DescribeWorkflowExecution(ctx, args[0], ""); err != nil {
+				return fmt.Errorf("bill run %s: %w", args[0], err)
+			}
 			wf := workflows.Client{Client: c, TaskQueue: a.cfg.TaskQueue}
 			if err := a.awaitWorker(ctx, wf); err != nil {
 				return err
