@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/rating"
@@ -49,6 +50,40 @@ func (e *Engines) Current(ctx context.Context) (*rating.Engine, int64, error) {
 	}
 	e.engine, e.version = engine, s.Version
 	return engine, e.version, nil
+}
+
+// Keep builds the engine of the current master data at once, and again
+// within the interval every of a catalogue change, until ctx ends: a worker's first file
+// after a start or an import then rates at once instead of waiting for the
+// snapshot (a second or more on a large catalogue). built is told each
+// revision built; failed each error, once until the next success.
+func (e *Engines) Keep(ctx context.Context, every time.Duration, built func(revision int64), failed func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last int64
+	var lastErr string
+	for {
+		_, rev, err := e.Current(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			if err.Error() != lastErr {
+				failed(err)
+			}
+			lastErr = err.Error()
+		case rev != last:
+			last, lastErr = rev, ""
+			built(rev)
+		default:
+			lastErr = ""
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // NewEngine compiles a snapshot of master data into a rating engine.

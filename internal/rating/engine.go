@@ -171,18 +171,30 @@ func CheckParents(parents map[string]string) error {
 }
 
 func buildTries(tables map[string]*table, rates []Rate) error {
-	byTable := make(map[*table][]entry)
+	byTable := make(map[*table][]entry, len(tables))
+	counts := make(map[string]int, len(tables))
+	for i := range rates {
+		counts[rates[i].Table]++
+	}
 	for i := range rates {
 		r := &rates[i]
 		t := tables[r.Table]
 		if t == nil {
 			return fmt.Errorf("%w: rate %d belongs to unknown table %q", ErrCatalog, r.ID, r.Table)
 		}
-		byTable[t] = append(byTable[t], entry{rate: r, table: t})
+		v, err := compile(r)
+		if err != nil {
+			return fmt.Errorf("%w: rate table %q: %w", ErrCatalog, t.name, err)
+		}
+		v.tbl = t
+		if byTable[t] == nil {
+			byTable[t] = make([]entry, 0, counts[r.Table])
+		}
+		byTable[t] = append(byTable[t], entry{code: r.Code, from: r.EffectiveFrom.UnixMicro(), v: v})
 	}
 	for _, t := range tables {
 		var err error
-		if t.own, err = newIndex(byTable[t]); err != nil {
+		if t.own, err = newIndex(byTable[t], false); err != nil {
 			return fmt.Errorf("%w: rate table %q: %w", ErrCatalog, t.name, err)
 		}
 	}
@@ -203,22 +215,51 @@ func mergeChains(roots []*table) error {
 		if t.merged != nil || len(t.chain) < 2 {
 			continue
 		}
-		var entries []entry
-		for pos, tt := range t.chain {
-			for k := range tt.own.versions {
-				entries = append(entries, entry{rate: tt.own.versions[k].src, table: tt, pos: pos})
-			}
+		n := 0
+		for _, tt := range t.chain {
+			n += len(tt.own.versions)
 		}
-		if len(entries) > budget {
+		if n > budget {
 			continue
 		}
-		budget -= len(entries)
+		budget -= n
 		var err error
-		if t.merged, err = newIndex(entries); err != nil {
+		if t.merged, err = newIndex(mergeOwn(t.chain, n), true); err != nil {
 			return fmt.Errorf("%w: rate table %q: %w", ErrCatalog, t.name, err)
 		}
 	}
 	return nil
+}
+
+// mergeOwn merges the own indexes of chain, each already in code order,
+// into the entries of one index over all n of their versions, in byCode
+// order: a merge, not a sort, since chains are short.
+func mergeOwn(chain []*table, n int) []entry {
+	out := make([]entry, 0, n)
+	next := make([]int, len(chain)) // per table, its next code
+	for {
+		pos := -1
+		var code string
+		for p, tt := range chain {
+			if next[p] < len(tt.own.codes) {
+				if c := tt.own.trieCode(next[p]); pos < 0 || c < code {
+					pos, code = p, c
+				}
+			}
+		}
+		if pos < 0 {
+			return out
+		}
+		for p, tt := range chain { // equal codes: nearer tables first
+			if next[p] < len(tt.own.codes) && tt.own.trieCode(next[p]) == code {
+				ci := tt.own.codes[next[p]]
+				for k := ci.first; k < ci.first+ci.count; k++ {
+					out = append(out, entry{code: code, from: tt.own.windows[k].from, pos: p, v: tt.own.versions[k]})
+				}
+				next[p]++
+			}
+		}
+	}
 }
 
 func compile(r *Rate) (version, error) {

@@ -1,8 +1,10 @@
 package rating
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // index finds, for a number and an instant, the rate in force with the
@@ -28,48 +30,52 @@ type codeInfo struct {
 	newest       version // versions[first], here to save a cache miss
 }
 
-// entry is a rate going into an index, with its table's priority (0 first).
+// entry is a compiled rate going into an index, with its table's priority
+// (0 first) and what it sorts by kept inline: sorting a large table touches
+// no rate through a pointer.
 type entry struct {
-	rate  *Rate
-	table *table
-	pos   int
+	code string
+	from int64 // effective from, unix microseconds
+	pos  int
+	v    version
 }
 
-func newIndex(entries []entry) (*index, error) {
-	sort.Slice(entries, func(i, j int) bool {
-		a, b := entries[i], entries[j]
-		if a.rate.Code != b.rate.Code {
-			return a.rate.Code < b.rate.Code
-		}
-		if a.pos != b.pos {
-			return a.pos < b.pos
-		}
-		return a.rate.EffectiveFrom.After(b.rate.EffectiveFrom)
-	})
+// byCode orders entries by code, then table priority, then newest first.
+func byCode(a, b entry) int {
+	if c := strings.Compare(a.code, b.code); c != 0 {
+		return c
+	}
+	if a.pos != b.pos {
+		return cmp.Compare(a.pos, b.pos)
+	}
+	return cmp.Compare(b.from, a.from)
+}
+
+// newIndex indexes entries, which it sorts unless sorted says they are.
+func newIndex(entries []entry, sorted bool) (*index, error) {
+	if !sorted {
+		slices.SortFunc(entries, byCode)
+	}
 	ix := &index{versions: make([]version, 0, len(entries)), windows: make([]window, 0, len(entries))}
-	var codes []string
+	codes := make([]string, 0, len(entries))
+	ix.codes = make([]codeInfo, 0, len(entries))
 	for i := 0; i < len(entries); {
 		j := i
-		for j < len(entries) && entries[j].rate.Code == entries[i].rate.Code {
+		for j < len(entries) && entries[j].code == entries[i].code {
 			j++
 		}
-		codes = append(codes, entries[i].rate.Code)
+		codes = append(codes, entries[i].code)
 		ix.codes = append(ix.codes, codeInfo{first: int32(len(ix.versions)), count: int32(j - i)})
 		next, pos := int64(math.MaxInt64), -1
 		for _, e := range entries[i:j] {
 			if e.pos != pos { // a table's versions: each ends where the next begins
 				next, pos = math.MaxInt64, e.pos
 			}
-			v, err := compile(e.rate)
-			if err != nil {
-				return nil, err
+			w := window{from: e.from, end: next}
+			if end := e.v.src.End; !end.IsZero() && end.UnixMicro() < w.end {
+				w.end = end.UnixMicro() // a newer version supersedes this one
 			}
-			v.tbl = e.table
-			w := window{from: e.rate.EffectiveFrom.UnixMicro(), end: next}
-			if !e.rate.End.IsZero() && e.rate.End.UnixMicro() < w.end {
-				w.end = e.rate.End.UnixMicro() // a newer version supersedes this one
-			}
-			ix.versions, ix.windows = append(ix.versions, v), append(ix.windows, w)
+			ix.versions, ix.windows = append(ix.versions, e.v), append(ix.windows, w)
 			next = w.from
 		}
 		i = j
@@ -147,3 +153,6 @@ func (c *codeInfo) at(ix *index, t int64) *version {
 	}
 	return nil
 }
+
+// trieCode is the code of the index's i-th code, in code order.
+func (ix *index) trieCode(i int) string { return ix.versions[ix.codes[i].first].src.Code }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +88,12 @@ func TestTheWorkerServesMetricsAndHealth(t *testing.T) {
 		}
 		return ""
 	}
-	for name, want := range map[string]string{"billrun_cdrs_ingested": "11", "billrun_cdrs_rejected": "1", "temporal_workflow_completed": "1"} {
+	revision, err := store.CatalogVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"billrun_cdrs_ingested": "11", "billrun_cdrs_rejected": "1", "temporal_workflow_completed": "1",
+		"billrun_catalog_revision": strconv.FormatInt(revision, 10)} {
 		if got := sample(name); got != want {
 			t.Errorf("/metrics: %s is %q, want %s", name, got, want)
 		}

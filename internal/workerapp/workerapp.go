@@ -44,6 +44,10 @@ func RegisterWorkflows(w worker.WorkflowRegistry) {
 	w.RegisterWorkflow(workflows.ScheduledBillRun)
 }
 
+// engineCheck is how often a worker looks for a new catalogue revision to
+// build its rating engine for ahead of the next file (one small query).
+const engineCheck = 5 * time.Second
+
 // Run runs a worker until ctx ends.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	store, err := postgres.Open(ctx, cfg.DatabaseURL)
@@ -93,6 +97,11 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	b := billing.New(store, s3)
 	b.Seller = invoice.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, TaxID: cfg.SellerTaxID, Email: cfg.SellerEmail}
 	b.NumberTemplate, b.CreditNoteTemplate, b.DebitNoteTemplate = cfg.NumberTemplate, cfg.CreditNoteTemplate, cfg.DebitNoteTemplate
+	revision := metrics.Handler.Gauge("billrun_catalog_revision")
+	go b.Engines.Keep(ctx, engineCheck, func(rev int64) {
+		revision.Update(float64(rev))
+		log.Info("rating engine built", "catalog_revision", rev)
+	}, func(err error) { log.Warn("rating engine not built", "error", err) })
 	w := newWorker(c, cfg.TaskQueue, activities.New(b), stopTimeout, cfg.DeploymentName)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
