@@ -7,13 +7,12 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billrun/billrun/internal/cdr"
-	"github.com/billrun/billrun/internal/copytext"
+	"github.com/billrun/billrun/internal/copybin"
 )
 
 // cdrColumns is the order CDR rows are copied in.
@@ -77,7 +76,7 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 				return err
 			}
 		}
-		w := &copyWriter{store: s, src: src, fileID: strconv.AppendInt(nil, id, 10), id: id, revision: revisionText(f.Revision)}
+		w := &copyWriter{store: s, src: src, id: id, revision: f.Revision}
 		if !s.keepDuplicates {
 			w.keys, w.loaded = cdr.NewKeys(id, int(min(f.Size/callBytes, 1<<26))), map[int64]bool{}
 		}
@@ -110,14 +109,6 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 		return err
 	})
 	return st, err
-}
-
-// revisionText is a revision as a COPY field: NULL when not known.
-func revisionText(r int64) []byte {
-	if r <= 0 {
-		return []byte(`\N`)
-	}
-	return strconv.AppendInt(nil, r, 10)
 }
 
 // callBytes is about twice the size of a call in a CDR file: a file's
@@ -196,7 +187,7 @@ func (s *Store) ensurePartition(ctx context.Context, t time.Time) error {
 func (s *Store) copyCDRs(ctx context.Context, tx pgx.Tx, w *copyWriter) error {
 	for !w.done {
 		w.stopped = false
-		if _, err := tx.Conn().PgConn().CopyFrom(ctx, w, `COPY cdrs (`+cdrColumns+`) FROM STDIN`); err != nil {
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, w, `COPY cdrs (`+cdrColumns+`) FROM STDIN (FORMAT binary)`); err != nil {
 			if w.err != nil {
 				return w.err
 			}
@@ -228,7 +219,6 @@ func (s *Store) copyCDRs(ctx context.Context, tx pgx.Tx, w *copyWriter) error {
 type copyWriter struct {
 	store       *Store
 	src         cdr.Source
-	fileID      []byte
 	buf         []byte
 	off         int
 	pending     *cdr.Record
@@ -237,6 +227,7 @@ type copyWriter struct {
 	first, last time.Time
 	done        bool
 	stopped     bool // ended a COPY at a day not ready
+	open        bool // a COPY's header is written and its trailer not
 	err         error
 	day         int64 // the day last found ready
 	// keys, when set, are the call keys of the days loaded: calls whose key
@@ -248,20 +239,29 @@ type copyWriter struct {
 	// dups lists the duplicates (cdr.AppendDuplicate).
 	dups       []byte
 	duplicates int64
-	// revision is the catalogue revision the calls were rated at, as COPY
-	// text (revisionText).
-	revision []byte
+	// revision is the catalogue revision the calls were rated at (0: not
+	// known, stored as NULL).
+	revision int64
 	// perRow, when set, gives each row's file (rerating copies calls of
-	// many files at once); else every row is fileID's.
+	// many files at once); else every row is id's.
 	perRow interface{ FileID() int64 }
 }
 
 func (w *copyWriter) Read(p []byte) (int, error) {
 	for w.off == len(w.buf) {
 		if w.done || w.err != nil || w.stopped {
+			if w.open {
+				w.open = false
+				w.buf, w.off = append(w.buf[:0], copybin.Trailer...), 0
+				continue
+			}
 			return 0, io.EOF
 		}
 		w.buf, w.off = w.buf[:0], 0
+		if !w.open { // a new COPY
+			w.open = true
+			w.buf = append(w.buf, copybin.Header...)
+		}
 		for len(w.buf) < 64<<10 {
 			rec, res := w.pending, w.pendingRes
 			w.pending, w.pendingRes = nil, nil
@@ -321,7 +321,10 @@ func (w *copyWriter) duplicate(rec *cdr.Record) bool {
 	return dup
 }
 
-// append renders one row in COPY text format.
+// cdrFields is the number of cdrColumns.
+const cdrFields = 20
+
+// append renders one row in binary COPY format.
 func (w *copyWriter) append(rec *cdr.Record, res *cdr.Rating) {
 	if w.rows == 0 || rec.ConnectTime.Before(w.first) {
 		w.first = rec.ConnectTime
@@ -330,51 +333,40 @@ func (w *copyWriter) append(rec *cdr.Record, res *cdr.Rating) {
 		w.last = rec.ConnectTime
 	}
 	w.rows++
-	b := w.buf
+	b := copybin.AppendRow(w.buf, cdrFields)
 	if w.perRow != nil {
-		b = strconv.AppendInt(b, w.perRow.FileID(), 10)
+		b = copybin.AppendInt8(b, w.perRow.FileID())
 	} else {
-		b = append(b, w.fileID...)
+		b = copybin.AppendInt8(b, w.id)
 	}
-	b = append(b, '\t')
-	b = strconv.AppendInt(b, rec.Line, 10)
-	b = append(b, '\t')
-	b = copytext.AppendText(b, rec.CallID)
-	b = append(b, '\t')
-	b = copytext.AppendTime(b, rec.ConnectTime)
-	b = append(b, '\t')
-	b = copytext.AppendSeconds(b, rec.Duration)
+	b = copybin.AppendInt8(b, rec.Line)
+	b = copybin.AppendText(b, rec.CallID)
+	b = copybin.AppendTimestamptz(b, rec.ConnectTime)
+	b = copybin.AppendSeconds(b, rec.Duration)
 	for _, f := range [...]string{rec.OrigIP, rec.OrigAccount, rec.SrcNumber, rec.DstNumber, rec.Disposition, res.Status} {
-		b = append(b, '\t')
-		b = copytext.AppendText(b, f)
+		b = copybin.AppendText(b, f)
 	}
-	b = append(b, '\t')
-	b = copytext.AppendNullText(b, res.Client)
-	b = append(b, '\t')
+	b = copybin.AppendNullText(b, res.Client)
 	if res.AccountID != 0 {
-		b = strconv.AppendInt(b, res.AccountID, 10)
+		b = copybin.AppendInt8(b, res.AccountID)
 	} else {
-		b = append(b, `\N`...)
+		b = copybin.AppendNull(b)
 	}
-	b = append(b, '\t')
-	b = copytext.AppendNullText(b, res.RateTable)
-	b = append(b, '\t')
+	b = copybin.AppendNullText(b, res.RateTable)
 	if res.RateID != 0 {
-		b = strconv.AppendInt(b, res.RateID, 10)
-		b = append(b, '\t')
-		b = copytext.AppendText(b, res.Code)
+		b = copybin.AppendInt8(b, res.RateID)
+		b = copybin.AppendText(b, res.Code)
 	} else {
-		b = append(b, "\\N\t\\N"...)
+		b = copybin.AppendNull(copybin.AppendNull(b))
 	}
-	b = append(b, '\t')
-	b = strconv.AppendInt(b, res.BilledSeconds, 10)
-	b = append(b, '\t')
-	b = copytext.AppendMillionths(b, res.Cost)
-	b = append(b, '\t')
-	b = copytext.AppendNullText(b, res.Currency)
-	b = append(b, '\t')
-	b = append(b, w.revision...)
-	b = append(b, '\n')
+	b = copybin.AppendInt8(b, res.BilledSeconds)
+	b = copybin.AppendMillionths(b, res.Cost)
+	b = copybin.AppendNullText(b, res.Currency)
+	if w.revision > 0 {
+		b = copybin.AppendInt4(b, int32(w.revision))
+	} else {
+		b = copybin.AppendNull(b)
+	}
 	w.buf = b
 }
 

@@ -86,7 +86,7 @@ func (s *Store) RewriteCalls(ctx context.Context, sel cdr.Selection, w cdr.Rewri
 			}
 		}
 		back := &storedSource{rows: rows}
-		return s.copyCDRs(ctx, tx, &copyWriter{store: s, src: back, perRow: back, revision: revisionText(sel.Revision)})
+		return s.copyCDRs(ctx, tx, &copyWriter{store: s, src: back, perRow: back, revision: sel.Revision})
 	})
 }
 
