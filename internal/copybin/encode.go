@@ -13,7 +13,9 @@ var Header = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 var Trailer = []byte{0xff, 0xff}
 
 // AppendRow starts a row of fields fields.
-func AppendRow(b []byte, fields int16) []byte { return binary.BigEndian.AppendUint16(b, uint16(fields)) }
+func AppendRow(b []byte, fields int16) []byte {
+	return binary.BigEndian.AppendUint16(b, uint16(fields))
+}
 
 // AppendNull appends a NULL field.
 func AppendNull(b []byte) []byte { return binary.BigEndian.AppendUint32(b, 0xffffffff) }
