@@ -249,6 +249,37 @@ func TestCallsOfNewDaysGetTheirPartitions(t *testing.T) {
 	}
 }
 
+// TestCallsThatSwitchDaysOftenAreStoredOnceInTheirDays: calls go straight
+// into their day's partition, one COPY per run of a day; a file that
+// switches days on every line (past the bound on such COPYs) goes through
+// the parent instead. Either way each call is stored once, in its day.
+func TestCallsThatSwitchDaysOftenAreStoredOnceInTheirDays(t *testing.T) {
+	f := newFixture(t)
+	var body strings.Builder
+	body.WriteString("call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n")
+	const calls = 301
+	for i := range calls {
+		day := 1 + i%3 // 1, 2, 3, 1, 2, 3 …: a day switch on every line
+		fmt.Fprintf(&body, "c%d,2026-10-%02d 12:%02d:00,60,192.0.2.10,,,4930111,ANSWERED\n", i, day, i%60)
+	}
+	res, err := f.ingest(f.upload(cdr.Canonical, "switching.csv", []byte(body.String())))
+	if err != nil || res.CDRs != calls {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if n := f.query(`SELECT count(DISTINCT call_id) FROM cdrs`); n != calls {
+		t.Fatalf("%d distinct calls stored, want %d", n, calls)
+	}
+	misplaced := f.query(`SELECT count(*) FROM cdrs WHERE tableoid::regclass::text <> 'cdrs_' || to_char(connect_time AT TIME ZONE 'UTC', 'YYYY_MM_DD')`)
+	if misplaced != 0 {
+		t.Fatalf("%d calls outside their day's partition", misplaced)
+	}
+	for day, want := range map[string]int64{"cdrs_2026_10_01": 101, "cdrs_2026_10_02": 100, "cdrs_2026_10_03": 100} {
+		if n := f.query(`SELECT count(*) FROM ` + day); n != want {
+			t.Errorf("%s holds %d calls, want %d", day, n, want)
+		}
+	}
+}
+
 func TestTheInboxIsListedPageByPageSkippingIngestedFiles(t *testing.T) {
 	f := newFixture(t)
 	header := strings.Join(cdr.CanonicalHeader, ",") + "\n"
