@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -571,12 +573,63 @@ var binaries = sync.OnceValues(func() (string, error) {
 })
 
 // BenchmarkIngestAsTheUserWaits times what a user waits for: `billctl cdr
-// ingest --wait` on a new 1,000,000-call file, from the command's start to
-// its exit, on a fresh database (partitions not yet made, the catalogue's
-// snapshot not yet built) with a worker process polling; and, in the same
-// run, the floor: `psql \copy` of the same CSV file into an unindexed table
-// of its eight columns. Run with -benchtime 1x -count 3 (make bench).
+// ingest --wait` on 1,000,000 new calls, from the command's start to its
+// exit, on a fresh database (partitions not yet made) with a worker process
+// polling; and, in the same run, the floor: `psql \copy` of the same calls
+// as one CSV file into an unindexed table of its eight columns. The calls
+// come as one file (in no time order: the hardest case for day partitions
+// and day locks), as ten files of 100,000 in time order (as a switch writes
+// them), or as the one file gzipped. Run with -benchtime 1x -count 3
+// (make bench).
 func BenchmarkIngestAsTheUserWaits(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		files func(file []byte) map[string][]byte
+	}{
+		{"one_file", func(file []byte) map[string][]byte { return map[string][]byte{"million.csv": file} }},
+		{"ten_files", func(file []byte) map[string][]byte { return splitCSV(file, 10) }},
+		{"gzipped", func(file []byte) map[string][]byte { return map[string][]byte{"million.csv.gz": gzipped(b, file)} }},
+	} {
+		b.Run(c.name, func(b *testing.B) { ingestAsTheUserWaits(b, c.files) })
+	}
+}
+
+// splitCSV splits a canonical CSV file with a header into n files of as
+// many calls, in time order as a switch writes them: the first file holds
+// the first calls of the month.
+func splitCSV(file []byte, n int) map[string][]byte {
+	header, body, _ := bytes.Cut(file, []byte("\n"))
+	lines := bytes.SplitAfter(body, []byte("\n"))
+	if len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1]
+	}
+	connect := func(l []byte) []byte { return bytes.SplitN(l, []byte(","), 3)[1] }
+	slices.SortStableFunc(lines, func(a, b []byte) int { return bytes.Compare(connect(a), connect(b)) })
+	out := map[string][]byte{}
+	per := (len(lines) + n - 1) / n
+	for i := 0; i < n; i++ {
+		part := append(append([]byte{}, header...), '\n')
+		for _, l := range lines[min(i*per, len(lines)):min((i+1)*per, len(lines))] {
+			part = append(part, l...)
+		}
+		out[fmt.Sprintf("part-%02d.csv", i)] = part
+	}
+	return out
+}
+
+func gzipped(b *testing.B, file []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(file); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func ingestAsTheUserWaits(b *testing.B, files func(file []byte) map[string][]byte) {
 	bin, err := binaries()
 	if err != nil {
 		b.Fatal(err)
@@ -586,8 +639,10 @@ func BenchmarkIngestAsTheUserWaits(b *testing.B) {
 		d := newBenchData(b, 1_000_000)
 		s3 := s3test.New(b)
 		tc, queue := temporaltest.New(b)
-		if _, err := s3.Put(ctx, billing.InboxKey(cdr.Canonical, "million.csv"), bytes.NewReader(d.file), "text/csv", nil); err != nil {
-			b.Fatal(err)
+		for name, body := range files(d.file) {
+			if _, err := s3.Put(ctx, billing.InboxKey(cdr.Canonical, name), bytes.NewReader(body), "text/csv", nil); err != nil {
+				b.Fatal(err)
+			}
 		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -277,6 +278,73 @@ func TestCallsThatSwitchDaysOftenAreStoredOnceInTheirDays(t *testing.T) {
 		if n := f.query(`SELECT count(*) FROM ` + day); n != want {
 			t.Errorf("%s holds %d calls, want %d", day, n, want)
 		}
+	}
+}
+
+// TestAFileOutOfTimeOrderNeverWaitsWhileHoldingALaterDay: a load waits
+// only for days later than those it holds. Meeting an earlier day that
+// another ingestion holds, it lets go of its days and reads the file again
+// with its days locked in order: the other ingestion, wanting a day of this
+// file's, gets it at once. Before, the two waited on each other until
+// PostgreSQL failed one of them (deadlock) and its retry started over.
+func TestAFileOutOfTimeOrderNeverWaitsWhileHoldingALaterDay(t *testing.T) {
+	f := newFixture(t)
+	header := "call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n"
+	body := header + "late,2026-10-05 10:00:00,60,192.0.2.10,,,4930111,ANSWERED\n" +
+		"early,2026-10-03 10:00:00,60,192.0.2.10,,,4930111,ANSWERED\n"
+	ref := f.upload(cdr.Canonical, "unordered.csv", []byte(body))
+	const callKeysLock = 0x6b657973 // postgres.callKeysLock
+	day := func(d int) int32 { return int32(time.Date(2026, 10, d, 0, 0, 0, 0, time.UTC).Unix() / 86400) }
+	// Another ingestion holds October 3rd.
+	pool := pgtest.Pool(f.store)
+	other, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback(ctx)
+	if _, err := other.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, callKeysLock, day(3)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var res activities.IngestFileResult
+	go func() {
+		var err error
+		res, err = f.ingest(ref)
+		done <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var waiting int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND classid = $1 AND objid = $2`, callKeysLock, day(3)).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 1 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the load did not wait for the day held elsewhere: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the load never waited for October 3rd")
+		}
+	}
+	// The other ingestion now wants October 5th, the load's other day.
+	if _, err := other.Exec(ctx, `SET LOCAL lock_timeout = '500ms'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, callKeysLock, day(5)); err != nil {
+		t.Fatalf("the waiting load holds a later day: %v", err)
+	}
+	if err := other.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil || res.CDRs != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if n := f.query(`SELECT count(*) FROM cdrs`); n != 2 {
+		t.Fatalf("%d calls stored, want 2", n)
 	}
 }
 

@@ -172,7 +172,7 @@ func (s *Service) Ingest(ctx context.Context, key, zone string, beat Heartbeat) 
 	if err != nil {
 		return res, err
 	}
-	defer body.Close()
+	defer func() { body.Close() }()
 	file := cdr.File{Key: key, Checksum: obj.ETag, Format: f, Size: obj.Size}
 	id, skip, err := s.Store.StartFile(ctx, file)
 	if err != nil {
@@ -187,9 +187,14 @@ func (s *Service) Ingest(ctx context.Context, key, zone string, beat Heartbeat) 
 		return res, err
 	}
 	file.Revision = revision
-	counted := &countingReader{r: body}
-	src, err := ingest.NewSource(key, counted, f, loc, engine)
-	if err == nil {
+	var counted *countingReader
+	for attempt := 1; ; attempt++ {
+		counted = &countingReader{r: body}
+		var src *ingest.Source
+		src, err = ingest.NewSource(key, counted, f, loc, engine)
+		if err != nil {
+			break
+		}
 		src.Progress = func(lines int64) { beat.beat(lines) }
 		var st cdr.FileStats
 		st, err = s.Store.LoadFile(ctx, id, file, src)
@@ -197,6 +202,21 @@ func (s *Service) Ingest(ctx context.Context, key, zone string, beat Heartbeat) 
 		// The months it has calls in, not every month between its first
 		// and last: one stray date would list hundreds.
 		res.Months = months(st.Days)
+		// Calls out of time order met a day another file held: read the
+		// file again, its days known and locked first (rare: files are
+		// written in time order).
+		var order *cdr.DaysOutOfOrderError
+		if !errors.As(err, &order) || attempt == maxLoads {
+			break
+		}
+		body.Close()
+		if body, obj, err = s.Objects.Open(ctx, key); err != nil {
+			return res, err
+		}
+		if obj.ETag != file.Checksum {
+			return res, fmt.Errorf("%s changed while it was ingested; retrying", key)
+		}
+		file.Days = order.Days
 	}
 	// A compressed stream cut short while the object was not read whole is
 	// the network's fault, not the file's: retry.
@@ -209,6 +229,10 @@ func (s *Service) Ingest(ctx context.Context, key, zone string, beat Heartbeat) 
 	}
 	return res, err
 }
+
+// maxLoads bounds the reads of one file whose calls are out of time order
+// (each read knows more of its days); past it the activity's retry goes on.
+const maxLoads = 4
 
 // months are the distinct months of days (UTC midnights in unix seconds),
 // sorted.

@@ -2,6 +2,7 @@ package cdr
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -13,6 +14,21 @@ type File struct {
 	Size     int64 // bytes; 0 when not known
 	// Revision is the catalogue revision its calls are rated at.
 	Revision int64
+	// Days are days (UTC midnights, unix seconds) its calls are known to
+	// be on, from an earlier attempt that met them out of order: a load
+	// locks them first (see DaysOutOfOrderError).
+	Days []int64
+}
+
+// DaysOutOfOrderError ends a load whose calls came to a day earlier than
+// one it holds while another load held that day: waiting could deadlock.
+// Loading again with File.Days = Days takes the days' locks in order first.
+type DaysOutOfOrderError struct {
+	Days []int64 // every day the load met, ascending
+}
+
+func (e *DaysOutOfOrderError) Error() string {
+	return fmt.Sprintf("the file's calls are not in time order and another ingestion holds one of their %d days; loading again with its days locked in order", len(e.Days))
 }
 
 // FileStats is what ingesting a file produced.

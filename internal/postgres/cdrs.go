@@ -50,6 +50,7 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 		if err := tx.QueryRow(ctx, `SELECT first_call, last_call FROM cdr_files WHERE id = $1 FOR UPDATE`, id).Scan(&first, &last); err != nil {
 			return err
 		}
+		var held []int64
 		if first != nil {
 			// The days its calls are on, locked before they are deleted: a
 			// rerate of those days (which takes the same locks) has either
@@ -64,9 +65,15 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 			if err != nil {
 				return err
 			}
-			if err := lockDays(ctx, tx, days); err != nil {
-				return err
-			}
+			held = days
+		}
+		// Days are locked in ascending order, here and as calls meet them
+		// (see loadDayKeys): two loads never wait on each other in a cycle.
+		held = slices.Compact(slices.Sorted(slices.Values(append(held, f.Days...))))
+		if err := lockDays(ctx, tx, held); err != nil {
+			return err
+		}
+		if first != nil {
 			if _, err := tx.Exec(ctx, `DELETE FROM cdrs WHERE file_id = $1 AND connect_time BETWEEN $2 AND $3`, id, *first, *last); err != nil {
 				return err
 			}
@@ -77,7 +84,7 @@ func (s *Store) LoadFile(ctx context.Context, id int64, f cdr.File, src cdr.Sour
 				return err
 			}
 		}
-		w := &copyWriter{store: s, src: src, id: id, revision: f.Revision}
+		w := &copyWriter{store: s, src: src, id: id, revision: f.Revision, held: held}
 		if !s.keepDuplicates {
 			w.keys, w.loaded = cdr.NewKeys(id, int(min(f.Size/callBytes, 1<<26))), map[int64]bool{}
 		}
@@ -133,10 +140,25 @@ func lockDays(ctx context.Context, tx pgx.Tx, days []int64) error {
 
 // loadDayKeys locks day for tx, so that a file ingested at the same time
 // sees this one's keys or this one sees its keys, and loads the keys the
-// other files have on day.
+// other files have on day. It waits for the lock only when day is later
+// than every day tx holds; for an earlier day it only tries, and a day held
+// elsewhere ends the load with a DaysOutOfOrderError.
 func loadDayKeys(ctx context.Context, tx pgx.Tx, w *copyWriter, day int64) error {
-	if err := lockDays(ctx, tx, []int64{day}); err != nil {
-		return err
+	if len(w.held) == 0 || day > w.held[len(w.held)-1] {
+		if err := lockDays(ctx, tx, []int64{day}); err != nil {
+			return err
+		}
+		w.held = append(w.held, day)
+	} else if !slices.Contains(w.held, day) {
+		var got bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1, $2)`, callKeysLock, int32(day/86400)).Scan(&got); err != nil {
+			return fmt.Errorf("lock the calls of %s: %w", time.Unix(day, 0).UTC().Format(time.DateOnly), err)
+		}
+		if !got {
+			return &cdr.DaysOutOfOrderError{Days: slices.Sorted(slices.Values(append(slices.Clone(w.held), day)))}
+		}
+		w.held = append(w.held, day)
+		slices.Sort(w.held)
 	}
 	rows, _ := tx.Query(ctx, `SELECT file_id, keys FROM call_keys WHERE day = $1 AND file_id <> $2`, time.Unix(day, 0).UTC(), w.id)
 	var file int64
@@ -263,6 +285,8 @@ type copyWriter struct {
 	// is known are not stored but listed in dups.
 	keys   *cdr.Keys
 	loaded map[int64]bool
+	// held are the days whose locks the load holds, ascending.
+	held   []int64
 	keyBuf []byte
 	id     int64
 	// dups lists the duplicates (cdr.AppendDuplicate).
