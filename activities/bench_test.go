@@ -34,6 +34,7 @@ import (
 	"github.com/billrun/billrun/internal/rating"
 	"github.com/billrun/billrun/internal/rating/ratingtest"
 	"github.com/billrun/billrun/internal/report"
+	"github.com/billrun/billrun/internal/s3store"
 	"github.com/billrun/billrun/internal/rerate"
 	"github.com/billrun/billrun/internal/s3store/s3test"
 	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
@@ -793,4 +794,148 @@ func traceWorkflows(b *testing.B, tc client.Client, start time.Time) {
 			b.Logf("%s %7.3f %s", e.Execution.WorkflowId, ev.EventTime.AsTime().Sub(start).Seconds(), ev.EventType)
 		}
 	}
+}
+
+// BenchmarkBillRunAsTheUserWaits times `billctl run bill --period 2026-10
+// --state issued --wait` from the command's start to its exit, on a month
+// whose calls are in the inbox and not yet ingested: BILLRUN_CLIENTS
+// clients (default 1,000) and BILLRUN_CALLS calls (default 1,000,000, every
+// one billable) in ten files in time order, a worker process polling. It
+// reports where the time went from the run's child workflows: ingestion,
+// invoicing, and the rest (readiness, the run's own steps). Run with
+// -benchtime 1x -count 3 (make bench).
+func BenchmarkBillRunAsTheUserWaits(b *testing.B) {
+	clients, calls := 1_000, 1_000_000
+	if n, err := strconv.Atoi(os.Getenv("BILLRUN_CLIENTS")); err == nil {
+		clients = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("BILLRUN_CALLS")); err == nil {
+		calls = n
+	}
+	bin, err := binaries()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		b.StopTimer()
+		d := newBenchData(b, 0, func(c *rating.Catalog) {
+			for i := len(c.Clients); i < clients; i++ {
+				c.Clients = append(c.Clients, rating.Client{ID: fmt.Sprint("client", i), RateTable: "child"})
+				c.Accounts = append(c.Accounts, rating.Account{ID: int64(len(c.Accounts) + 1), Client: fmt.Sprint("client", i), Kind: rating.KindIP,
+					Value: fmt.Sprintf("11.%d.%d.%d", i>>16, (i>>8)&255, i&255), Enabled: true})
+			}
+		})
+		account := map[string]rating.Account{}
+		for _, a := range d.cat.Accounts {
+			if _, ok := account[a.Client]; !ok {
+				account[a.Client] = a
+			}
+		}
+		if _, err := pgtest.Pool(d.store).Exec(ctx, `UPDATE clients SET autoinvoice = true WHERE id = ANY($1)`, clientIDs(clients)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pgtest.Pool(d.store).Exec(ctx, `UPDATE clients SET autoinvoice = false WHERE NOT id = ANY($1)`, clientIDs(clients)); err != nil {
+			b.Fatal(err)
+		}
+		s3 := s3test.New(b)
+		_, queue := temporaltest.New(b)
+		// Ten files in time order over October, each call billable.
+		const files = 10
+		step := 31 * 24 * time.Hour / time.Duration(calls)
+		var file bytes.Buffer
+		for i := range calls {
+			if i%(calls/files) == 0 {
+				if file.Len() > 0 {
+					putInbox(b, s3, fmt.Sprintf("switch-%02d.csv", i/(calls/files)-1), file.Bytes())
+				}
+				file.Reset()
+				file.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
+			}
+			a := account[fmt.Sprint("client", i%clients)]
+			at := ratingtest.Start.Add(time.Duration(i) * step)
+			fmt.Fprintf(&file, "r%d,%s,%d,%s,,,%s%s1234567,ANSWERED\n", i, at.Format(time.DateTime), 20+i%300, a.Value, a.TechPrefix,
+				d.codes[(i*7919)%len(d.codes)])
+		}
+		putInbox(b, s3, fmt.Sprintf("switch-%02d.csv", files-1), file.Bytes())
+		metrics := freeAddr(b)
+		env := append(os.Environ(), "DATABASE_URL="+pgtest.URL(b, d.store), "S3_BUCKET="+s3.Bucket(), "TEMPORAL_TASK_QUEUE="+queue)
+		worker := exec.Command(filepath.Join(bin, "billrun-worker"))
+		worker.Env = append(env, "BILLRUN_METRICS_ADDR="+metrics)
+		if err := worker.Start(); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = worker.Process.Kill(); _ = worker.Wait() })
+		for deadline := time.Now().Add(30 * time.Second); !workerWarm(metrics); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatal("the worker never became ready with its engine built")
+			}
+		}
+
+		b.StartTimer()
+		start := time.Now()
+		run := exec.Command(filepath.Join(bin, "billctl"), "run", "bill", "--period", "2026-10", "--state", "issued", "--wait")
+		run.Env = env
+		out, err := run.CombinedOutput()
+		took := time.Since(start)
+		b.StopTimer()
+		if err != nil {
+			b.Fatalf("billctl run bill: %v\n%s", err, out)
+		}
+		var issued, stored int64
+		_ = pgtest.Pool(d.store).QueryRow(ctx, `SELECT count(*) FROM invoices WHERE state = 'issued'`).Scan(&issued)
+		_ = pgtest.Pool(d.store).QueryRow(ctx, `SELECT count(*) FROM cdrs WHERE status = 'rated'`).Scan(&stored)
+		if issued != int64(clients) || stored != int64(calls) {
+			b.Fatalf("%d invoices issued of %d clients, %d calls rated of %d\n%s", issued, clients, stored, calls, out)
+		}
+		phases := childTimes(b, start)
+		b.ReportMetric(took.Seconds(), "total_s")
+		b.ReportMetric(phases["ingest"].Seconds(), "ingest_s")
+		b.ReportMetric(phases["invoicerun"].Seconds(), "invoice_s")
+		b.ReportMetric(float64(clients)/phases["invoicerun"].Seconds(), "invoices/s")
+		b.StartTimer()
+	}
+}
+
+func clientIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprint("client", i)
+	}
+	return ids
+}
+
+func putInbox(b *testing.B, s3 *s3store.Store, name string, body []byte) {
+	b.Helper()
+	if _, err := s3.Put(ctx, billing.InboxKey(cdr.Canonical, name), bytes.NewReader(body), "text/csv", nil); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func freeAddr(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// childTimes sums, by kind (the workflow ID's first word: ingest,
+// invoicerun …), how long the workflows started since start ran.
+func childTimes(b *testing.B, start time.Time) map[string]time.Duration {
+	tc, _ := temporaltest.New(b)
+	out := map[string]time.Duration{}
+	resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default",
+		Query: fmt.Sprintf("StartTime >= '%s'", start.UTC().Format(time.RFC3339Nano))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range resp.Executions {
+		if e.CloseTime == nil {
+			continue
+		}
+		kind, _, _ := strings.Cut(e.Execution.WorkflowId, "-")
+		out[kind] += e.CloseTime.AsTime().Sub(e.StartTime.AsTime())
+	}
+	return out
 }
