@@ -33,6 +33,9 @@ func sequenceOf(kind string) string {
 // for all of them, in the order of clients. Issued is set where the period
 // already has an issued invoice.
 func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period.Month, issue time.Time) ([]invoice.Basis, error) {
+	if err := s.analyzeCalls(ctx, month); err != nil {
+		return nil, err
+	}
 	out := make([]invoice.Basis, len(clients))
 	at := make(map[string]int, len(clients))
 	for i, c := range clients {

@@ -20,6 +20,9 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope re
 	client := scope.Client
 	f := readiness.Facts{Period: string(month), Calls: map[string]int64{}, Mismatches: map[string]map[string]int64{},
 		UnnamedCodes: map[string][]string{}, Stale: map[string]int64{}, Files: pending}
+	if err := s.analyzeCalls(ctx, month); err != nil {
+		return f, err
+	}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `SELECT c.id, c.currency, c.timezone, c.invoice_day, coalesce(c.rate_table, ''), coalesce(t.currency, '')
 			FROM clients c LEFT JOIN rate_tables t ON t.name = c.rate_table
@@ -166,4 +169,17 @@ func (s *Store) PeriodSpan(ctx context.Context, month period.Month) (time.Time, 
 	}
 	from, to := period.Cover(froms, tos)
 	return from, to, nil
+}
+
+// analyzeCalls gives the planner statistics of the calls of month's
+// periods (analyze_cdrs): the day partitions a month's clients' periods may
+// cover, from a day before the calendar month to a day after the next (an
+// invoice day moves a period up to a month later), that were never analyzed
+// or changed much since. Fresh partitions otherwise look empty to it.
+func (s *Store) analyzeCalls(ctx context.Context, month period.Month) error {
+	lo, hi := month.Start(time.UTC).AddDate(0, 0, -1), month.Next().Next().Start(time.UTC).AddDate(0, 0, 1)
+	if _, err := s.pool.Exec(ctx, `SELECT analyze_cdrs($1, $2)`, lo, hi); err != nil {
+		return fmt.Errorf("analyze the calls of %s: %w", month, err)
+	}
+	return nil
 }

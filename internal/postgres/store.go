@@ -178,13 +178,14 @@ const tableChain = `RECURSIVE table_chain (name, anc) AS (
 // tell whether a call is stale (billing-rules §7): rated before the latest
 // change to its client, to any account of its client with its account's
 // kind and value, to its rate table or to a table of its parent chain. A
-// call whose account is gone is stale too.
+// call whose account is gone is stale too. (A window, not a join to the
+// accounts grouped: the planner guesses a grouped join at one row and then
+// loops over it for every call.)
 const (
 	staleWith = tableChain + `,
 		stale_tables AS (SELECT c.name, max(t.revision) AS revision FROM table_chain c JOIN rate_tables t ON t.name = c.anc GROUP BY 1),
-		stale_accounts AS (SELECT a.id, greatest(cl.revision, k.revision) AS revision
-			FROM accounts a JOIN clients cl ON cl.id = a.client
-			JOIN (SELECT client, kind, value, max(revision) AS revision FROM accounts GROUP BY 1, 2, 3) k USING (client, kind, value))`
+		stale_accounts AS (SELECT a.id, greatest(cl.revision, max(a.revision) OVER (PARTITION BY a.client, a.kind, a.value)) AS revision
+			FROM accounts a JOIN clients cl ON cl.id = a.client)`
 	staleJoins = ` LEFT JOIN stale_accounts sa ON sa.id = c.account_id LEFT JOIN stale_tables st ON st.name = c.rate_table`
 	staleCall  = `(c.status = 'rated' AND coalesce(c.revision, 0) < greatest(coalesce(sa.revision, 2147483647), coalesce(st.revision, 0)))`
 )
