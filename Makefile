@@ -63,6 +63,7 @@ bench: up
 	$(ENV) go test -run '^$$' -bench . -benchtime 3x ./internal/postgres/
 	$(ENV) go test -run '^$$' -bench 'IngestMillion|RerateMillion|IndexCost' -benchtime 1x -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench IngestAsTheUserWaits -benchtime 1x -count 3 -timeout 30m ./activities/
+	$(ENV) go test -run '^$$' -bench BillRunAsTheUserWaits -benchtime 1x -count 3 -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench IngestDuplicates -benchtime 1x -count 3 -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench SummaryMillion -benchtime 3x -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench ReconcileMillion -benchtime 3x -count 3 -timeout 30m ./activities/
