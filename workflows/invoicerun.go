@@ -15,7 +15,9 @@ import (
 const (
 	// InvoiceRunProgressQuery returns an InvoiceRunProgress.
 	InvoiceRunProgressQuery = "progress"
-	// DefaultInvoiceBatch is how many clients' invoices a batch activity makes.
+	// DefaultInvoiceBatch is the fewest clients' invoices a batch activity
+	// makes (a page is split into invoiceBatchesAtOnce batches, each of at
+	// least this many clients).
 	DefaultInvoiceBatch = 100
 	// invoiceBatchesAtOnce: with four documents at a time within a batch,
 	// two batches keep two cores, the database and S3 busy.
@@ -35,7 +37,7 @@ type InvoiceRunInput struct {
 	Issue      bool
 	AllowEmpty bool
 	Rounding   invoice.Rounding
-	BatchSize  int // clients per batch; 0 is DefaultInvoiceBatch
+	BatchSize  int // clients per batch; 0 splits each page among the batches that run at once
 	// EndedAfter leaves alone the clients whose period ended at or before
 	// it (a bill run's earlier wave invoiced them); zero takes every client.
 	EndedAfter time.Time
@@ -91,6 +93,13 @@ func InvoiceRun(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, e
 	if err := workflow.ExecuteActivity(ctx, a.ClientsToInvoice, activities.ClientsToInvoiceInput{After: in.After, Limit: invoiceRunPage}).
 		Get(ctx, &clients); err != nil {
 		return p, err
+	}
+	if in.BatchSize <= 0 && workflow.GetVersion(ctx, "invoice-batches-per-page", workflow.DefaultVersion, 1) == 1 {
+		// A batch reads the month's calls twice (lines, then documents)
+		// whatever its size: a page goes in as few batches as run at once,
+		// none smaller than the default (a month of 1,000 clients and
+		// 1,000,000 calls: 10 batches took 28.6 s, 2 take …).
+		size = max(DefaultInvoiceBatch, (len(clients)+invoiceBatchesAtOnce-1)/invoiceBatchesAtOnce)
 	}
 	running := 0
 	var failed error

@@ -67,7 +67,7 @@ func TestAnInvoiceRunBatchesTheClientsAndCountsWhatBecameOfEach(t *testing.T) {
 	require.Equal(t, []string{"inv-a", "inv-c", "inv-e"}, rendered)
 }
 
-func TestAFullPageOfClientsContinuesAsNewAfterItsLastClient(t *testing.T) {
+func TestAFullPageOfClientsGoesInTwoBatchesAndContinuesAsNewAfterItsLastClient(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	var a *activities.Activities
@@ -77,8 +77,10 @@ func TestAFullPageOfClientsContinuesAsNewAfterItsLastClient(t *testing.T) {
 		page[i] = fmt.Sprintf("c%04d", i)
 	}
 	env.OnActivity(a.ClientsToInvoice, mock.Anything, mock.Anything).Return(page, nil).Once()
+	var sizes []int
 	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CreateInvoicesInput) (activities.CreateInvoicesResult, error) {
+			sizes = append(sizes, len(in.Clients))
 			var res activities.CreateInvoicesResult
 			for _, c := range in.Clients {
 				res.Invoices = append(res.Invoices, activities.CreateInvoiceResult{Client: c, Skipped: "nothing"})
@@ -93,6 +95,9 @@ func TestAFullPageOfClientsContinuesAsNewAfterItsLastClient(t *testing.T) {
 	require.ErrorAs(t, err, &cont)
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next))
 	require.Equal(t, "c0999", next.After)
+	// A batch reads the month's calls whatever its size: the page goes in
+	// as many batches as run at once.
+	require.Equal(t, []int{invoiceRunPage / invoiceBatchesAtOnce, invoiceRunPage / invoiceBatchesAtOnce}, sizes)
 	require.Equal(t, invoiceRunPage, next.Progress.Skipped)
 	require.False(t, next.Now.IsZero(), "the run's day is carried over")
 }
