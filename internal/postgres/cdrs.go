@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -195,12 +196,18 @@ func dayKey(t time.Time) int64 {
 	return t.Unix() - (t.Unix()%86400+86400)%86400
 }
 
-func (s *Store) ensurePartition(ctx context.Context, t time.Time) error {
-	if _, err := s.pool.Exec(ctx, `SELECT ensure_cdr_partition($1)`, t); err != nil {
-		return fmt.Errorf("create the CDR partition for %s: %w", t.UTC().Format(time.DateOnly), err)
+// partition returns the name of the day partition of t, made first when
+// this process has not seen it (ensure_cdr_partition names it).
+func (s *Store) partition(ctx context.Context, t time.Time) (string, error) {
+	if name, ok := s.partitions.Load(dayKey(t)); ok {
+		return name.(string), nil
 	}
-	s.partitions.Store(dayKey(t), struct{}{})
-	return nil
+	var name string
+	if err := s.pool.QueryRow(ctx, `SELECT ensure_cdr_partition($1)`, t).Scan(&name); err != nil {
+		return "", fmt.Errorf("create the CDR partition for %s: %w", t.UTC().Format(time.DateOnly), err)
+	}
+	s.partitions.Store(dayKey(t), name)
+	return name, nil
 }
 
 // copyCDRs copies w's calls into cdrs within tx, each day's straight into
@@ -220,10 +227,9 @@ func (s *Store) copyCDRs(ctx context.Context, tx pgx.Tx, w *copyWriter) error {
 			}
 		}
 		t := w.pending.ConnectTime
-		if _, ok := s.partitions.Load(dayKey(t)); !ok {
-			if err := s.ensurePartition(ctx, t); err != nil {
-				return err
-			}
+		name, err := s.partition(ctx, t)
+		if err != nil {
+			return err
 		}
 		if w.keys != nil && !w.loaded[dayKey(t)] {
 			if err := loadDayKeys(ctx, tx, w, dayKey(t)); err != nil {
@@ -232,8 +238,8 @@ func (s *Store) copyCDRs(ctx context.Context, tx pgx.Tx, w *copyWriter) error {
 		}
 		table := "cdrs"
 		w.into, w.day = viaParent, viaParent
-		if name, ok := dayPartition(t); ok && copies < maxDayCopies {
-			table, w.into = name, dayKey(t)
+		if copies < maxDayCopies {
+			table, w.into = pgx.Identifier{name}.Sanitize(), dayKey(t)
 		}
 		w.stopped = false
 		if _, err := tx.Conn().PgConn().CopyFrom(ctx, w, `COPY `+table+` (`+cdrColumns+`) FROM STDIN (FORMAT binary)`); err != nil {
@@ -254,15 +260,6 @@ const maxDayCopies = 100
 
 // viaParent is copyWriter.into when the COPY goes through the parent.
 const viaParent = math.MinInt64
-
-// dayPartition names the day partition of t as ensure_cdr_partition does.
-func dayPartition(t time.Time) (string, bool) {
-	t = t.UTC()
-	if y := t.Year(); y < 1000 || y > 9999 {
-		return "", false
-	}
-	return "cdrs_" + t.Format("2006_01_02"), true
-}
 
 // copyWriter renders a Source as a binary COPY. It ends a COPY early
 // (io.EOF) at a call the COPY cannot take (see ready), keeping it pending.
@@ -393,7 +390,7 @@ func (w *copyWriter) duplicate(rec *cdr.Record) bool {
 }
 
 // cdrFields is the number of cdrColumns.
-const cdrFields = 20
+var cdrFields = int16(strings.Count(cdrColumns, ",") + 1)
 
 // append renders one row in binary COPY format.
 func (w *copyWriter) append(rec *cdr.Record, res *cdr.Rating) {
