@@ -52,11 +52,12 @@ func (e *Engines) Current(ctx context.Context) (*rating.Engine, int64, error) {
 	return engine, e.version, nil
 }
 
-// Keep builds the engine of the current master data at once, and again
-// within the interval every of a catalogue change, until ctx ends: a worker's first file
-// after a start or an import then rates at once instead of waiting for the
-// snapshot (a second or more on a large catalogue). built is told each
-// revision built; failed each error, once until the next success.
+// Keep builds the engine of the current master data at once, then checks
+// the catalogue revision every interval and rebuilds when it moved, until
+// ctx ends: a worker's first file after a start or an import then rates at
+// once instead of waiting for the snapshot (a second or more on a large
+// catalogue). built is told each revision built; failed each error, once
+// until the next success.
 func (e *Engines) Keep(ctx context.Context, every time.Duration, built func(revision int64), failed func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
