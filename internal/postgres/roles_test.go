@@ -78,6 +78,8 @@ func TestEachRoleHasOnlyTheRightsItNeeds(t *testing.T) {
 		{"billctl does not rewrite the audit record", billctl, `UPDATE bill_runs SET phase = 'done'`, false},
 		{"billctl does not number invoices", billctl, `UPDATE invoice_sequences SET next_seq = 1`, false},
 		{"billctl does not make partitions", billctl, `SELECT ensure_cdr_partition('2026-10-06')`, false},
+		{"the worker gives fresh calls statistics before invoicing", worker, `SELECT analyze_cdrs('2026-10-01', '2026-11-01')`, true},
+		{"billctl gives fresh calls statistics before readiness", billctl, `SELECT analyze_cdrs('2026-10-01', '2026-11-01')`, true},
 		{"billctl creates no table", billctl, `CREATE TABLE evil (x int)`, false},
 	}
 	for _, c := range cases {
