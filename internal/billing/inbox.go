@@ -206,7 +206,11 @@ func (s *Service) Ingest(ctx context.Context, key, zone string, beat Heartbeat) 
 		// file again, its days known and locked first (rare: files are
 		// written in time order).
 		var order *cdr.DaysOutOfOrderError
-		if !errors.As(err, &order) || attempt == maxLoads {
+		if !errors.As(err, &order) {
+			break
+		}
+		if attempt == maxLoads {
+			err = fmt.Errorf("%s: read %d times: %w", key, attempt, err)
 			break
 		}
 		body.Close()
