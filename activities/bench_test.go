@@ -646,30 +646,8 @@ func ingestAsTheUserWaits(b *testing.B, files func(file []byte) map[string][]byt
 				b.Fatal(err)
 			}
 		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		metrics := l.Addr().String()
-		l.Close()
 		env := append(os.Environ(), "DATABASE_URL="+pgtest.URL(b, d.store), "S3_BUCKET="+s3.Bucket(), "TEMPORAL_TASK_QUEUE="+queue)
-		worker := exec.Command(filepath.Join(bin, "billrun-worker"))
-		worker.Env = append(env, "BILLRUN_METRICS_ADDR="+metrics)
-		if err := worker.Start(); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = worker.Process.Kill(); _ = worker.Wait() })
-		// Ready, with its rating engine built: a deployed worker builds it
-		// at start and after each import, not when a file arrives
-		// (BenchmarkSnapshot times that build).
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			if workerWarm(metrics) {
-				break
-			}
-			if time.Now().After(deadline) {
-				b.Fatal("the worker never became ready with its engine built")
-			}
-		}
+		startWorker(b, bin, env)
 		path := filepath.Join(b.TempDir(), "million.csv")
 		if err := os.WriteFile(path, d.file, 0o644); err != nil {
 			b.Fatal(err)
@@ -752,6 +730,26 @@ func BenchmarkCopyFormats(b *testing.B) {
 				b.ReportMetric(float64(len(f.rows))/1e6, "MB")
 			}
 		})
+	}
+}
+
+// startWorker starts the worker of bin with env and waits until it is
+// ready with its rating engine built: a deployed worker builds it at start
+// and after each import, not when a file arrives (BenchmarkSnapshot times
+// that build). The worker is killed when the benchmark ends.
+func startWorker(b *testing.B, bin string, env []string) {
+	b.Helper()
+	metrics := freeAddr(b)
+	worker := exec.Command(filepath.Join(bin, "billrun-worker"))
+	worker.Env = append(env, "BILLRUN_METRICS_ADDR="+metrics)
+	if err := worker.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = worker.Process.Kill(); _ = worker.Wait() })
+	for deadline := time.Now().Add(30 * time.Second); !workerWarm(metrics); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("the worker never became ready with its engine built")
+		}
 	}
 }
 
@@ -867,19 +865,8 @@ func BenchmarkBillRunAsTheUserWaits(b *testing.B) {
 				d.codes[(i*7919)%len(d.codes)])
 		}
 		putInbox(b, s3, fmt.Sprintf("switch-%02d.csv", files-1), file.Bytes())
-		metrics := freeAddr(b)
 		env := append(os.Environ(), "DATABASE_URL="+pgtest.URL(b, d.store), "S3_BUCKET="+s3.Bucket(), "TEMPORAL_TASK_QUEUE="+queue)
-		worker := exec.Command(filepath.Join(bin, "billrun-worker"))
-		worker.Env = append(env, "BILLRUN_METRICS_ADDR="+metrics)
-		if err := worker.Start(); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = worker.Process.Kill(); _ = worker.Wait() })
-		for deadline := time.Now().Add(30 * time.Second); !workerWarm(metrics); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				b.Fatal("the worker never became ready with its engine built")
-			}
-		}
+		startWorker(b, bin, env)
 
 		b.StartTimer()
 		start := time.Now()

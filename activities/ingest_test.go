@@ -257,7 +257,7 @@ func TestCallsOfNewDaysGetTheirPartitions(t *testing.T) {
 func TestCallsThatSwitchDaysOftenAreStoredOnceInTheirDays(t *testing.T) {
 	f := newFixture(t)
 	var body strings.Builder
-	body.WriteString("call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n")
+	body.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
 	const calls = 301
 	for i := range calls {
 		day := 1 + i%3 // 1, 2, 3, 1, 2, 3 …: a day switch on every line
@@ -289,7 +289,7 @@ func TestCallsThatSwitchDaysOftenAreStoredOnceInTheirDays(t *testing.T) {
 // PostgreSQL failed one of them (deadlock) and its retry started over.
 func TestAFileOutOfTimeOrderNeverWaitsWhileHoldingALaterDay(t *testing.T) {
 	f := newFixture(t)
-	header := "call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n"
+	header := strings.Join(cdr.CanonicalHeader, ",") + "\n"
 	body := header + "late,2026-10-05 10:00:00,60,192.0.2.10,,,4930111,ANSWERED\n" +
 		"early,2026-10-03 10:00:00,60,192.0.2.10,,,4930111,ANSWERED\n"
 	ref := f.upload(cdr.Canonical, "unordered.csv", []byte(body))
