@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -737,11 +738,11 @@ func BenchmarkCopyFormats(b *testing.B) {
 // ready with its rating engine built: a deployed worker builds it at start
 // and after each import, not when a file arrives (BenchmarkSnapshot times
 // that build). The worker is killed when the benchmark ends.
-func startWorker(b *testing.B, bin string, env []string) {
+func startWorker(b *testing.B, bin string, env []string) string {
 	b.Helper()
 	metrics := freeAddr(b)
 	worker := exec.Command(filepath.Join(bin, "billrun-worker"))
-	worker.Env = append(env, "BILLRUN_METRICS_ADDR="+metrics)
+	worker.Env = append(env, "BILLRUN_METRICS_ADDR="+metrics, "BILLRUN_PPROF=1")
 	if err := worker.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -751,6 +752,34 @@ func startWorker(b *testing.B, bin string, env []string) {
 			b.Fatal("the worker never became ready with its engine built")
 		}
 	}
+	return metrics
+}
+
+// profileWorker, when BILLRUN_BENCH_PROFILE names a file, writes to it a
+// CPU profile of the worker serving ops on addr over the next
+// BILLRUN_BENCH_PROFILE_SECONDS (default 30): where its time goes. The
+// function it returns waits for the profile.
+func profileWorker(b *testing.B, addr string) func() {
+	path := os.Getenv("BILLRUN_BENCH_PROFILE")
+	if path == "" {
+		return func() {}
+	}
+	seconds := cmp.Or(os.Getenv("BILLRUN_BENCH_PROFILE_SECONDS"), "30")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=" + seconds)
+		if err != nil {
+			b.Log(err)
+			return
+		}
+		defer r.Body.Close()
+		p, _ := io.ReadAll(r.Body)
+		if err := os.WriteFile(path, p, 0o644); err != nil {
+			b.Log(err)
+		}
+	}()
+	return func() { <-done }
 }
 
 // workerWarm reports whether the worker serving ops on addr is ready and has
@@ -866,7 +895,7 @@ func BenchmarkBillRunAsTheUserWaits(b *testing.B) {
 		}
 		putInbox(b, s3, fmt.Sprintf("switch-%02d.csv", files-1), file.Bytes())
 		env := append(os.Environ(), "DATABASE_URL="+pgtest.URL(b, d.store), "S3_BUCKET="+s3.Bucket(), "TEMPORAL_TASK_QUEUE="+queue)
-		startWorker(b, bin, env)
+		profiled := profileWorker(b, startWorker(b, bin, env))
 
 		b.StartTimer()
 		start := time.Now()
@@ -875,6 +904,7 @@ func BenchmarkBillRunAsTheUserWaits(b *testing.B) {
 		out, err := run.CombinedOutput()
 		took := time.Since(start)
 		b.StopTimer()
+		profiled()
 		if err != nil {
 			b.Fatalf("billctl run bill: %v\n%s", err, out)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/rerate"
 )
 
@@ -138,11 +140,12 @@ func TestAnEmptyInvoiceIsCreatedOnlyWhenAskedFor(t *testing.T) {
 	}
 }
 
-func TestConcurrentIssuesNeverShareOrSkipANumber(t *testing.T) {
-	f := newFixture(t)
+// drafts makes empty drafts of October for n new clients c00, c01 …, in
+// that order.
+func drafts(t *testing.T, f *fixture, n int) []string {
+	t.Helper()
 	var clients strings.Builder
 	clients.WriteString("id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice\n")
-	const n = 40
 	for i := range n {
 		fmt.Fprintf(&clients, "c%02d,Client %d,EUR,UTC,retail-eur,,1,0,default,,,false\n", i, i)
 	}
@@ -155,14 +158,31 @@ func TestConcurrentIssuesNeverShareOrSkipANumber(t *testing.T) {
 		}
 		ids[i] = res.ID
 	}
+	return ids
+}
+
+func TestConcurrentIssuesNeverShareOrSkipANumber(t *testing.T) {
+	f := newFixture(t)
+	const n = 40
+	ids := drafts(t, f, n)
+	// Half are issued one by one, half in batches of five, all at once.
 	var wg sync.WaitGroup
 	numbers := make([]string, n)
 	errs := make([]error, n)
-	for i := range n {
+	for i := range n / 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			numbers[i], errs[i] = f.store.Issue(ctx, ids[i], invoicedAt, map[string]string{"invoice": "INV-{YYYY}-{SEQ:6}"}, invoice.Snapshot{})
+			numbers[i], errs[i] = issueOne(f.store, ids[i])
+		}()
+	}
+	for i := n / 2; i < n; i += 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			batch, err := f.store.Issue(ctx, ids[i:i+5], invoicedAt, map[string]string{"invoice": "INV-{YYYY}-{SEQ:6}"}, nil)
+			copy(numbers[i:], batch)
+			errs[i] = err
 		}()
 	}
 	wg.Wait()
@@ -176,6 +196,32 @@ func TestConcurrentIssuesNeverShareOrSkipANumber(t *testing.T) {
 		if want := fmt.Sprintf("INV-2026-%06d", i+1); num != want {
 			t.Fatalf("number %d is %s, want %s: %v", i, num, want, numbers)
 		}
+	}
+}
+
+func TestABatchIsNumberedInTheOrderGivenOrNotAtAll(t *testing.T) {
+	f := newFixture(t)
+	ids := drafts(t, f, 4)
+	tpl := map[string]string{"invoice": "INV-{YYYY}-{SEQ:6}"}
+	if err := f.store.Void(ctx, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Issue(ctx, ids[:3], invoicedAt, tpl, nil); err == nil {
+		t.Fatal("a batch holding a void invoice was issued")
+	}
+	if inv, err := f.store.Invoice(ctx, ids[0]); err != nil || inv.State != "draft" || inv.Number != "" {
+		t.Fatalf("after a refused batch, its first draft is %s %q (%v)", inv.State, inv.Number, err)
+	}
+	got, err := f.store.Issue(ctx, []string{ids[3], ids[0], ids[1], ids[0]}, invoicedAt, tpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"INV-2026-000001", "INV-2026-000002", "INV-2026-000003", "INV-2026-000002"}; !slices.Equal(got, want) {
+		t.Fatalf("numbers %v, want %v", got, want)
+	}
+	again, err := f.store.Issue(ctx, []string{ids[1]}, invoicedAt, tpl, nil)
+	if err != nil || again[0] != "INV-2026-000003" {
+		t.Fatalf("issued again: %v %v", again, err)
 	}
 }
 
@@ -382,7 +428,7 @@ func TestABatchOfInvoicesIsEachClientsOwnInvoice(t *testing.T) {
 		}
 	}
 
-	if _, err := f.store.Issue(ctx, ids[1], invoicedAt, map[string]string{"invoice": "INV-{YYYY}-{SEQ:6}"}, invoice.Snapshot{}); err != nil {
+	if _, err := issueOne(f.store, ids[1]); err != nil {
 		t.Fatal(err)
 	}
 	again := batch()
@@ -605,4 +651,13 @@ func TestADraftIsNotRenderedFromCallsItsLinesDoNotBill(t *testing.T) {
 	if _, err := f.env.ExecuteActivity(f.acts.RenderInvoice, activities.RenderInvoiceInput{ID: draft.ID}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// issueOne numbers one draft as a bill run would, with no snapshot.
+func issueOne(store *postgres.Store, id string) (string, error) {
+	n, err := store.Issue(ctx, []string{id}, invoicedAt, map[string]string{"invoice": "INV-{YYYY}-{SEQ:6}"}, nil)
+	if err != nil {
+		return "", err
+	}
+	return n[0], nil
 }

@@ -47,7 +47,7 @@ type Runs interface {
 type Invoices interface {
 	InvoiceBases(ctx context.Context, clients []string, month period.Month, issue time.Time) ([]invoice.Basis, error)
 	SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoice.Saved, error)
-	Issue(ctx context.Context, id string, at time.Time, templates map[string]string, snap invoice.Snapshot) (string, error)
+	Issue(ctx context.Context, ids []string, at time.Time, templates map[string]string, snaps map[string]invoice.Snapshot) ([]string, error)
 	Void(ctx context.Context, id string) error
 	SetDocuments(ctx context.Context, docs map[string]invoice.Written) error
 	Snapshots(ctx context.Context, ids []string) (map[string]invoice.Snapshot, error)

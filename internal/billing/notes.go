@@ -70,13 +70,17 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 			return nil, err
 		}
 	}
+	ids := make([]string, len(saved))
 	for k, sv := range saved {
-		r := &out[at[k]]
-		r.NoteID = sv.ID
-		if issue {
-			if r.Number, err = s.Store.Issue(ctx, sv.ID, now, s.templates(), snaps[sv.ID]); err != nil {
-				return nil, err
-			}
+		out[at[k]].NoteID, ids[k] = sv.ID, sv.ID
+	}
+	if issue {
+		numbers, err := s.Store.Issue(ctx, ids, now, s.templates(), snaps)
+		if err != nil {
+			return nil, err
+		}
+		for k, n := range numbers {
+			out[at[k]].Number = n
 		}
 	}
 	return out, nil

@@ -37,6 +37,10 @@ type Config struct {
 	// the Kubernetes grace period), and its log format (BILLRUN_LOG_FORMAT:
 	// text or json).
 	MetricsAddr, WorkerStopTimeout, LogFormat string
+	// Profiling serves Go's /debug/pprof/ beside the metrics
+	// (BILLRUN_PPROF=1): for finding where a slow run spends its time, off by
+	// default since a profile shows the process's memory.
+	Profiling bool
 	// DeploymentName puts the worker under Temporal's Worker Deployment
 	// Versioning (BILLRUN_DEPLOYMENT_NAME; "" for none): its build ID is
 	// Version(), and a bill run stays on the build it started on.
@@ -55,6 +59,7 @@ func FromEnv() Config {
 		MetricsAddr:        os.Getenv("BILLRUN_METRICS_ADDR"),
 		WorkerStopTimeout:  or(os.Getenv("BILLRUN_WORKER_STOP_TIMEOUT"), "30s"),
 		LogFormat:          or(os.Getenv("BILLRUN_LOG_FORMAT"), "text"),
+		Profiling:          os.Getenv("BILLRUN_PPROF") == "1",
 		DeploymentName:     os.Getenv("BILLRUN_DEPLOYMENT_NAME"),
 		TaskQueue:          or(os.Getenv("TEMPORAL_TASK_QUEUE"), workflows.DefaultTaskQueue),
 		S3Endpoint:         os.Getenv("S3_ENDPOINT"),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/period"
@@ -265,60 +266,109 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 	return out, err
 }
 
-// Issue numbers a draft and makes it immutable, in one transaction: the
-// sequence's counter row is locked, so that two issues never share or skip a
-// number. Issuing an issued invoice again returns its number. templates
-// number each kind the first time its sequence is used; snap is kept with
-// the invoice in the same transaction, for its documents.
-func (s *Store) Issue(ctx context.Context, id string, at time.Time, templates map[string]string, snap invoice.Snapshot) (string, error) {
-	var number string
+// Issue numbers drafts and makes them immutable, in one transaction, and
+// returns their numbers in the order of ids: each sequence's counter row is
+// locked, so that two issues never share or skip a number, and the drafts
+// are numbered in the order given. Issuing an issued invoice again returns
+// its number. templates number each kind the first time its sequence is
+// used; snaps (by ID) are kept with the invoices in the same transaction,
+// for their documents. One draft that cannot be issued (a preview, a void
+// invoice, an unknown ID) fails the whole call and none is issued.
+func (s *Store) Issue(ctx context.Context, ids []string, at time.Time, templates map[string]string, snaps map[string]invoice.Snapshot) ([]string, error) {
+	numbers := make([]string, len(ids))
+	if len(ids) == 0 {
+		return numbers, nil
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var state, tz, kind string
-		var grace int
-		var num *string
-		var preview bool
-		if err := tx.QueryRow(ctx, `SELECT i.state, i.number, c.timezone, c.grace_days, i.kind, i.preview FROM invoices i JOIN clients c ON c.id = i.client
-			WHERE i.id = $1 FOR UPDATE OF i`, id).Scan(&state, &num, &tz, &grace, &kind, &preview); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("%w: %s", invoice.ErrNotFound, id)
-			}
-			return err
+		type draft struct {
+			state, tz, kind string
+			grace           int
+			num             *string
+			preview         bool
 		}
-		switch {
-		case preview:
-			return fmt.Errorf("%w: %s", invoice.ErrPreview, id)
-		case state == "issued":
-			number = *num
+		found := make(map[string]draft, len(ids))
+		var id string
+		var d draft
+		// Locked in ID order, as every writer of invoices locks them.
+		rows, _ := tx.Query(ctx, `SELECT i.id::text, i.state, i.number, c.timezone, c.grace_days, i.kind, i.preview
+			FROM invoices i JOIN clients c ON c.id = i.client
+			WHERE i.id = ANY($1::uuid[]) ORDER BY i.id FOR UPDATE OF i`, ids)
+		if _, err := pgx.ForEachRow(rows, []any{&id, &d.state, &d.num, &d.tz, &d.grace, &d.kind, &d.preview}, func() error {
+			found[id] = d
 			return nil
-		case state == "void":
-			return fmt.Errorf("invoice %s is void", id)
-		}
-		sequence := sequenceOf(kind)
-		if _, err := tx.Exec(ctx, `INSERT INTO invoice_sequences (issuer, template) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sequence, templates[kind]); err != nil {
+		}); err != nil {
 			return err
 		}
-		var seq int64
-		var tpl string
-		if err := tx.QueryRow(ctx, `SELECT next_seq, template FROM invoice_sequences WHERE issuer = $1 FOR UPDATE`, sequence).Scan(&seq, &tpl); err != nil {
-			return err
+		next := map[string]int64{} // sequence → its next number
+		tpls := map[string]string{}
+		for _, id := range ids {
+			d, ok := found[id]
+			switch {
+			case !ok:
+				return fmt.Errorf("%w: %s", invoice.ErrNotFound, id)
+			case d.preview:
+				return fmt.Errorf("%w: %s", invoice.ErrPreview, id)
+			case d.state == "void":
+				return fmt.Errorf("invoice %s is void", id)
+			case d.state == "draft":
+				next[sequenceOf(d.kind)] = 0
+			}
 		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			return err
+		// Counter rows are locked in name order: two batches never wait on each other in a cycle.
+		for _, sequence := range slices.Sorted(maps.Keys(next)) {
+			kind := invoice.KindInvoice
+			if sequence != NumberSequence {
+				kind = sequence
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO invoice_sequences (issuer, template) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sequence, templates[kind]); err != nil {
+				return err
+			}
+			var seq int64
+			var tpl string
+			if err := tx.QueryRow(ctx, `SELECT next_seq, template FROM invoice_sequences WHERE issuer = $1 FOR UPDATE`, sequence).Scan(&seq, &tpl); err != nil {
+				return err
+			}
+			next[sequence], tpls[sequence] = seq, tpl
 		}
-		issued := period.DateIn(at, loc)
-		if number, err = invoice.FormatNumber(tpl, seq, issued); err != nil {
-			return err
+		var batch pgx.Batch
+		taken := map[string]int64{}
+		first := make(map[string]int, len(ids))
+		for i, id := range ids {
+			d := found[id]
+			if j, twice := first[id]; twice { // the same draft twice: one number
+				numbers[i] = numbers[j]
+				continue
+			}
+			first[id] = i
+			if d.state == "issued" {
+				numbers[i] = *d.num
+				continue
+			}
+			loc, err := time.LoadLocation(d.tz)
+			if err != nil {
+				return err
+			}
+			issued := period.DateIn(at, loc)
+			sequence := sequenceOf(d.kind)
+			if numbers[i], err = invoice.FormatNumber(tpls[sequence], next[sequence], issued); err != nil {
+				return err
+			}
+			next[sequence]++
+			taken[sequence]++
+			snap := snaps[id]
+			batch.Queue(`UPDATE invoices SET state = 'issued', number = $2, issue_date = $3, due_date = $4, documents = '{}',
+				document_sums = '{}', snapshot_calls = $5, snapshot_detail = $6 WHERE id = $1`,
+				id, numbers[i], issued, issued.AddDate(0, 0, d.grace), snap.Calls, snap.Detail)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE invoice_sequences SET next_seq = next_seq + 1 WHERE issuer = $1`, sequence); err != nil {
-			return err
+		for _, sequence := range slices.Sorted(maps.Keys(taken)) {
+			batch.Queue(`UPDATE invoice_sequences SET next_seq = next_seq + $2 WHERE issuer = $1`, sequence, taken[sequence])
 		}
-		_, err = tx.Exec(ctx, `UPDATE invoices SET state = 'issued', number = $2, issue_date = $3, due_date = $4, documents = '{}',
-			document_sums = '{}', snapshot_calls = $5, snapshot_detail = $6 WHERE id = $1`,
-			id, number, issued, issued.AddDate(0, 0, grace), snap.Calls, snap.Detail)
-		return err
+		return tx.SendBatch(ctx, &batch).Close()
 	})
-	return number, err
+	if err != nil {
+		return nil, err
+	}
+	return numbers, nil
 }
 
 // Void voids an invoice; it keeps its number.
@@ -457,8 +507,18 @@ func (s *Store) InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func
 			WHERE `+where+` ORDER BY p.n, c.connect_time, c.file_id, c.line`, args...)
 		var n int
 		var c invoice.Call
-		_, err := pgx.ForEachRow(rows, []any{&n, &c.ConnectTime, &c.CallID, &c.Source, &c.Destination, &c.Code, &c.Description, &c.Duration,
-			&c.BilledSeconds, &c.Cost}, func() error { return fn(n-1, c) })
+		var duration, cost pgtype.Numeric // decoded by hand: decimal's own scanner goes through text, at a month of calls a batch
+		_, err := pgx.ForEachRow(rows, []any{&n, &c.ConnectTime, &c.CallID, &c.Source, &c.Destination, &c.Code, &c.Description, &duration,
+			&c.BilledSeconds, &cost}, func() error {
+			var err error
+			if c.Duration, err = numericDecimal(duration); err != nil {
+				return err
+			}
+			if c.Cost, err = numericDecimal(cost); err != nil {
+				return err
+			}
+			return fn(n-1, c)
+		})
 		return err
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -50,10 +51,16 @@ type probe struct {
 }
 
 // serveOps serves /metrics, /healthz (the process answers) and /readyz
-// (the worker polls and its services answer) on addr; the function it
-// returns stops serving.
-func serveOps(addr string, m *Metrics, p *probe, log *slog.Logger) (func(), error) {
+// (the worker polls and its services answer) on addr, and Go's profiles
+// under /debug/pprof/ when profiling; the function it returns stops
+// serving.
+func serveOps(addr string, m *Metrics, p *probe, profiling bool, log *slog.Logger) (func(), error) {
 	mux := http.NewServeMux()
+	if profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("GET /metrics", m.http)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

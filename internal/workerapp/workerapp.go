@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}}}
 	if cfg.MetricsAddr != "" {
-		shutdown, err := serveOps(cfg.MetricsAddr, metrics, ready, log)
+		shutdown, err := serveOps(cfg.MetricsAddr, metrics, ready, cfg.Profiling, log)
 		if err != nil {
 			return fmt.Errorf("BILLRUN_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
 		}
