@@ -161,12 +161,17 @@ func (a *Activities) RenderInvoice(ctx context.Context, in RenderInvoiceInput) (
 // RenderInvoicesInput names the invoices whose documents to write.
 type RenderInvoicesInput struct {
 	IDs []string
+	// CountOnly leaves Documents out of the result: a run of thousands of
+	// invoices, which records where they are in the database, keeps its
+	// history small.
+	CountOnly bool
 }
 
 // RenderInvoicesResult has each invoice's documents (pdf, json, csv → S3
-// URI), by invoice ID.
+// URI), by invoice ID, and how many invoices have them.
 type RenderInvoicesResult struct {
 	Documents map[string]map[string]string
+	Written   int
 }
 
 // RenderInvoices writes the documents of invoices as RenderInvoice does,
@@ -174,7 +179,11 @@ type RenderInvoicesResult struct {
 func (a *Activities) RenderInvoices(ctx context.Context, in RenderInvoicesInput) (RenderInvoicesResult, error) {
 	defer beating(ctx)()
 	docs, err := a.Billing.RenderInvoices(ctx, in.IDs, heartbeat(ctx))
-	return RenderInvoicesResult{Documents: docs}, invoiceError(err)
+	res := RenderInvoicesResult{Documents: docs, Written: len(docs)}
+	if in.CountOnly {
+		res.Documents = nil
+	}
+	return res, invoiceError(err)
 }
 
 // AdjustInvoicesInput asks for the notes of a month's issued invoices.

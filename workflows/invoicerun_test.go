@@ -23,7 +23,7 @@ func TestAnInvoiceRunBatchesTheClientsAndCountsWhatBecameOfEach(t *testing.T) {
 	env.RegisterActivity(a)
 	clients := []string{"a", "b", "c", "d", "e", "f", "g"}
 	ends := time.Date(2026, 11, 15, 23, 0, 0, 0, time.UTC)
-	env.OnActivity(a.ClientsToInvoice, mock.Anything, activities.ClientsToInvoiceInput{Limit: invoiceRunPage}).Return(clients, nil).Once()
+	env.OnActivity(a.ClientsToInvoice, mock.Anything, activities.ClientsToInvoiceInput{Limit: invoiceRunLargePage}).Return(clients, nil).Once()
 	var batches [][]string
 	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CreateInvoicesInput) (activities.CreateInvoicesResult, error) {
@@ -72,7 +72,7 @@ func TestAFullPageOfClientsGoesInTwoBatchesAndContinuesAsNewAfterItsLastClient(t
 	env := s.NewTestWorkflowEnvironment()
 	var a *activities.Activities
 	env.RegisterActivity(a)
-	page := make([]string, invoiceRunPage)
+	page := make([]string, invoiceRunLargePage)
 	for i := range page {
 		page[i] = fmt.Sprintf("c%04d", i)
 	}
@@ -94,10 +94,35 @@ func TestAFullPageOfClientsGoesInTwoBatchesAndContinuesAsNewAfterItsLastClient(t
 	var cont *workflow.ContinueAsNewError
 	require.ErrorAs(t, err, &cont)
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next))
-	require.Equal(t, "c0999", next.After)
+	require.Equal(t, page[len(page)-1], next.After)
 	// A batch reads the month's calls whatever its size: the page goes in
 	// as many batches as run at once.
-	require.Equal(t, []int{invoiceRunPage / invoiceBatchesAtOnce, invoiceRunPage / invoiceBatchesAtOnce}, sizes)
-	require.Equal(t, invoiceRunPage, next.Progress.Skipped)
+	require.Equal(t, []int{invoiceRunLargePage / invoiceBatchesAtOnce, invoiceRunLargePage / invoiceBatchesAtOnce}, sizes)
+	require.Equal(t, invoiceRunLargePage, next.Progress.Skipped)
 	require.False(t, next.Now.IsZero(), "the run's day is carried over")
+}
+
+func TestARunStartedWithPagesOf1000KeepsThemAfterAnUpgrade(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnGetVersion("invoice-run-pages-of-4000", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	page := make([]string, invoiceRunPage)
+	for i := range page {
+		page[i] = fmt.Sprintf("c%04d", i)
+	}
+	env.OnActivity(a.ClientsToInvoice, mock.Anything, activities.ClientsToInvoiceInput{Limit: invoiceRunPage}).Return(page, nil).Once()
+	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CreateInvoicesInput) (activities.CreateInvoicesResult, error) {
+			var res activities.CreateInvoicesResult
+			for _, c := range in.Clients {
+				res.Invoices = append(res.Invoices, activities.CreateInvoiceResult{Client: c, Skipped: "nothing"})
+			}
+			return res, nil
+		})
+	env.ExecuteWorkflow(InvoiceRun, InvoiceRunInput{Period: "2026-10"})
+	err := env.GetWorkflowError()
+	// A full page of 1,000 is not mistaken for the last one.
+	require.True(t, workflow.IsContinueAsNewError(err), "err = %v", err)
 }

@@ -297,24 +297,27 @@ func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbe
 	if len(invs) == 0 {
 		return out, nil
 	}
-	calls, details, cleanup, err := s.listed(ctx, invs, beat)
+	l, err := s.listed(ctx, invs, beat)
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
+	defer l.cleanup()
 	written := make(map[string]invoice.Written, len(invs))
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(renderAtOnce)
 	for i := range invs {
 		g.Go(func() error {
+			calls, err := l.callsOf(i)
+			if err != nil {
+				return fmt.Errorf("invoice %s: %w", invs[i].Number, err)
+			}
 			if invs[i].Corrects != nil { // a note lists the calls whose cost changed
-				var err error
-				if calls[i], err = s.changedCalls(gctx, invs[i], calls[i]); err != nil {
+				if calls, err = s.changedCalls(gctx, invs[i], calls); err != nil {
 					return fmt.Errorf("note %s: %w", invs[i].ID, err)
 				}
 			}
-			w, err := s.writeDocuments(gctx, invs[i], calls[i], details[i])
+			w, err := s.writeDocuments(gctx, invs[i], calls, l.details[i])
 			if err != nil {
 				return fmt.Errorf("invoice %s: %w", invs[i].ID, err)
 			}
@@ -331,13 +334,40 @@ func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbe
 	return out, s.Store.SetDocuments(ctx, written)
 }
 
-// listed is what the documents of invs list beyond their lines: their
-// calls as CSV and their extended detail. An issued invoice's come from the
-// snapshot kept when it was issued; the others' are read from the calls, in
-// one pass over the month, through a temporary file (a month of calls need
-// not fit in memory) that cleanup removes.
-func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartbeat) ([]*io.SectionReader, []*invoice.Detail, func(), error) {
-	calls, details := make([]*io.SectionReader, len(invs)), make([]*invoice.Detail, len(invs))
+// listing is what the documents of invoices list beyond their lines: each
+// one's calls as CSV (read from a temporary file, or kept gzipped in its
+// snapshot until asked for, so that a batch's calls need not fit in memory)
+// and its extended detail.
+type listing struct {
+	calls   []*io.SectionReader
+	gzipped [][]byte
+	details []*invoice.Detail
+	cleanup func()
+}
+
+// callsOf is the CSV of calls of invoice i.
+func (l *listing) callsOf(i int) (*io.SectionReader, error) {
+	if l.calls[i] != nil {
+		return l.calls[i], nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(l.gzipped[i]))
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	csv, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	return io.NewSectionReader(bytes.NewReader(csv), 0, int64(len(csv))), nil
+}
+
+// listed is what the documents of invs list beyond their lines. An issued
+// invoice's comes from the snapshot kept when it was issued; the others' is
+// read from the calls, in one pass over the month, through a temporary file
+// (a month of calls need not fit in memory) that cleanup removes.
+func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartbeat) (*listing, error) {
+	l := &listing{calls: make([]*io.SectionReader, len(invs)), gzipped: make([][]byte, len(invs)),
+		details: make([]*invoice.Detail, len(invs)), cleanup: func() {}}
 	var issued []string
 	for _, inv := range invs {
 		if inv.State == "issued" {
@@ -348,7 +378,7 @@ func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartb
 	if len(issued) > 0 {
 		var err error
 		if snaps, err = s.Store.Snapshots(ctx, issued); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 	}
 	var fresh []invoice.Stored
@@ -359,37 +389,29 @@ func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartb
 			fresh, at = append(fresh, inv), append(at, i)
 			continue
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(sn.Calls))
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("invoice %s: snapshot: %w", inv.Number, err)
-		}
-		csv, err := io.ReadAll(zr)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("invoice %s: snapshot: %w", inv.Number, err)
-		}
-		calls[i], details[i] = io.NewSectionReader(bytes.NewReader(csv), 0, int64(len(csv))), sn.Detail
+		l.gzipped[i], l.details[i] = sn.Calls, sn.Detail
 	}
 	if len(fresh) == 0 {
-		return calls, details, func() {}, nil
+		return l, nil
 	}
 	tmp, err := os.CreateTemp("", "invoice-calls-*.csv")
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	cleanup := func() { tmp.Close(); os.Remove(tmp.Name()) }
+	l.cleanup = func() { tmp.Close(); os.Remove(tmp.Name()) }
 	c, err := s.writeCalls(ctx, tmp, fresh, beat)
 	var d []*invoice.Detail
 	if err == nil {
 		d, err = s.details(ctx, fresh)
 	}
 	if err != nil {
-		cleanup()
-		return nil, nil, nil, err
+		l.cleanup()
+		return nil, err
 	}
 	for k, i := range at {
-		calls[i], details[i] = c[k], d[k]
+		l.calls[i], l.details[i] = c[k], d[k]
 	}
-	return calls, details, cleanup, nil
+	return l, nil
 }
 
 // freeze reads, for drafts about to be issued, what their documents will
@@ -400,13 +422,17 @@ func (s *Service) freeze(ctx context.Context, invs []invoice.Stored, beat Heartb
 	if len(invs) == 0 {
 		return nil, nil
 	}
-	calls, details, cleanup, err := s.listed(ctx, invs, beat)
+	l, err := s.listed(ctx, invs, beat)
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
+	defer l.cleanup()
 	snaps := make(map[string]invoice.Snapshot, len(invs))
 	for i, inv := range invs {
+		calls, err := l.callsOf(i)
+		if err != nil {
+			return nil, err
+		}
 		var b bytes.Buffer
 		// The fastest level: the snapshot is read back once, to write the CSV;
 		// at a month of calls, better compression costs the issue seconds.
@@ -414,13 +440,13 @@ func (s *Service) freeze(ctx context.Context, invs []invoice.Stored, beat Heartb
 		if err != nil {
 			return nil, err
 		}
-		if _, err := io.Copy(zw, calls[i]); err != nil {
+		if _, err := io.Copy(zw, calls); err != nil {
 			return nil, err
 		}
 		if err := zw.Close(); err != nil {
 			return nil, err
 		}
-		snaps[inv.ID] = invoice.Snapshot{Calls: b.Bytes(), Detail: details[i]}
+		snaps[inv.ID] = invoice.Snapshot{Calls: b.Bytes(), Detail: l.details[i]}
 	}
 	return snaps, nil
 }
