@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -220,24 +219,8 @@ func TestAWorkerKilledMidFileLosesAndDoublesNothing(t *testing.T) {
 	}
 	upload(t, s3, cdr.Canonical, "big.csv", body.Bytes())
 
-	bin := filepath.Join(t.TempDir(), "billrun-worker")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/billrun/billrun/worker").CombinedOutput(); err != nil {
-		t.Fatalf("build worker: %v\n%s", err, out)
-	}
 	env := append(os.Environ(), "DATABASE_URL="+pgtest.URL(t, store), "S3_BUCKET="+s3.Bucket(), "TEMPORAL_TASK_QUEUE="+queue)
-	worker := func() *exec.Cmd {
-		cmd := exec.Command(bin)
-		cmd.Env = env
-		var log bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		return cmd
-	}
-
-	first := worker()
+	first := startWorkerProcess(t, env)
 	run, err := start(t, c, queue, acts, workflows.IngestInput{HeartbeatTimeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -256,17 +239,17 @@ func TestAWorkerKilledMidFileLosesAndDoublesNothing(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if err := first.Process.Kill(); err != nil {
+	if err := first.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = first.Wait()
+	_ = first.cmd.Wait()
 	var mid int64
 	_ = pgtest.Pool(store).QueryRow(ctx, `SELECT count(*) FROM cdrs`).Scan(&mid)
 	if mid != 0 {
 		t.Fatalf("%d CDRs visible after the crash: a half file", mid)
 	}
 
-	worker()
+	startWorkerProcess(t, env)
 	var p workflows.IngestProgress
 	if err := run.Get(ctx, &p); err != nil {
 		t.Fatal(err)
