@@ -582,18 +582,21 @@ var binaries = sync.OnceValues(func() (string, error) {
 // as one CSV file into an unindexed table of its eight columns. The calls
 // come as one file (in no time order: the hardest case for day partitions
 // and day locks), as ten files of 100,000 in time order (as a switch writes
-// them), or as the one file gzipped. Run with -benchtime 1x -count 3
-// (make bench).
+// them), the same with two worker processes polling (a second worker must
+// not cost throughput), or as the one file gzipped. Run with -benchtime 1x
+// -count 3 (make bench).
 func BenchmarkIngestAsTheUserWaits(b *testing.B) {
 	for _, c := range []struct {
-		name  string
-		files func(file []byte) map[string][]byte
+		name    string
+		files   func(file []byte) map[string][]byte
+		workers int
 	}{
-		{"one_file", func(file []byte) map[string][]byte { return map[string][]byte{"million.csv": file} }},
-		{"ten_files", func(file []byte) map[string][]byte { return splitCSV(file, 10) }},
-		{"gzipped", func(file []byte) map[string][]byte { return map[string][]byte{"million.csv.gz": gzipped(b, file)} }},
+		{"one_file", func(file []byte) map[string][]byte { return map[string][]byte{"million.csv": file} }, 1},
+		{"ten_files", func(file []byte) map[string][]byte { return splitCSV(file, 10) }, 1},
+		{"ten_files_two_workers", func(file []byte) map[string][]byte { return splitCSV(file, 10) }, 2},
+		{"gzipped", func(file []byte) map[string][]byte { return map[string][]byte{"million.csv.gz": gzipped(b, file)} }, 1},
 	} {
-		b.Run(c.name, func(b *testing.B) { ingestAsTheUserWaits(b, c.files) })
+		b.Run(c.name, func(b *testing.B) { ingestAsTheUserWaits(b, c.files, c.workers) })
 	}
 }
 
@@ -632,7 +635,7 @@ func gzipped(b *testing.B, file []byte) []byte {
 	return buf.Bytes()
 }
 
-func ingestAsTheUserWaits(b *testing.B, files func(file []byte) map[string][]byte) {
+func ingestAsTheUserWaits(b *testing.B, files func(file []byte) map[string][]byte, workers int) {
 	bin, err := binaries()
 	if err != nil {
 		b.Fatal(err)
@@ -648,7 +651,9 @@ func ingestAsTheUserWaits(b *testing.B, files func(file []byte) map[string][]byt
 			}
 		}
 		env := append(os.Environ(), "DATABASE_URL="+pgtest.URL(b, d.store), "S3_BUCKET="+s3.Bucket(), "TEMPORAL_TASK_QUEUE="+queue)
-		startWorker(b, bin, env)
+		for range workers {
+			startWorker(b, bin, env)
+		}
 		path := filepath.Join(b.TempDir(), "million.csv")
 		if err := os.WriteFile(path, d.file, 0o644); err != nil {
 			b.Fatal(err)
