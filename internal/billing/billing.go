@@ -76,6 +76,7 @@ type Store interface {
 	Runs
 	Invoices
 	Reports
+	Archives
 }
 
 // Objects is the bucket of the CDR inbox and the invoice documents

@@ -37,6 +37,8 @@ func RegisterWorkflows(w worker.WorkflowRegistry) {
 	w.RegisterWorkflow(workflows.InvoiceRun)
 	w.RegisterWorkflow(workflows.InvoiceState)
 	w.RegisterWorkflow(workflows.Adjust)
+	w.RegisterWorkflow(workflows.Archive)
+	w.RegisterWorkflow(workflows.Restore)
 	// A bill run finishes on the build it started on, however long it
 	// waits, when the worker runs under a deployment (BILLRUN_DEPLOYMENT_NAME);
 	// the others move to the current build at their next task.
