@@ -88,6 +88,9 @@ func TestAMonthArchivedToS3ComesBackTheSame(t *testing.T) {
 	if partition != nil {
 		t.Fatal("September's partition is still there")
 	}
+	if _, err := pgtest.Pool(acts.store).Exec(ctx, `SELECT drop_cdr_month('2026-10-01')`); err == nil {
+		t.Fatal("the database dropped October, which is not archived")
+	}
 	if n, d := month("2026-10"); n != octCalls || d != octDigest {
 		t.Fatal("October changed when September was archived")
 	}
