@@ -68,6 +68,7 @@ bench: up
 	$(ENV) go test -run '^$$' -bench SummaryMillion -benchtime 3x -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench ReconcileMillion -benchtime 3x -count 3 -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench BenchmarkInvoices -benchtime 1x -timeout 30m ./activities/
+	$(ENV) go test -run '^$$' -bench ArchiveMillion -benchtime 1x -count 3 -timeout 30m ./activities/
 	$(ENV) go test -run '^$$' -bench AMonthThroughTheWorker -benchtime 3x -count 3 -timeout 30m ./internal/workerapp/
 	go test -run '^$$' -bench Render -benchtime 3s -cpu 1 ./internal/pdf/
 	$(ENV) go test -run '^$$' -bench Put -benchtime 3000x ./internal/s3store/

@@ -33,6 +33,7 @@ import (
 	"github.com/billrun/billrun/internal/ingest"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/rating"
 	"github.com/billrun/billrun/internal/rating/ratingtest"
 	"github.com/billrun/billrun/internal/report"
@@ -969,4 +970,43 @@ func childTimes(b *testing.B, tc client.Client, root string, start time.Time) ma
 		out[e.Type.Name] += e.CloseTime.AsTime().Sub(e.StartTime.AsTime())
 	}
 	return out
+}
+
+// BenchmarkArchiveMillion archives the month of 1,000,000 stored calls to
+// S3 (a gzipped CSV file a day, each read back and checked, then the
+// partitions dropped) and restores it, timing each (issue 15: under 20 s
+// each).
+func BenchmarkArchiveMillion(b *testing.B) {
+	d := newBenchData(b, 1_000_000)
+	if st := d.load(b, d.file); st.CDRs != 1_000_000 {
+		b.Fatal(st)
+	}
+	svc := billing.New(d.store, s3test.New(b))
+	month := period.Of(ratingtest.Start)
+	for range b.N {
+		var stored int64 // bytes the month takes in PostgreSQL
+		if err := pgtest.Pool(d.store).QueryRow(ctx, `SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i
+			JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass('cdrs_' || replace($1, '-', '_'))`, string(month)).Scan(&stored); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(stored)/1e6, "db_MB")
+		start := time.Now()
+		a, err := svc.ArchiveMonth(ctx, month, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		archived := time.Since(start)
+		start = time.Now()
+		r, err := svc.RestoreMonth(ctx, month, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		restored := time.Since(start)
+		if a.Calls != 1_000_000 || r.Calls != a.Calls {
+			b.Fatalf("archived %+v, restored %+v", a, r)
+		}
+		b.ReportMetric(archived.Seconds(), "archive_s")
+		b.ReportMetric(restored.Seconds(), "restore_s")
+		b.ReportMetric(float64(a.Bytes)/1e6, "MB")
+	}
 }

@@ -17,7 +17,7 @@ import (
 
 func (a *app) cdrCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "cdr", Short: "Call detail records: upload, ingest, inspect"}
-	cmd.AddCommand(a.cdrRateCmd(), a.cdrUploadCmd(), a.cdrIngestCmd(), a.cdrFilesCmd(), a.cdrDuplicatesCmd())
+	cmd.AddCommand(a.cdrRateCmd(), a.cdrUploadCmd(), a.cdrIngestCmd(), a.cdrFilesCmd(), a.cdrDuplicatesCmd(), a.cdrArchiveCmd(), a.cdrRestoreCmd())
 	return cmd
 }
 
