@@ -57,35 +57,50 @@ func (f *fixture) create(in activities.CreateInvoiceInput) (activities.CreateInv
 //	did-number × 10 from 15 Oct: 1.50 × 10 × 17/31 = 8.2258                                    → 8.23
 //	pbx-seat × 3: 10.00 × 3                                                                    → 30.00
 //	subtotal 38.49; VAT 19 % = 7.3131 → 7.31; total 45.80; issued 2 Nov (Berlin), due 16 Nov.
+//
+// Drafted, its lines are grouped by the database; issued, they are summed
+// from the calls read for its snapshot: the two must agree to the cent.
 func TestAcmesOctoberInvoiceToTheCent(t *testing.T) {
-	f := invoiced(t)
-	res, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := f.store.Invoice(ctx, res.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, l := range inv.Lines {
-		got = append(got, fmt.Sprintf("%s|%s|%s|%d|%d|%d|%s", l.Kind, l.Description, l.Code, l.Calls, l.BilledSeconds, l.Quantity, l.Amount.StringFixed(2)))
-	}
-	want := []string{
-		"usage|Germany Berlin|4930|1|126|0|0.03",
-		"usage|Germany Mobile|4915|2|121|0|0.16",
-		"usage|United Kingdom Mobile|447|1|48|0|0.07",
-		"subscription|did-number (17 of 31 days)||0|0|10|8.23",
-		"subscription|pbx-seat||0|0|3|30.00",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("lines\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	doc := inv.Document()
-	if doc.Subtotal != "38.49" || doc.Total != "45.80" || len(doc.Taxes) != 1 || doc.Taxes[0].Amount != "7.31" || doc.Taxes[0].Included ||
-		doc.IssueDate != "2026-11-02" || doc.DueDate != "2026-11-16" || doc.Number != nil || doc.State != "draft" ||
-		doc.PeriodStart != "2026-09-30T22:00:00Z" || doc.PeriodEnd != "2026-10-31T23:00:00Z" || doc.Currency != "EUR" {
-		t.Fatalf("%+v", doc)
+	for _, c := range []struct {
+		name  string
+		issue bool
+	}{{"as a draft", false}, {"issued", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			f := invoiced(t)
+			res, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Issue: c.issue}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			inv, err := f.store.Invoice(ctx, res.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range inv.Lines {
+				got = append(got, fmt.Sprintf("%s|%s|%s|%d|%d|%d|%s|%s", l.Kind, l.Description, l.Code, l.Calls, l.BilledSeconds, l.Quantity,
+					l.Amount.StringFixed(2), l.Exact.String()))
+			}
+			want := []string{
+				"usage|Germany Berlin|4930|1|126|0|0.03|0.0252",
+				"usage|Germany Mobile|4915|2|121|0|0.16|0.161333",
+				"usage|United Kingdom Mobile|447|1|48|0|0.07|0.072",
+				"subscription|did-number (17 of 31 days)||0|0|10|8.23|8.22580645",
+				"subscription|pbx-seat||0|0|3|30.00|30",
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("lines\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			doc := inv.Document()
+			state, numbered := "draft", false
+			if c.issue {
+				state, numbered = "issued", true
+			}
+			if doc.Subtotal != "38.49" || doc.Total != "45.80" || len(doc.Taxes) != 1 || doc.Taxes[0].Amount != "7.31" || doc.Taxes[0].Included ||
+				doc.IssueDate != "2026-11-02" || doc.DueDate != "2026-11-16" || (doc.Number != nil) != numbered || doc.State != state ||
+				doc.PeriodStart != "2026-09-30T22:00:00Z" || doc.PeriodEnd != "2026-10-31T23:00:00Z" || doc.Currency != "EUR" {
+				t.Fatalf("%+v", doc)
+			}
+		})
 	}
 }
 

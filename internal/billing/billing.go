@@ -45,7 +45,7 @@ type Runs interface {
 
 // Invoices are invoices and what they are computed from.
 type Invoices interface {
-	InvoiceBases(ctx context.Context, clients []string, month period.Month, issue time.Time) ([]invoice.Basis, error)
+	InvoiceBases(ctx context.Context, clients []string, month period.Month, issue time.Time, withUsage bool) ([]invoice.Basis, error)
 	SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoice.Saved, error)
 	Issue(ctx context.Context, ids []string, at time.Time, templates map[string]string, snaps map[string]invoice.Snapshot) ([]string, error)
 	Void(ctx context.Context, id string) error

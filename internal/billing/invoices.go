@@ -90,14 +90,18 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 	if o.Preview && o.Issue {
 		return nil, fmt.Errorf("%w: a preview is made as a draft", invoice.ErrPreview)
 	}
-	bases, err := s.Store.InvoiceBases(ctx, clients, o.Period, o.Now)
+	// Issuing reads the calls anyway, for the snapshot each invoice keeps:
+	// the lines are summed from that same read, one pass over the month
+	// instead of two.
+	onePass := o.Issue
+	bases, err := s.Store.InvoiceBases(ctx, clients, o.Period, o.Now, !onePass)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Created, len(bases))
-	var drafts []invoice.Stored
-	var at []int // drafts[k] is the invoice of bases[at[k]]
-	for i, b := range bases {
+	var todo []int // the bases that get an invoice, if they have anything to invoice
+	for i := range bases {
+		b := &bases[i]
 		r := &out[i]
 		r.Client = b.Stored.Client
 		if !o.EndedAfter.IsZero() && !b.Stored.PeriodEnd.After(o.EndedAfter) {
@@ -126,6 +130,27 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 		if o.Rounding != "" { // the client's setting, unless overridden
 			b.Input.Rounding = o.Rounding
 		}
+		todo = append(todo, i)
+	}
+	var calls *listing // onePass: each of todo's calls, in todo's order
+	if onePass && len(todo) > 0 {
+		invs := make([]invoice.Stored, len(todo))
+		for k, i := range todo {
+			invs[k] = bases[i].Stored
+		}
+		usage := make([]invoice.UsageSums, len(todo))
+		if calls, err = s.listed(ctx, invs, beat, usage); err != nil {
+			return nil, err
+		}
+		defer calls.cleanup()
+		for k, i := range todo {
+			bases[i].Input.Usage = usage[k].Usage()
+		}
+	}
+	var drafts []invoice.Stored
+	var at []int // drafts[k] is the invoice of bases[at[k]]
+	for _, i := range todo {
+		b, r := bases[i], &out[i]
 		c, err := invoice.Compute(b.Input)
 		if err != nil {
 			return nil, fmt.Errorf("client %s: %w", r.Client, err)
@@ -156,7 +181,11 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 	}
 	var snaps map[string]invoice.Snapshot
 	if o.Issue {
-		if snaps, err = s.freeze(ctx, toIssue, beat); err != nil {
+		listedAt := make(map[string]int, len(todo)) // client → its calls in the listing
+		for k, i := range todo {
+			listedAt[bases[i].Stored.Client] = k
+		}
+		if snaps, err = snapshots(calls, toIssue, func(inv invoice.Stored) int { return listedAt[inv.Client] }); err != nil {
 			return nil, err
 		}
 	}
@@ -297,7 +326,7 @@ func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbe
 	if len(invs) == 0 {
 		return out, nil
 	}
-	l, err := s.listed(ctx, invs, beat)
+	l, err := s.listed(ctx, invs, beat, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +394,10 @@ func (l *listing) callsOf(i int) (*io.SectionReader, error) {
 // invoice's comes from the snapshot kept when it was issued; the others' is
 // read from the calls, in one pass over the month, through a temporary file
 // (a month of calls need not fit in memory) that cleanup removes.
-func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartbeat) (*listing, error) {
+//
+// With usage (one per invoice), the calls read are also added up into each
+// invoice's usage, for invoices whose lines are not computed yet.
+func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartbeat, usage []invoice.UsageSums) (*listing, error) {
 	l := &listing{calls: make([]*io.SectionReader, len(invs)), gzipped: make([][]byte, len(invs)),
 		details: make([]*invoice.Detail, len(invs)), cleanup: func() {}}
 	var issued []string
@@ -399,7 +431,14 @@ func (s *Service) listed(ctx context.Context, invs []invoice.Stored, beat Heartb
 		return nil, err
 	}
 	l.cleanup = func() { tmp.Close(); os.Remove(tmp.Name()) }
-	c, err := s.writeCalls(ctx, tmp, fresh, beat)
+	var sums []*invoice.UsageSums
+	if usage != nil {
+		sums = make([]*invoice.UsageSums, len(fresh))
+		for k, i := range at {
+			sums[k] = &usage[i]
+		}
+	}
+	c, err := s.writeCalls(ctx, tmp, fresh, beat, sums)
 	var d []*invoice.Detail
 	if err == nil {
 		d, err = s.details(ctx, fresh)
@@ -422,13 +461,24 @@ func (s *Service) freeze(ctx context.Context, invs []invoice.Stored, beat Heartb
 	if len(invs) == 0 {
 		return nil, nil
 	}
-	l, err := s.listed(ctx, invs, beat)
+	l, err := s.listed(ctx, invs, beat, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer l.cleanup()
-	snaps := make(map[string]invoice.Snapshot, len(invs))
+	at := make(map[string]int, len(invs))
 	for i, inv := range invs {
+		at[inv.ID] = i
+	}
+	return snapshots(l, invs, func(inv invoice.Stored) int { return at[inv.ID] })
+}
+
+// snapshots are the snapshots of invs, whose calls and detail are item
+// index(inv) of l, gzipped.
+func snapshots(l *listing, invs []invoice.Stored, index func(invoice.Stored) int) (map[string]invoice.Snapshot, error) {
+	snaps := make(map[string]invoice.Snapshot, len(invs))
+	for _, inv := range invs {
+		i := index(inv)
 		calls, err := l.callsOf(i)
 		if err != nil {
 			return nil, err
@@ -473,8 +523,9 @@ func (s *Service) details(ctx context.Context, invs []invoice.Stored) ([]*invoic
 }
 
 // writeCalls writes each invoice's CSV of calls to f, from one query, and
-// returns the section of f that holds each.
-func (s *Service) writeCalls(ctx context.Context, f *os.File, invs []invoice.Stored, beat Heartbeat) ([]*io.SectionReader, error) {
+// returns the section of f that holds each. Each invoice's calls are
+// checked against its lines, or, with sums, added up into sums[i] instead.
+func (s *Service) writeCalls(ctx context.Context, f *os.File, invs []invoice.Stored, beat Heartbeat, sums []*invoice.UsageSums) ([]*io.SectionReader, error) {
 	buf := bufio.NewWriterSize(f, 1<<16)
 	out := &countingWriter{w: buf}
 	sections := make([]*io.SectionReader, len(invs))
@@ -489,7 +540,7 @@ func (s *Service) writeCalls(ctx context.Context, f *os.File, invs []invoice.Sto
 			if cur >= 0 {
 				// The CSV and the lines come from different reads: a rerate
 				// between them would make the document contradict itself.
-				if line, ok := totals.Differ(invs[cur]); ok {
+				if line, ok := totals.Differ(invs[cur]); ok && sums == nil {
 					return fmt.Errorf("invoice %s: %w (%s)", invs[cur].ID, ErrCallsChanged, line)
 				}
 				totals = invoice.CallTotals{}
@@ -517,7 +568,11 @@ func (s *Service) writeCalls(ctx context.Context, f *os.File, invs []invoice.Sto
 		if err := advance(i); err != nil {
 			return err
 		}
-		totals.Add(c)
+		if sums != nil {
+			sums[i].Add(c)
+		} else {
+			totals.Add(c)
+		}
 		return w.Write(c)
 	}); err != nil {
 		return nil, err

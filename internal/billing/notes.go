@@ -127,7 +127,7 @@ func (s *Service) corrections(ctx context.Context, listed []invoice.Stored, mont
 			issued = append(issued, inv)
 		}
 	}
-	bases, err := s.Store.InvoiceBases(ctx, clients, month, now)
+	bases, err := s.Store.InvoiceBases(ctx, clients, month, now, true)
 	if err != nil {
 		return nil, nil, err
 	}

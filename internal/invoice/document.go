@@ -154,6 +154,7 @@ type Call struct {
 	Duration      decimal.Decimal // seconds
 	BilledSeconds int64
 	Cost          decimal.Decimal
+	Gross         bool // its rate includes taxes (not in the CSV)
 }
 
 // CallsHeader is the CSV header of an invoice's calls.

@@ -29,11 +29,12 @@ func sequenceOf(kind string) string {
 	return kind
 }
 
-// InvoiceBases reads the master data and payable usage of clients (each
-// once) for month, in one snapshot and with one scan of the month's calls
-// for all of them, in the order of clients. Issued is set where the period
-// already has an issued invoice.
-func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period.Month, issue time.Time) ([]invoice.Basis, error) {
+// InvoiceBases reads the master data and, withUsage, the payable usage of
+// clients (each once) for month, in one snapshot and with one scan of the
+// month's calls for all of them, in the order of clients. Issued is set
+// where the period already has an issued invoice. Without usage, the caller
+// adds it from the calls it reads itself (InvoiceCalls).
+func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period.Month, issue time.Time, withUsage bool) ([]invoice.Basis, error) {
 	if err := s.analyzeCalls(ctx, month); err != nil {
 		return nil, err
 	}
@@ -104,22 +105,24 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period
 		for i := range out {
 			stored[i] = out[i].Stored
 		}
-		if _, err := tx.Exec(ctx, hashJoins); err != nil {
-			return err
-		}
-		from, where, args := billableOf(stored)
-		var n int
-		var u invoice.Usage
-		rows, _ = tx.Query(ctx, `SELECT p.n, coalesce(e.name, c.code), min(c.code), count(*), sum(c.billed_seconds)::bigint, sum(c.cost),
-			t.rates_include_taxes
-			`+from+` JOIN rate_tables t ON t.name = c.rate_table
-			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
-			WHERE `+where+` GROUP BY 1, 2, t.rates_include_taxes`, args...)
-		if _, err := pgx.ForEachRow(rows, []any{&n, &u.Description, &u.Code, &u.Calls, &u.BilledSeconds, &u.Cost, &u.Gross}, func() error {
-			out[n-1].Input.Usage = append(out[n-1].Input.Usage, u)
-			return nil
-		}); err != nil {
-			return err
+		if withUsage {
+			if _, err := tx.Exec(ctx, hashJoins); err != nil {
+				return err
+			}
+			from, where, args := billableOf(stored)
+			var n int
+			var u invoice.Usage
+			rows, _ = tx.Query(ctx, `SELECT p.n, coalesce(e.name, c.code), min(c.code), count(*), sum(c.billed_seconds)::bigint, sum(c.cost),
+				t.rates_include_taxes
+				`+from+` JOIN rate_tables t ON t.name = c.rate_table
+				LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
+				WHERE `+where+` GROUP BY 1, 2, t.rates_include_taxes`, args...)
+			if _, err := pgx.ForEachRow(rows, []any{&n, &u.Description, &u.Code, &u.Calls, &u.BilledSeconds, &u.Cost, &u.Gross}, func() error {
+				out[n-1].Input.Usage = append(out[n-1].Input.Usage, u)
+				return nil
+			}); err != nil {
+				return err
+			}
 		}
 		var id, number string
 		rows, _ = tx.Query(ctx, `SELECT i.client, i.id::text, i.number FROM invoices i
@@ -503,7 +506,7 @@ func (s *Store) InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func
 			return err
 		}
 		rows, _ := tx.Query(ctx, `SELECT p.n, c.connect_time, c.call_id, c.src_number, c.dst_number, c.code, coalesce(e.name, c.code),
-			c.duration, c.billed_seconds, c.cost
+			c.duration, c.billed_seconds, c.cost, t.rates_include_taxes
 			`+from+` JOIN rate_tables t ON t.name = c.rate_table
 			LEFT JOIN code_deck_entries e ON e.deck = t.deck AND e.code = c.code
 			WHERE `+where+` ORDER BY p.n, c.connect_time, c.file_id, c.line`, args...)
@@ -511,7 +514,7 @@ func (s *Store) InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func
 		var c invoice.Call
 		var duration, cost pgtype.Numeric // decoded by hand: decimal's own scanner goes through text, at a month of calls a batch
 		_, err := pgx.ForEachRow(rows, []any{&n, &c.ConnectTime, &c.CallID, &c.Source, &c.Destination, &c.Code, &c.Description, &duration,
-			&c.BilledSeconds, &cost}, func() error {
+			&c.BilledSeconds, &cost, &c.Gross}, func() error {
 			var err error
 			if c.Duration, err = numericDecimal(duration); err != nil {
 				return err
