@@ -26,9 +26,13 @@ $B cdr rate $D/cdrs-2026-10.csv
 
 echo
 echo "== ingesting it: S3 inbox → Temporal workflow (UI: http://127.0.0.1:8233) → PostgreSQL"
-DATABASE_URL=${BILLRUN_WORKER_DATABASE_URL:-$DATABASE_URL} bin/billrun-worker >.local/log/demo-worker.log 2>&1 &
-worker=$!
-trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT
+# Two worker processes on one task queue, as production runs several: they share the work.
+workers=()
+for n in 1 2; do
+	DATABASE_URL=${BILLRUN_WORKER_DATABASE_URL:-$DATABASE_URL} bin/billrun-worker >.local/log/demo-worker-$n.log 2>&1 &
+	workers+=($!)
+done
+trap 'kill "${workers[@]}" 2>/dev/null; wait "${workers[@]}" 2>/dev/null' EXIT
 $B cdr upload $D/cdrs-2026-10.csv
 $B cdr ingest --wait
 echo
