@@ -20,7 +20,7 @@ import (
 
 // Archives move months of calls out of the database and back.
 type Archives interface {
-	ArchiveBlockers(ctx context.Context, month period.Month) ([]string, error)
+	ArchiveBlockers(ctx context.Context, month period.Month) (blockers []string, since time.Time, err error)
 	StoredMonths(ctx context.Context, before period.Month) ([]period.Month, error)
 	StoredDays(ctx context.Context, month period.Month) ([]time.Time, error)
 	ExportDay(ctx context.Context, day time.Time, w io.Writer) (int64, error)
@@ -56,8 +56,7 @@ func (s *Service) ArchivableMonths(ctx context.Context, before period.Month) ([]
 // the days again. Invoices, notes and the bill runs' records stay.
 func (s *Service) ArchiveMonth(ctx context.Context, month period.Month, beat Heartbeat) (Archived, error) {
 	out := Archived{Month: string(month)}
-	since := s.now()
-	blockers, err := s.Store.ArchiveBlockers(ctx, month)
+	blockers, since, err := s.Store.ArchiveBlockers(ctx, month)
 	if err != nil {
 		return out, err
 	}

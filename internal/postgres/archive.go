@@ -17,14 +17,18 @@ import (
 
 // ArchiveBlockers says why month's calls may not leave the database yet:
 // drafts of periods that overlap it, files not yet ingested (or failing),
-// a running rerate over it. None: it may be archived.
-func (s *Store) ArchiveBlockers(ctx context.Context, month period.Month) ([]string, error) {
+// a running rerate over it. None: it may be archived. since is the
+// database's clock before the checks, for DropArchivedMonth.
+func (s *Store) ArchiveBlockers(ctx context.Context, month period.Month) (blockers []string, since time.Time, err error) {
 	lo, hi := month.Start(time.UTC), month.Next().Start(time.UTC)
+	if err := s.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&since); err != nil {
+		return nil, since, err
+	}
 	var out []string
 	var drafts int64
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM invoices WHERE state = 'draft' AND period_start < $2 AND period_end > $1`, lo, hi).
 		Scan(&drafts); err != nil {
-		return nil, err
+		return nil, since, err
 	}
 	if drafts > 0 {
 		out = append(out, fmt.Sprintf("%d draft invoices or notes cover %s: issue or void them first", drafts, month))
@@ -32,7 +36,7 @@ func (s *Store) ArchiveBlockers(ctx context.Context, month period.Month) ([]stri
 	rows, _ := s.pool.Query(ctx, `SELECT key FROM cdr_files WHERE status IN ('pending', 'ingesting') ORDER BY key`)
 	files, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, err
+		return nil, since, err
 	}
 	if len(files) > 0 {
 		out = append(out, fmt.Sprintf("%d files are being ingested (%s): wait for them", len(files), files[0]))
@@ -40,12 +44,12 @@ func (s *Store) ArchiveBlockers(ctx context.Context, month period.Month) ([]stri
 	var rerates int64
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM rerate_runs WHERE state = 'running' AND period && tstzrange($1, $2)`, lo, hi).
 		Scan(&rerates); err != nil {
-		return nil, err
+		return nil, since, err
 	}
 	if rerates > 0 {
 		out = append(out, fmt.Sprintf("a rerate of %s is running: wait for it", month))
 	}
-	return out, nil
+	return out, since, nil
 }
 
 // StoredMonths lists the months before before whose calls are in the
@@ -143,10 +147,11 @@ func (s *Store) Archives(ctx context.Context, month period.Month) ([]cdr.Archive
 var ErrArchiveStale = errors.New("the calls changed since they were archived")
 
 // DropArchivedMonth drops month's partitions (drop_cdr_month: only once
-// every day of it is archived with as many calls as it holds), unless a
-// file or a rerate changed its calls since archiving started at since. The
-// days are locked as ingestion and rerates lock them, so none writes them
-// meanwhile.
+// every day of it is archived with as many calls as it holds, which catches
+// a file stored meanwhile), unless a rerate (which changes calls, not their
+// number) started over the month since archiving began at since (the
+// database's clock, from ArchiveBlockers). The days are locked as ingestion
+// and rerates lock them, so none writes them meanwhile.
 func (s *Store) DropArchivedMonth(ctx context.Context, month period.Month, since time.Time) error {
 	days, err := s.StoredDays(ctx, month)
 	if err != nil {
