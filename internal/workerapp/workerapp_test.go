@@ -387,9 +387,38 @@ func TestARerateTakesOverThePeriodOfARunThatWasTerminated(t *testing.T) {
 // has a readiness error and mismatched calls, so the run waits; an account
 // is added for the unknown caller and the run is resolved with a rerate,
 // which matches that call and waits again on what is left; accepted, it
-// invoices the autoinvoice clients.
+// invoices the autoinvoice clients. Finance resolves through a signal
+// (what schedules and scripts send) or an update (what billctl run resolve
+// sends); both histories are kept.
 func TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices(t *testing.T) {
+	for _, r := range []struct {
+		name, history string
+		update        bool
+	}{{"resolved by signals", "bill-run", false}, {"resolved by updates", "bill-run-update", true}} {
+		t.Run(r.name, func(t *testing.T) { billRunWaitsForFinance(t, r.history, r.update) })
+	}
+}
+
+func billRunWaitsForFinance(t *testing.T, history string, update bool) {
 	c, queue, acts := inProcess(t)
+	resolveBy := func(id string, action workflows.Resolution) {
+		t.Helper()
+		if !update {
+			resolve(t, c, id, action)
+			return
+		}
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.BillRunResolveUpdate,
+			Args: []any{workflows.BillRunResolve{Action: action}}, WaitForStage: client.WorkflowUpdateStageAccepted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if action == workflows.ResolveAccept { // answered once the run has moved on
+			var st workflows.BillRunStatus
+			if err := h.Get(ctx, &st); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	upload(t, acts.s3, cdr.Canonical, "october.csv", read(t, "demo", "cdrs-2026-10.csv"))
 	id := workflows.BillRunWorkflowID("2026-10") + "-" + queue
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.BillRun,
@@ -422,16 +451,12 @@ func TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SignalWorkflow(ctx, id, "", workflows.BillRunResolveSignal, workflows.BillRunResolve{Action: workflows.ResolveRerate}); err != nil {
-		t.Fatal(err)
-	}
+	resolveBy(id, workflows.ResolveRerate)
 	st = waiting(1)
 	if r := st.Reratings[0]; r.NewlyMatched != 1 || r.StillMismatched != 1 || strings.Contains(fmt.Sprint(st.Findings), "unknown_account") {
 		t.Fatalf("after the rerate: %+v", st)
 	}
-	if err := c.SignalWorkflow(ctx, id, "", workflows.BillRunResolveSignal, workflows.BillRunResolve{Action: workflows.ResolveAccept}); err != nil {
-		t.Fatal(err)
-	}
+	resolveBy(id, workflows.ResolveAccept)
 	if err := run.Get(ctx, &st); err != nil {
 		t.Fatal(err)
 	}
@@ -442,7 +467,7 @@ func TestABillRunWaitsForFinanceThenInvoicesOnTheRealServices(t *testing.T) {
 	if err != nil || len(invs) != 2 || invs[0].State != "draft" {
 		t.Fatalf("%+v %v", invs, err)
 	}
-	keepHistories(t, c, queue, "bill-run")
+	keepHistories(t, c, queue, history)
 }
 
 // TestIssuingAndVoidingRunAsWorkflowsOnTheRealServices: billctl's invoice
