@@ -27,7 +27,7 @@ const (
 	// so a month of 10,000 clients in pages of 1,000 read it 40 times (a
 	// month of 10,000,000 calls: 185 s of invoicing).
 	invoiceRunLargePage = 4000
-	maxConflictsKept     = 100
+	maxConflictsKept    = 100
 )
 
 // InvoiceRunWorkflowID names the run that invoices a month's clients.
