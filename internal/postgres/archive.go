@@ -158,7 +158,7 @@ func (s *Store) DropArchivedMonth(ctx context.Context, month period.Month, since
 		return err
 	}
 	lo, hi := month.Start(time.UTC), month.Next().Start(time.UTC)
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		secs := make([]int64, len(days))
 		for i, d := range days {
 			secs[i] = d.Unix()
@@ -177,6 +177,8 @@ func (s *Store) DropArchivedMonth(ctx context.Context, month period.Month, since
 		_, err := tx.Exec(ctx, `SELECT drop_cdr_month($1)`, lo)
 		return err
 	})
+	s.partitions.Clear() // the month's days are made again if a late file brings calls of them
+	return err
 }
 
 // RestoreDay copies an archived day's calls (CSV with a header, as

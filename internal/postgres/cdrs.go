@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/copybin"
@@ -210,6 +211,18 @@ func (s *Store) partition(ctx context.Context, t time.Time) (string, error) {
 	return name, nil
 }
 
+// forgetDroppedPartitions empties the cache of partition names when err
+// says a partition is gone (another process archived its month, see
+// drop_cdr_month): the load fails, and its retry makes the partitions again.
+func (s *Store) forgetDroppedPartitions(err error) {
+	var pgErr *pgconn.PgError
+	// undefined_table: a cached day partition; check_violation: no partition
+	// of cdrs for a row copied through the parent.
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "23514") {
+		s.partitions.Clear()
+	}
+}
+
 // copyCDRs copies w's calls into cdrs within tx, each day's straight into
 // its day partition (routing every row through the parent costs the server
 // 5-8 %): a COPY ends at a call of another day, or of a day not ready; the
@@ -246,6 +259,7 @@ func (s *Store) copyCDRs(ctx context.Context, tx pgx.Tx, w *copyWriter) error {
 			if w.err != nil {
 				return w.err
 			}
+			s.forgetDroppedPartitions(err)
 			return fmt.Errorf("copy calls: %w", err)
 		}
 		if w.err != nil {

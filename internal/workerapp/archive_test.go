@@ -7,9 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/s3store/s3test"
 	"github.com/billrun/billrun/workflows"
 )
 
@@ -114,5 +118,45 @@ func TestAMonthArchivedToS3ComesBackTheSame(t *testing.T) {
 	}
 	if left, err := acts.store.Archives(ctx, "2026-09"); err != nil || len(left) != 0 {
 		t.Fatalf("%d archive rows left after the restore (%v)", len(left), err)
+	}
+}
+
+// TestALateFileOfAnArchivedMonthIsStoredOnItsRetry: a worker that stored
+// calls of a day remembers its partition; once another worker archived the
+// month, that worker's next file of the day fails once and is stored on its
+// retry, in a partition made again.
+func TestALateFileOfAnArchivedMonthIsStoredOnItsRetry(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	s3 := s3test.New(t)
+	ingesting := billing.New(store, s3)
+	file := func(name string, id int) string {
+		body := strings.Join(cdr.CanonicalHeader, ",") + "\n" +
+			fmt.Sprintf("late%d,2026-09-05 10:00:00,60,192.0.2.10,,4930111111,4930100%04d,ANSWERED\n", id, id)
+		upload(t, s3, cdr.Canonical, name, []byte(body))
+		return billing.InboxKey(cdr.Canonical, name)
+	}
+	if _, err := ingesting.Ingest(ctx, file("september.csv", 1), "", nil); err != nil {
+		t.Fatal(err)
+	}
+	other, err := postgres.Open(ctx, pgtest.URL(t, store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	if _, err := billing.New(other, s3).ArchiveMonth(ctx, "2026-09", nil); err != nil {
+		t.Fatal(err)
+	}
+	late := file("late.csv", 2)
+	if _, err := ingesting.Ingest(ctx, late, "", nil); err == nil {
+		t.Log("the late file was stored at once")
+	}
+	if _, err := ingesting.Ingest(ctx, late, "", nil); err != nil {
+		t.Fatalf("the retry of a late file of an archived month: %v", err)
+	}
+	var calls []string
+	rows, _ := pgtest.Pool(store).Query(ctx, `SELECT call_id FROM cdrs WHERE connect_time >= '2026-09-01' AND connect_time < '2026-10-01'`)
+	if calls, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil || len(calls) != 1 || calls[0] != "late2" {
+		t.Fatalf("September holds %v (%v), want the late call alone", calls, err)
 	}
 }
