@@ -1,7 +1,6 @@
 package billing
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -11,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -88,11 +88,18 @@ func (s *Service) ArchiveMonth(ctx context.Context, month period.Month, beat Hea
 	return out, s.Store.DropArchivedMonth(ctx, month, since)
 }
 
-// archiveDay writes one day's calls and reads them back.
+// archiveDay writes one day's calls and reads them back. The gzipped file
+// goes through a temporary file: a day of a large month need not fit in
+// memory.
 func (s *Service) archiveDay(ctx context.Context, month period.Month, day time.Time) (cdr.Archive, error) {
 	a := cdr.Archive{Day: day, Month: string(month), Key: cdr.ArchiveKey(day)}
-	var body bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&body, gzip.BestSpeed)
+	tmp, err := os.CreateTemp("", "cdr-archive-*.csv.gz")
+	if err != nil {
+		return a, err
+	}
+	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+	h := sha256.New()
+	zw, err := gzip.NewWriterLevel(io.MultiWriter(tmp, h), gzip.BestSpeed)
 	if err != nil {
 		return a, err
 	}
@@ -102,9 +109,14 @@ func (s *Service) archiveDay(ctx context.Context, month period.Month, day time.T
 	if err := zw.Close(); err != nil {
 		return a, err
 	}
-	sum := sha256.Sum256(body.Bytes())
-	a.SHA256, a.Bytes = hex.EncodeToString(sum[:]), int64(body.Len())
-	if _, err := s.Objects.Put(ctx, a.Key, bytes.NewReader(body.Bytes()), "application/gzip", nil); err != nil {
+	if a.Bytes, err = tmp.Seek(0, io.SeekCurrent); err != nil {
+		return a, err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return a, err
+	}
+	a.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if _, err := s.Objects.Put(ctx, a.Key, tmp, "application/gzip", nil); err != nil {
 		return a, err
 	}
 	// Read back: what the bucket holds is what was written, and whole.
@@ -113,7 +125,7 @@ func (s *Service) archiveDay(ctx context.Context, month period.Month, day time.T
 		return a, err
 	}
 	defer r.Close()
-	h := sha256.New()
+	h.Reset()
 	calls, err := countCalls(io.TeeReader(r, h))
 	if err != nil {
 		return a, fmt.Errorf("%s read back: %w", a.Key, err)
