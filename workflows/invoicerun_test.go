@@ -78,15 +78,7 @@ func TestAFullPageOfClientsGoesInTwoBatchesAndContinuesAsNewAfterItsLastClient(t
 	}
 	env.OnActivity(a.ClientsToInvoice, mock.Anything, mock.Anything).Return(page, nil).Once()
 	var sizes []int
-	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.CreateInvoicesInput) (activities.CreateInvoicesResult, error) {
-			sizes = append(sizes, len(in.Clients))
-			var res activities.CreateInvoicesResult
-			for _, c := range in.Clients {
-				res.Invoices = append(res.Invoices, activities.CreateInvoiceResult{Client: c, Skipped: "nothing"})
-			}
-			return res, nil
-		})
+	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(skipEveryClient(&sizes))
 	env.ExecuteWorkflow(InvoiceRun, InvoiceRunInput{Period: "2026-10"})
 	err := env.GetWorkflowError()
 	require.True(t, workflow.IsContinueAsNewError(err), "err = %v", err)
@@ -113,16 +105,24 @@ func TestARunStartedWithPagesOf1000KeepsThemAfterAnUpgrade(t *testing.T) {
 		page[i] = fmt.Sprintf("c%04d", i)
 	}
 	env.OnActivity(a.ClientsToInvoice, mock.Anything, activities.ClientsToInvoiceInput{Limit: invoiceRunPage}).Return(page, nil).Once()
-	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.CreateInvoicesInput) (activities.CreateInvoicesResult, error) {
-			var res activities.CreateInvoicesResult
-			for _, c := range in.Clients {
-				res.Invoices = append(res.Invoices, activities.CreateInvoiceResult{Client: c, Skipped: "nothing"})
-			}
-			return res, nil
-		})
+	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(skipEveryClient(nil))
 	env.ExecuteWorkflow(InvoiceRun, InvoiceRunInput{Period: "2026-10"})
 	err := env.GetWorkflowError()
 	// A full page of 1,000 is not mistaken for the last one.
 	require.True(t, workflow.IsContinueAsNewError(err), "err = %v", err)
+}
+
+// skipEveryClient is a CreateInvoices that finds nothing to invoice for any
+// client of its batch, recording each batch's size in sizes (when not nil).
+func skipEveryClient(sizes *[]int) func(context.Context, activities.CreateInvoicesInput) (activities.CreateInvoicesResult, error) {
+	return func(_ context.Context, in activities.CreateInvoicesInput) (activities.CreateInvoicesResult, error) {
+		if sizes != nil {
+			*sizes = append(*sizes, len(in.Clients))
+		}
+		var res activities.CreateInvoicesResult
+		for _, c := range in.Clients {
+			res.Invoices = append(res.Invoices, activities.CreateInvoiceResult{Client: c, Skipped: "nothing"})
+		}
+		return res, nil
+	}
 }
