@@ -91,6 +91,9 @@ func (a *app) archiveResult(cmd *cobra.Command, c workflows.Client, run client.W
 	if err := run.Get(cmd.Context(), &res); err != nil {
 		return fmt.Errorf("%s %s: %s", what, run.GetID(), workflows.Reason(err))
 	}
+	if len(res.Months) == 0 {
+		fmt.Fprintln(a.err, "no month before it has calls in the database: nothing to archive")
+	}
 	t := table{header: []string{"month", "days", "calls", "bytes", "refused"}}
 	months := make([]map[string]any, 0, len(res.Months))
 	refused := 0
