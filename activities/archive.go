@@ -24,11 +24,16 @@ type ArchiveMonthInput struct {
 // ArchiveMonthResult is what archiving or restoring a month did.
 type ArchiveMonthResult = billing.Archived
 
-// ArchivableMonths lists the months before Month whose calls are in the
+// ArchivableMonthsInput names the first month that stays.
+type ArchivableMonthsInput struct {
+	Before period.Month
+}
+
+// ArchivableMonths lists the months before Before whose calls are in the
 // database, oldest first.
-func (a *Activities) ArchivableMonths(ctx context.Context, in ArchiveMonthInput) ([]period.Month, error) {
+func (a *Activities) ArchivableMonths(ctx context.Context, in ArchivableMonthsInput) ([]period.Month, error) {
 	defer beating(ctx)()
-	return a.Billing.ArchivableMonths(ctx, in.Month)
+	return a.Billing.ArchivableMonths(ctx, in.Before)
 }
 
 // ArchiveMonth writes a month's calls to S3, checks them and drops them from

@@ -63,7 +63,7 @@ func Archive(ctx workflow.Context, in ArchiveInput) (ArchiveResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, archiveActivity)
 	var a *activities.Activities
 	var months []period.Month
-	if err := workflow.ExecuteActivity(ctx, a.ArchivableMonths, activities.ArchiveMonthInput{Month: in.Before}).Get(ctx, &months); err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.ArchivableMonths, activities.ArchivableMonthsInput{Before: in.Before}).Get(ctx, &months); err != nil {
 		return res, err
 	}
 	for _, m := range months {
