@@ -3,7 +3,6 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . .local/env.sh &&
 BILLCTL := bin/billctl
-DEMO := testdata/demo
 
 .PHONY: all build up down migrate demo test chaos unit bench bench-memory fuzz clean
 
@@ -25,8 +24,10 @@ down:
 migrate: up build
 	$(ENV) $(BILLCTL) migrate
 
-# The main job on the local stack: master data in, a month of calls rated.
+# The main job on the local stack: a realistic month (internal/demo) from
+# upload to issued invoices, notes and reconcile totals.
 demo: migrate
+	go build -o bin/demomonth ./deploy/local/demomonth
 	$(ENV) deploy/local/demo.sh
 
 # Temporal's static check that workflow code is deterministic.

@@ -1,101 +1,137 @@
 #!/usr/bin/env bash
-# The demo: import the sample catalogue of testdata/demo, rate a month of
-# sample calls against it, then ingest the same file the production way
-# (S3 inbox → Temporal workflow → PostgreSQL). Expects .local/env.sh sourced
-# and bin/ built.
+# The demo: a realistic month billed from upload to issued invoices on the
+# local stack. A month of about 1,000,000 calls (package internal/demo: real
+# destinations, a dozen clients, three CDR formats, every kind of mismatch, a
+# file delivered twice and a corrupt one) goes up to S3; two worker processes
+# ingest it; October's bill run stops on its findings; finance fixes master
+# data, rerates and accepts the rest; invoices are issued; a rate corrected
+# after issue becomes credit and debit notes. Everything runs in a database,
+# Temporal namespace, task queue and bucket of its own, made anew each time.
+# Expects .local/env.sh sourced and bin/ built (make demo does both).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# billctl and the worker on their least-privilege roles (up.sh, deploy/postgres/roles.sql).
-B="env DATABASE_URL=${BILLRUN_BILLCTL_DATABASE_URL:-$DATABASE_URL} bin/billctl"
-D=testdata/demo
-echo "== importing the sample catalogue ($D)"
-$B import codedeck --deck world $D/codedeck.csv
-$B import ratetables $D/ratetables.csv
-for t in retail-eur acme-special wholesale-usd; do
-	$B import rates --table "$t" "$D/rates-$t.csv"
+T0=$(date +%s.%N)
+SEED=${BILLRUN_DEMO_SEED:-2026}
+CALLS=${BILLRUN_DEMO_CALLS:-1000000}
+MONTH=2026-10
+OUT=.local/demo
+RUN=bill-run-$MONTH
+UI=http://127.0.0.1:${BILLRUN_TEMPORAL_UI_PORT:-8233}
+
+since() { echo "${2:-$(date +%s.%N)} $1" | awk '{printf "%.1f", $1 - $2}'; }
+step() { printf '\n\033[1m== [%6s s] %s\033[0m\n' "$(since "$T0")" "$*"; }
+
+# Its own database, namespace, task queue and bucket.
+with_db() { printf %s "$1" | sed -E "s#^(postgres(ql)?://[^/]+)/[^?]*#\1/$2#"; }
+admin=$DATABASE_URL
+export DATABASE_URL; DATABASE_URL=$(with_db "$admin" billrun_demo)
+worker_url=$(with_db "${BILLRUN_WORKER_DATABASE_URL:-$admin}" billrun_demo)
+billctl_url=$(with_db "${BILLRUN_BILLCTL_DATABASE_URL:-$admin}" billrun_demo)
+export TEMPORAL_NAMESPACE=billrun-demo TEMPORAL_TASK_QUEUE=billrun-demo S3_BUCKET=billrun-demo
+B="env DATABASE_URL=$billctl_url bin/billctl --actor finance@demo.example"
+temporal=$(command -v .local/bin/temporal || command -v temporal || true)
+[ -n "$temporal" ] || { echo "demo: the Temporal CLI is missing (make up builds it)" >&2; exit 1; }
+
+step "starting over: database billrun_demo, Temporal namespace billrun-demo, bucket billrun-demo"
+# Workers a demo cut short left behind.
+if [ -f .local/run/demo-workers.pid ]; then kill $(cat .local/run/demo-workers.pid) 2>/dev/null || true; fi
+psql "$(with_db "$admin" postgres)" -q -v ON_ERROR_STOP=1 \
+	-c "DROP DATABASE IF EXISTS billrun_demo WITH (FORCE)" -c "CREATE DATABASE billrun_demo"
+"$temporal" operator namespace delete --address "$TEMPORAL_ADDRESS" -n billrun-demo --yes >/dev/null 2>&1 || true
+"$temporal" operator namespace create --address "$TEMPORAL_ADDRESS" -n billrun-demo --retention 72h >/dev/null
+bin/demomonth -empty-bucket
+bin/billctl migrate
+
+step "writing the month: seed $SEED, $CALLS calls (internal/demo; the same seed, the same files)"
+bin/demomonth -out "$OUT" -seed "$SEED" -calls "$CALLS"
+# shellcheck source=/dev/null
+. "$OUT/story.env"
+
+step "importing the catalogue ($OUT/master)"
+M=$OUT/master
+$B import codedeck --deck world $M/codedeck.csv
+$B import ratetables $M/ratetables.csv
+for t in carrier-usd wholesale-usd retail-usd northwind-special retail-eur retail-gbp; do
+	$B import rates --table $t $M/rates-$t.csv
 done
-$B import taxes $D/taxes.csv
-$B import packages $D/packages.csv
-$B import clients $D/clients.csv
-$B import accounts $D/accounts.csv
-$B import subscriptions $D/subscriptions.csv
+$B import taxes $M/taxes.csv
+$B import packages $M/packages.csv
+$B import clients $M/clients.csv
+$B import accounts $M/accounts.csv
+$B import subscriptions $M/subscriptions.csv
 
-echo
-echo "== rating $D/cdrs-2026-10.csv against it (billctl cdr rate: nothing stored)"
-$B cdr rate $D/cdrs-2026-10.csv
-
-echo
-echo "== ingesting it: S3 inbox → Temporal workflow (UI: http://127.0.0.1:8233) → PostgreSQL"
-# Two worker processes on one task queue, as production runs several: they share the work.
+step "starting two worker processes on task queue billrun-demo (logs in .local/log/demo-worker-*.log)"
 workers=()
 for n in 1 2; do
-	DATABASE_URL=${BILLRUN_WORKER_DATABASE_URL:-$DATABASE_URL} bin/billrun-worker >.local/log/demo-worker-$n.log 2>&1 &
+	env DATABASE_URL="$worker_url" bin/billrun-worker >.local/log/demo-worker-$n.log 2>&1 &
 	workers+=($!)
 done
+echo "${workers[@]}" >.local/run/demo-workers.pid
 trap 'kill "${workers[@]}" 2>/dev/null; wait "${workers[@]}" 2>/dev/null' EXIT
-$B cdr upload $D/cdrs-2026-10.csv
-$B cdr ingest --wait
-echo
-echo "== the switch delivers the same calls again under another name: none is stored twice (billing-rules §7)"
-cp $D/cdrs-2026-10.csv .local/cdrs-2026-10-again.csv
-$B cdr upload .local/cdrs-2026-10-again.csv
+
+step "the switches deliver October: $(find $OUT/cdrs -type f | wc -l) files, $(du -sh $OUT/cdrs | cut -f1)"
+T_UPLOAD=$(date +%s.%N)
+for f in canonical asterisk freeswitch; do
+	$B cdr upload --cdr-format $f $OUT/cdrs/$f/*
+done
+
+step "ingesting: S3 inbox → Temporal (UI: $UI/namespaces/billrun-demo/workflows) → PostgreSQL"
 $B cdr ingest --wait
 $B cdr files
-$B cdr duplicates --file inbox/canonical/cdrs-2026-10-again.csv
-echo
-echo "== rated calls stored for 2026-10, by client"
-psql "$DATABASE_URL" -P footer=off -c "SELECT coalesce(client, '(unknown)') AS client, status, count(*) AS calls,
-	sum(billed_seconds) AS billed_seconds, sum(cost) AS cost, currency
-	FROM cdrs WHERE connect_time >= '2026-10-01' AND connect_time < '2026-11-01'
-	GROUP BY 1, 2, currency ORDER BY 1, 2, currency"
+echo "(fs1-cdr-$MONTH-2-resent.csv repeats fs1-cdr-$MONTH-2.csv.gz: its calls are duplicates, none is stored twice;"
+echo " sbc-east-$MONTH-4-recovered.csv was left corrupt by a full disk: its bad lines are rejected, the rest is stored)"
 
-echo
-echo "== statistics for October"
-$B report summary --from 2026-10-01 --to 2026-11-01 --group-by client,dst_name
-$B report mismatches --from 2026-10-01 --to 2026-11-01
-echo
-echo "== readiness for 2026-10 (the demo catalogue holds one error on purpose: globex's tech-prefix account rates in EUR)"
-$B check readiness --period 2026-10 || true
-echo
-echo "== acme's October invoice (a draft: run the demo again and it is replaced)"
-issued=$($B invoice list --client acme --period 2026-10 --format csv | awk -F, 'NR > 1 && $3 == "issued" {print $1; exit}')
-if [ -n "$issued" ]; then
-	echo "(acme's October invoice was issued since: showing it)"
-	$B invoice show "$issued"
-	id=$issued
-else
-	$B invoice create --client acme --period 2026-10 --wait
-	id=$($B invoice list --client acme --period 2026-10 --format csv | awk -F, 'NR > 1 && $3 == "draft" {print $1; exit}')
-fi
-$B invoice download "$id" --out .local/demo-invoices
-echo "open .local/demo-invoices/*.pdf to see it"
-echo
-echo "== October's bill run: ingest, readiness and mismatches over every client's period, then invoices"
-echo "(it waits on the catalogue's error and the month's mismatches above; finance would fix master data and"
-echo " resolve it with --rerate; the demo accepts them: mismatched calls are not billed)"
-if ! $B run bill --period 2026-10 --wait; then
-	$B run resolve bill-run-2026-10 --accept --wait
-fi
-$B invoice list --period 2026-10
+step "finance withdraws $DELETED_TABLE's $DELETED_NAME promotion ($DELETED_CODE), loaded by mistake"
+$B rates delete --table "$DELETED_TABLE" --code "$DELETED_CODE"
 
-echo
-echo "== November: acme's October invoice is issued; its documents are written once and never change"
-$B invoice create --client acme --period 2026-10 --state issued --wait
-echo
-echo "== then a rate fix arrives: acme-special's Germany Mobile was 0.0800 a minute, it should have been 0.0500"
-$B import rates --table acme-special $D/rates-acme-special-fix.csv
-$B rerate --from 2026-10-01 --to 2026-11-01 --wait
-echo
-echo "== the correction is a credit note that names the invoice (billing-rules §7); nothing when nothing differs"
-$B invoice adjust --client acme --period 2026-10 --state issued --wait
-$B invoice list --period 2026-10
-note=$($B invoice list --client acme --period 2026-10 --kind credit_note --format csv | awk -F, 'NR > 1 && $3 == "issued" {print $1; exit}')
-if [ -n "$note" ]; then
-	$B invoice show "$note"
+step "October's bill run: ingest → readiness and mismatches → (wait for finance) → invoices issued"
+rc=0
+$B run bill --period $MONTH --state issued --wait || rc=$?
+[ "$rc" = 3 ] || { echo "demo: the bill run should wait for finance (exit 3), it exited $rc" >&2; exit 1; }
+$B report mismatches --from 2026-10-01 --to 2026-11-16
+
+step "finance fixes master data: the accounts file with Northwind's new trunk and Cyberdyne's rate table, and $MISSING_TABLE's missing $MISSING_NAME"
+$B import accounts $OUT/fixes/accounts-corrected.csv
+$B import rates --table "$MISSING_TABLE" $OUT/fixes/rates-$MISSING_TABLE-missing.csv
+
+step "resolving with --rerate: the run rerates the mismatched and stale calls and checks again"
+rc=0
+$B run resolve $RUN --rerate --wait || rc=$?
+if [ "$rc" = 3 ]; then
+	echo "(what is left cannot be fixed by master data: SIP scanners, a retired trunk, feature codes and satellite numbers)"
+	$B report mismatches --from 2026-10-01 --to 2026-11-16
+	step "accepting the rest: mismatched calls are not billed"
+	$B run resolve $RUN --accept --wait
+elif [ "$rc" != 0 ]; then
+	exit "$rc"
 fi
-echo
-echo "== the issued documents are as they were written"
-$B invoice verify --period 2026-10
-echo
-echo "== every call of October accounted for, by client and reason (billing-rules §7)"
-$B report reconcile --period 2026-10
+T_ISSUED=$(date +%s.%N)
+step "October's invoices, issued"
+$B invoice list --period $MONTH --kind invoice
+
+step "after issue, two rates turn out wrong for October: $CORRECTION1_TABLE's $CORRECTION1_NAME and $CORRECTION2_TABLE's $CORRECTION2_NAME"
+$B import rates --table "$CORRECTION1_TABLE" $OUT/fixes/rates-$CORRECTION1_TABLE-correction.csv
+$B import rates --table "$CORRECTION2_TABLE" $OUT/fixes/rates-$CORRECTION2_TABLE-correction.csv
+$B rerate --match stale --from 2026-09-30 --to 2026-11-17 --wait
+step "the corrections are notes naming the invoices they correct (billing-rules §7)"
+$B invoice adjust --all --period $MONTH --state issued --wait
+$B invoice list --period $MONTH --kind credit_note
+$B invoice list --period $MONTH --kind debit_note
+
+step "every call of October accounted for, by client and reason"
+$B report reconcile --period $MONTH
+$B invoice verify --period $MONTH
+
+step "the documents: in S3 (bucket billrun-demo) and copied to $OUT/documents"
+rm -rf "$OUT/documents"
+$B invoice list --period $MONTH --format csv | awk -F, 'NR > 1 && $3 == "issued" {print $1}' | while read -r id; do
+	$B invoice download "$id" --out "$OUT/documents" >/dev/null
+done
+ls "$OUT"/documents/*.pdf | head -n 4
+echo "… $(ls "$OUT"/documents/*.pdf | wc -l) PDFs, each beside its JSON and CSV, in $OUT/documents; in S3 under s3://billrun-demo/invoices/CLIENT/$MONTH/ (listed above)"
+
+step "the runs in the Temporal UI"
+echo "bill run:   $UI/namespaces/billrun-demo/workflows/$RUN"
+echo "every run:  $UI/namespaces/billrun-demo/workflows"
+printf '\n\033[1mOctober from upload to issued invoices: %s s, on two workers; the whole demo: %s s.\033[0m\n' \
+	"$(since "$T_UPLOAD" "$T_ISSUED")" "$(since "$T0")"

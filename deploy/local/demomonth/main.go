@@ -1,9 +1,11 @@
 // Command demomonth writes the demo's month (package demo) into a folder:
 // the catalogue, the fixes finance imports, and the CDR files. make demo
-// runs it; the same seed writes the same files.
+// runs it; the same seed writes the same files. With -empty-bucket it
+// only empties S3_BUCKET at S3_ENDPOINT, so that the demo starts over.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/billrun/billrun/internal/demo"
+	"github.com/billrun/billrun/internal/s3store"
 )
 
 func main() {
@@ -19,7 +22,16 @@ func main() {
 	seed := flag.Uint64("seed", 2026, "random seed")
 	calls := flag.Int("calls", 1_000_000, "calls in the month's regular files")
 	month := flag.String("month", "2026-10", "the month, YYYY-MM")
+	empty := flag.Bool("empty-bucket", false, "only empty the bucket S3_BUCKET (if it exists)")
 	flag.Parse()
+	if *empty {
+		n, err := emptyBucket(context.Background(), os.Getenv("S3_ENDPOINT"), os.Getenv("S3_BUCKET"))
+		if err != nil {
+			log.Fatalf("demomonth: emptying bucket %s: %v", os.Getenv("S3_BUCKET"), err)
+		}
+		fmt.Printf("bucket %s: %d objects deleted\n", os.Getenv("S3_BUCKET"), n)
+		return
+	}
 	m, err := time.Parse("2006-01", *month)
 	if err != nil {
 		log.Fatalf("demomonth: -month %q is not YYYY-MM", *month)
@@ -42,4 +54,27 @@ func main() {
 	}
 	fmt.Printf("%d destinations, %d clients, %d calls in %d files (seed %d) in %s\n",
 		s.Destinations, s.Clients, s.Calls, len(s.Files), *seed, *out)
+}
+
+func emptyBucket(ctx context.Context, endpoint, bucket string) (int, error) {
+	s, err := s3store.New(ctx, endpoint, bucket)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.EnsureBucket(ctx); err != nil {
+		return 0, err
+	}
+	var keys []string
+	err = s.Walk(ctx, "", "", func(objs []s3store.Object) (bool, error) {
+		for _, o := range objs {
+			keys = append(keys, o.Key)
+		}
+		return true, nil
+	})
+	for _, k := range keys {
+		if err == nil {
+			err = s.Delete(ctx, k)
+		}
+	}
+	return len(keys), err
 }
