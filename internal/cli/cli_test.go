@@ -16,6 +16,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/billing"
@@ -359,6 +361,37 @@ func TestABillRunPastRetentionIsReadFromItsAuditRecord(t *testing.T) {
 	var doc []map[string]string
 	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc) != 1 || doc[0]["run"] != id || doc[0]["status"] != "completed" {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+}
+
+// TestACompletedBillRunShowsItsStatusWithNoWorkerRunning: a run that is
+// done answers run status from its result, not a query a worker must serve.
+func TestACompletedBillRunShowsItsStatusWithNoWorkerRunning(t *testing.T) {
+	c, queue := temporaltest.New(t)
+	t.Setenv("TEMPORAL_TASK_QUEUE", queue)
+	month := period.Month(fmt.Sprintf("18%02d-%02d", rand.IntN(100), 1+rand.IntN(12)))
+	id := workflows.BillRunWorkflowID(month) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	done := func(ctx workflow.Context) (workflows.BillRunStatus, error) {
+		return workflows.BillRunStatus{Period: month, Phase: workflows.PhaseDone, Invoices: workflows.InvoiceRunProgress{Clients: 7, Invoiced: 7}}, nil
+	}
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(done, workflow.RegisterOptions{Name: "BillRun"})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, "BillRun")
+	if err == nil {
+		err = r.Get(ctx, nil)
+	}
+	w.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "", "--format", "json", "run", "status", id)
+	var doc map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || !strings.Contains(out, `"done"`) || !strings.Contains(out, string(month)) {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
 }
 
