@@ -40,6 +40,12 @@ psql "$(with_db "$admin" postgres)" -q -v ON_ERROR_STOP=1 \
 "$temporal" operator namespace delete --address "$TEMPORAL_ADDRESS" -n billrun-demo --yes >/dev/null 2>&1 || true
 "$temporal" operator namespace create --address "$TEMPORAL_ADDRESS" -n billrun-demo --retention 72h >/dev/null
 bin/demomonth -empty-bucket
+# A namespace just registered reaches the server's caches within seconds.
+for i in $(seq 1 60); do
+	"$temporal" operator search-attribute list --address "$TEMPORAL_ADDRESS" -n billrun-demo >/dev/null 2>&1 && break
+	[ "$i" = 60 ] && { echo "demo: namespace billrun-demo did not appear" >&2; exit 1; }
+	sleep 0.5
+done
 bin/billctl migrate
 
 step "writing the month: seed $SEED, $CALLS calls (internal/demo; the same seed, the same files)"
