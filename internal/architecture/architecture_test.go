@@ -62,6 +62,8 @@ var rules = map[string]rule{
 		"internal/temporalclient", "workflows"}, outside: []string{"go.temporal.io/", "github.com/prometheus/client_golang/", "go.opentelemetry.io/"}},
 	"starter": {billrun: []string{"internal/cli"}},
 	"worker":  {billrun: []string{"internal/config", "internal/workerapp"}},
+	// The demo's month generator: real numbering data, no billrun package.
+	"internal/demo": {outside: []string{"github.com/nyaruka/phonenumbers", "golang.org/x/text/", "github.com/shopspring/decimal"}},
 	// Test helpers.
 	"internal/testenv":                     {},
 	"internal/architecture":                {},

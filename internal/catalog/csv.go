@@ -38,6 +38,12 @@ type row struct {
 	err    *Error // the first field error
 }
 
+// has tells whether the file has column name.
+func (r *row) has(name string) bool {
+	_, ok := r.cols[name]
+	return ok
+}
+
 // get returns the trimmed value of column name ("" when the column is absent).
 func (r *row) get(name string) string {
 	i, ok := r.cols[name]

@@ -30,21 +30,30 @@ func ReadCodeDeck(file string, in io.Reader) ([]DeckEntry, error) {
 // RateTable is a rate table's settings.
 type RateTable struct {
 	Line              int
+	ID                int64 // as stored; 0 in a file
 	Name              string
 	Currency          string
-	Deck              string // "" for none: invoices then name lines by code
+	Deck              string // destination code deck; "" for none: invoices then name lines by code
+	SrcDeck           string // source code deck, naming origins; "" for none
+	Reseller          string // "" for the carrier's own
 	Parent            string
 	RatesIncludeTaxes bool
 	Notes             string
+	// The file has no src_deck or reseller column: what is stored stays
+	// (files written before those columns keep working).
+	KeepSrcDeck, KeepReseller bool
 }
 
-// ReadRateTables reads name,currency,deck,parent,rates_include_taxes[,notes].
+// ReadRateTables reads name,currency,deck,parent,rates_include_taxes and the
+// optional notes, src_deck and reseller.
 func ReadRateTables(file string, in io.Reader) ([]RateTable, error) {
 	var out []RateTable
 	seen := keys{}
-	err := readCSV(file, in, []string{"name", "currency", "deck", "parent", "rates_include_taxes"}, []string{"notes"}, func(r *row) {
+	err := readCSV(file, in, []string{"name", "currency", "deck", "parent", "rates_include_taxes"}, []string{"notes", "src_deck", "reseller"}, func(r *row) {
 		t := RateTable{Line: r.line, Name: r.name("name", true), Currency: r.currency("currency"), Deck: r.name("deck", false),
-			Parent: r.name("parent", false), RatesIncludeTaxes: r.boolean("rates_include_taxes", false), Notes: r.get("notes")}
+			Parent: r.name("parent", false), RatesIncludeTaxes: r.boolean("rates_include_taxes", false), Notes: r.get("notes"),
+			SrcDeck: r.name("src_deck", false), Reseller: r.name("reseller", false),
+			KeepSrcDeck: !r.has("src_deck"), KeepReseller: !r.has("reseller")}
 		if t.Parent != "" && t.Parent == t.Name {
 			r.fail("parent", "a rate table cannot be its own parent")
 		}
@@ -103,22 +112,26 @@ type Client struct {
 	// Rounding is round_then_sum or sum_then_round; "" leaves it as it is
 	// (new clients round then sum).
 	Rounding string
+	Reseller string // "" for the carrier's own
+	// The file has no reseller column: the stored one stays.
+	KeepReseller bool
 }
 
 // ReadClients reads the clients file of interfaces.md, plus an optional
-// status and rounding.
+// status, rounding and reseller.
 func ReadClients(file string, in io.Reader) ([]Client, error) {
 	var out []Client
 	seen := keys{}
 	cols := []string{"id", "name", "currency", "timezone", "rate_table", "tax_profile", "invoice_day", "grace_days",
 		"template", "billing_email", "address", "autoinvoice"}
-	err := readCSV(file, in, cols, []string{"status", "rounding"}, func(r *row) {
+	err := readCSV(file, in, cols, []string{"status", "rounding", "reseller"}, func(r *row) {
 		c := Client{Line: r.line, ID: r.name("id", true), Name: r.text("name", true), Currency: r.currency("currency"),
 			Timezone: r.timezone("timezone"), RateTable: r.name("rate_table", false), TaxProfile: r.name("tax_profile", false),
 			InvoiceDay: r.integer("invoice_day", 1, 1, 28), GraceDays: r.integer("grace_days", 0, 0, 365),
 			Template: r.oneOf("template", "default", "default", "extended"), BillingEmail: r.email("billing_email"),
 			Address: r.get("address"), Autoinvoice: r.boolean("autoinvoice", false),
-			Status: r.oneOf("status", "", "active", "archived"), Rounding: r.oneOf("rounding", "", "round_then_sum", "sum_then_round")}
+			Status: r.oneOf("status", "", "active", "archived"), Rounding: r.oneOf("rounding", "", "round_then_sum", "sum_then_round"),
+			Reseller: r.name("reseller", false), KeepReseller: !r.has("reseller")}
 		seen.once(r, "id", c.ID)
 		out = append(out, c)
 	})
@@ -232,6 +245,26 @@ func ReadSubscriptions(file string, in io.Reader) ([]Subscription, error) {
 		}
 		seen.once(r, "start", s.Client+" "+s.Package+" from "+s.Start.Format(time.DateOnly))
 		out = append(out, s)
+	})
+	return out, err
+}
+
+// Reseller sells the carrier's services under its own name: rate tables and
+// clients may belong to one.
+type Reseller struct {
+	Line int
+	ID   string
+	Name string
+}
+
+// ReadResellers reads id,name.
+func ReadResellers(file string, in io.Reader) ([]Reseller, error) {
+	var out []Reseller
+	seen := keys{}
+	err := readCSV(file, in, []string{"id", "name"}, nil, func(r *row) {
+		x := Reseller{Line: r.line, ID: r.name("id", true), Name: r.text("name", true)}
+		seen.once(r, "id", x.ID)
+		out = append(out, x)
 	})
 	return out, err
 }

@@ -149,7 +149,7 @@ func (a *app) root() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.format, "format", "table", "output: table, json or csv")
 	root.PersistentFlags().StringVar(&a.actor, "actor", "", "who runs the command, named in the runs it starts (default: the OS user)")
 	root.Version = config.Version()
-	root.AddCommand(a.migrateCmd(), a.importCmd(), a.cdrCmd(), a.reportCmd(), a.rerateCmd(), a.ratesCmd(), a.checkCmd(), a.invoiceCmd(),
+	root.AddCommand(a.migrateCmd(), a.importCmd(), a.cdrCmd(), a.reportCmd(), a.rerateCmd(), a.ratesCmd(), a.rateTablesCmd(), a.checkCmd(), a.invoiceCmd(),
 		a.runCmd(), a.scheduleCmd())
 	return root
 }

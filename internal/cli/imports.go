@@ -44,12 +44,19 @@ func (a *app) importCmd() *cobra.Command {
 				return nil
 			}
 		}},
-		{"ratetables FILE", "Upsert rate tables: name,currency,deck,parent,rates_include_taxes[,notes]", func(ctx context.Context, db *postgres.Store, name string, in io.Reader) (postgres.ImportResult, error) {
+		{"ratetables FILE", "Upsert rate tables: name,currency,deck,parent,rates_include_taxes[,notes,src_deck,reseller]", func(ctx context.Context, db *postgres.Store, name string, in io.Reader) (postgres.ImportResult, error) {
 			ts, err := catalog.ReadRateTables(name, in)
 			if err != nil {
 				return postgres.ImportResult{}, err
 			}
 			return db.ImportRateTables(ctx, name, ts)
+		}, nil},
+		{"resellers FILE", "Upsert resellers: id,name", func(ctx context.Context, db *postgres.Store, name string, in io.Reader) (postgres.ImportResult, error) {
+			rs, err := catalog.ReadResellers(name, in)
+			if err != nil {
+				return postgres.ImportResult{}, err
+			}
+			return db.ImportResellers(ctx, name, rs)
 		}, nil},
 		{"rates --table NAME [--az] FILE", "Upsert rates: code,rate,effective_from,end,increment,setup_fee", func(ctx context.Context, db *postgres.Store, name string, in io.Reader) (postgres.ImportResult, error) {
 			rs, err := catalog.ReadRates(name, in)

@@ -40,7 +40,7 @@ func (a *app) ratesCmd() *cobra.Command {
 	del.Flags().StringVar(&from, "effective-from", "", "only the version in force from this instant")
 	_ = del.MarkFlagRequired("table")
 	_ = del.MarkFlagRequired("code")
-	cmd.AddCommand(del)
+	cmd.AddCommand(del, a.ratesExportCmd())
 	return cmd
 }
 

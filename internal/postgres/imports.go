@@ -133,23 +133,38 @@ func (s *Store) ImportRateTables(ctx context.Context, file string, tables []cata
 		if err := catalog.CheckRateTables(file, tables, stored, decks); err != nil {
 			return err
 		}
-
-		staged := make([][]any, len(tables))
-		for i, t := range tables {
-			staged[i] = []any{t.Name, t.Currency, nullIfEmpty(t.Deck), nullIfEmpty(t.Parent), t.RatesIncludeTaxes, t.Notes}
-		}
-		if err := stage(ctx, tx, "stage_rate_tables", "name text, currency text, deck text, parent text, rates_include_taxes bool, notes text",
-			[]string{"name", "currency", "deck", "parent", "rates_include_taxes", "notes"}, staged); err != nil {
+		resellers, err := names(ctx, tx, `SELECT id FROM resellers`)
+		if err != nil {
 			return err
 		}
-		if res, err = upsert(ctx, tx, `INSERT INTO rate_tables (name, currency, deck, rates_include_taxes, notes)
-			SELECT name, currency, deck, rates_include_taxes, notes FROM stage_rate_tables
+		staged := make([][]any, len(tables))
+		for i, t := range tables {
+			if t.SrcDeck != "" && !decks[t.SrcDeck] {
+				return catalog.Errorf(file, t.Line, "src_deck", "unknown code deck %q (import it first with billctl import codedeck)", t.SrcDeck)
+			}
+			if t.Reseller != "" && !resellers[t.Reseller] {
+				return catalog.Errorf(file, t.Line, "reseller", "unknown reseller %q (import it first with billctl import resellers)", t.Reseller)
+			}
+			staged[i] = []any{t.Name, t.Currency, nullIfEmpty(t.Deck), nullIfEmpty(t.Parent), t.RatesIncludeTaxes, t.Notes,
+				nullIfEmpty(t.SrcDeck), nullIfEmpty(t.Reseller), t.KeepSrcDeck, t.KeepReseller}
+		}
+		if err := stage(ctx, tx, "stage_rate_tables", `name text, currency text, deck text, parent text, rates_include_taxes bool, notes text,
+			src_deck text, reseller text, keep_src_deck bool, keep_reseller bool`,
+			[]string{"name", "currency", "deck", "parent", "rates_include_taxes", "notes", "src_deck", "reseller", "keep_src_deck", "keep_reseller"}, staged); err != nil {
+			return err
+		}
+		if res, err = upsert(ctx, tx, `INSERT INTO rate_tables (name, currency, deck, rates_include_taxes, notes, src_deck, reseller)
+			SELECT name, currency, deck, rates_include_taxes, notes, src_deck, reseller FROM stage_rate_tables
 			ON CONFLICT (name) DO UPDATE SET currency = excluded.currency, deck = excluded.deck,
 				rates_include_taxes = excluded.rates_include_taxes,
 				notes = coalesce(nullif(excluded.notes, ''), rate_tables.notes)`); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE rate_tables t SET parent = s.parent FROM stage_rate_tables s WHERE t.name = s.name`)
+		// Columns the file has set what is stored; columns it lacks leave it.
+		_, err = tx.Exec(ctx, `UPDATE rate_tables t SET parent = s.parent,
+				src_deck = CASE WHEN s.keep_src_deck THEN t.src_deck ELSE s.src_deck END,
+				reseller = CASE WHEN s.keep_reseller THEN t.reseller ELSE s.reseller END
+			FROM stage_rate_tables s WHERE t.name = s.name`)
 		return err
 	})
 	return res, err
@@ -226,22 +241,31 @@ func (s *Store) ImportClients(ctx context.Context, file string, clients []catalo
 		if err != nil {
 			return err
 		}
+		resellers, err := names(ctx, tx, `SELECT id FROM resellers`)
+		if err != nil {
+			return err
+		}
 		rows := make([][]any, len(clients))
 		for i, c := range clients {
 			if c.RateTable != "" && !tables[c.RateTable] {
 				return catalog.Errorf(file, c.Line, "rate_table", "unknown rate table %q", c.RateTable)
 			}
+			if c.Reseller != "" && !resellers[c.Reseller] {
+				return catalog.Errorf(file, c.Line, "reseller", "unknown reseller %q (import it first with billctl import resellers)", c.Reseller)
+			}
 			if c.TaxProfile != "" && !profiles[c.TaxProfile] {
 				return catalog.Errorf(file, c.Line, "tax_profile", "unknown tax profile %q", c.TaxProfile)
 			}
 			rows[i] = []any{c.ID, c.Name, c.Currency, c.Timezone, nullIfEmpty(c.RateTable), nullIfEmpty(c.TaxProfile),
-				c.InvoiceDay, c.GraceDays, c.Template, c.BillingEmail, c.Address, c.Autoinvoice, c.Status, c.Rounding}
+				c.InvoiceDay, c.GraceDays, c.Template, c.BillingEmail, c.Address, c.Autoinvoice, c.Status, c.Rounding,
+				nullIfEmpty(c.Reseller), c.KeepReseller}
 		}
 		cols := []string{"id", "name", "currency", "timezone", "rate_table", "tax_profile", "invoice_day", "grace_days",
 			"template", "billing_email", "address", "autoinvoice", "status", "rounding"}
 		if err := stage(ctx, tx, "stage_clients", `id text, name text, currency text, timezone text, rate_table text,
 			tax_profile text, invoice_day int, grace_days int, template text, billing_email text, address text,
-			autoinvoice bool, status text, rounding text`, cols, rows); err != nil {
+			autoinvoice bool, status text, rounding text, reseller text, keep_reseller bool`,
+			append(cols, "reseller", "keep_reseller"), rows); err != nil {
 			return err
 		}
 		res, err = upsert(ctx, tx, `INSERT INTO clients (`+strings.Join(cols, ", ")+`)
@@ -257,7 +281,29 @@ func (s *Store) ImportClients(ctx context.Context, file string, clients []catalo
 		if _, err = tx.Exec(ctx, `UPDATE clients c SET status = s.status FROM stage_clients s WHERE c.id = s.id AND s.status <> ''`); err != nil {
 			return err
 		}
+		if _, err = tx.Exec(ctx, `UPDATE clients c SET reseller = s.reseller FROM stage_clients s WHERE c.id = s.id AND NOT s.keep_reseller`); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `UPDATE clients c SET rounding = s.rounding FROM stage_clients s WHERE c.id = s.id AND s.rounding <> ''`)
+		return err
+	})
+	return res, err
+}
+
+// ImportResellers upserts resellers by id.
+func (s *Store) ImportResellers(ctx context.Context, file string, resellers []catalog.Reseller) (ImportResult, error) {
+	var res ImportResult
+	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
+		rows := make([][]any, len(resellers))
+		for i, r := range resellers {
+			rows[i] = []any{r.ID, r.Name}
+		}
+		if err := stage(ctx, tx, "stage_resellers", "id text, name text", []string{"id", "name"}, rows); err != nil {
+			return err
+		}
+		var err error
+		res, err = upsert(ctx, tx, `INSERT INTO resellers (id, name) SELECT id, name FROM stage_resellers
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name`)
 		return err
 	})
 	return res, err

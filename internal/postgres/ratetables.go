@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/billrun/billrun/internal/catalog"
+)
+
+// RateTableFilter selects rate tables: a name containing Name (any case),
+// of Reseller, under Parent; "" selects all.
+type RateTableFilter struct{ Name, Reseller, Parent string }
+
+// inForce is, per table and code, the version of a rate in force at $1:
+// the latest that is not deleted and started by then, unless it has ended.
+const inForce = `WITH latest AS (
+		SELECT DISTINCT ON (rate_table, code) * FROM rates
+		WHERE deleted_at IS NULL AND effective_from <= $1
+		ORDER BY rate_table, code, effective_from DESC)
+	SELECT * FROM latest WHERE (end_at IS NULL OR end_at > $1)`
+
+const tableColumns = `t.id, t.name, t.currency, coalesce(t.deck, ''), coalesce(t.src_deck, ''), coalesce(t.reseller, ''),
+	coalesce(t.parent, ''), t.rates_include_taxes, t.notes`
+
+func scanTable(row pgx.Row, t *catalog.RateTable, more ...any) error {
+	return row.Scan(append([]any{&t.ID, &t.Name, &t.Currency, &t.Deck, &t.SrcDeck, &t.Reseller, &t.Parent, &t.RatesIncludeTaxes, &t.Notes}, more...)...)
+}
+
+// RateTables lists the rate tables f selects, by ID, each with the number
+// of codes that have a rate in force at at.
+func (s *Store) RateTables(ctx context.Context, f RateTableFilter, at time.Time) ([]catalog.TableSummary, error) {
+	rows, err := s.pool.Query(ctx, `WITH cur AS (`+inForce+`),
+		counts AS (SELECT rate_table, count(*) AS n FROM cur GROUP BY rate_table)
+		SELECT `+tableColumns+`, coalesce(c.n, 0) FROM rate_tables t LEFT JOIN counts c ON c.rate_table = t.name
+		WHERE ($2 = '' OR strpos(lower(t.name), lower($2)) > 0) AND ($3 = '' OR t.reseller = $3) AND ($4 = '' OR t.parent = $4)
+		ORDER BY t.id`, at, f.Name, f.Reseller, f.Parent)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []catalog.TableSummary
+	for rows.Next() {
+		var t catalog.TableSummary
+		if err := scanTable(rows, &t.RateTable, &t.Rates); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RateTable is one table with its parent chain and what uses it.
+func (s *Store) RateTable(ctx context.Context, name string, at time.Time) (catalog.TableDetail, error) {
+	var d catalog.TableDetail
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := scanTable(tx.QueryRow(ctx, `WITH cur AS (`+inForce+` AND rate_table = $2)
+			SELECT `+tableColumns+`, (SELECT count(*) FROM cur),
+				(SELECT count(*) FROM rates WHERE rate_table = t.name),
+				(SELECT count(*) FROM rates WHERE rate_table = t.name AND deleted_at IS NOT NULL),
+				(SELECT count(*) FROM clients WHERE rate_table = t.name),
+				(SELECT count(*) FROM accounts WHERE rate_table = t.name)
+			FROM rate_tables t WHERE t.name = $2`, at, name), &d.RateTable, &d.Rates, &d.Versions, &d.Deleted, &d.Clients, &d.Accounts)
+		if err == pgx.ErrNoRows {
+			return fmt.Errorf("no rate table %q", name)
+		}
+		if err != nil {
+			return err
+		}
+		if d.Chain, err = chain(ctx, tx, name); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT name FROM rate_tables WHERE parent = $1 ORDER BY name`, name)
+		d.Children, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return d, err
+}
+
+// chain is the table and its ancestors, nearest first.
+func chain(ctx context.Context, tx pgx.Tx, name string) ([]string, error) {
+	rows, _ := tx.Query(ctx, `WITH RECURSIVE up(name, parent, depth) AS (
+			SELECT name, parent, 0 FROM rate_tables WHERE name = $1
+			UNION ALL
+			SELECT t.name, t.parent, up.depth + 1 FROM rate_tables t JOIN up ON t.name = up.parent WHERE up.depth < 100)
+		SELECT name FROM up ORDER BY depth`, name)
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// RatesInForce are the table's rates in force at at, one a code. With
+// parents, they are the rates the table prices with after inheritance: for
+// each code of the table or an ancestor, the nearest table's rate, which
+// rates a number as the parent rule does (billing-rules §2).
+func (s *Store) RatesInForce(ctx context.Context, table string, at time.Time, parents bool) ([]catalog.Rate, error) {
+	var out []catalog.Rate
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tables, err := chain(ctx, tx, table)
+		if err != nil {
+			return err
+		}
+		if len(tables) == 0 {
+			return fmt.Errorf("no rate table %q", table)
+		}
+		if !parents {
+			tables = tables[:1]
+		}
+		rows, _ := tx.Query(ctx, `WITH cur AS (`+inForce+` AND rate_table = ANY($2))
+			SELECT DISTINCT ON (c.code) c.id, c.rate_table, c.code, c.rate, c.effective_from, c.end_at,
+				c.min_seconds, c.interval_seconds, c.grace_seconds, c.setup_fee
+			FROM cur c ORDER BY c.code, array_position($2, c.rate_table::text)`, at, tables)
+		var end *time.Time
+		var r catalog.Rate
+		_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Table, &r.Code, &r.PerMinute, &r.EffectiveFrom, &end,
+			&r.Min, &r.Interval, &r.Grace, &r.SetupFee}, func() error {
+			x := r
+			x.EffectiveFrom = r.EffectiveFrom.UTC()
+			if end != nil {
+				x.End = end.UTC()
+			}
+			out = append(out, x)
+			return nil
+		})
+		return err
+	})
+	return out, err
+}
