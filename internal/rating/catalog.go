@@ -74,6 +74,7 @@ type Rate struct {
 	ID              int64
 	Table           string
 	Code            string
+	SrcCode         string          // digits an origin (src_number) starts with; "" for any origin
 	PerMinute       decimal.Decimal // at most 8 decimal places
 	EffectiveFrom   time.Time
 	End             time.Time // zero: until the next EffectiveFrom of the code

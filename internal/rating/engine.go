@@ -190,7 +190,7 @@ func buildTries(tables map[string]*table, rates []Rate) error {
 		if byTable[t] == nil {
 			byTable[t] = make([]entry, 0, counts[r.Table])
 		}
-		byTable[t] = append(byTable[t], entry{code: r.Code, from: r.EffectiveFrom.UnixMicro(), v: v})
+		byTable[t] = append(byTable[t], entry{code: r.Code, src: r.SrcCode, from: r.EffectiveFrom.UnixMicro(), v: v})
 	}
 	for _, t := range tables {
 		var err error
@@ -254,7 +254,7 @@ func mergeOwn(chain []*table, n int) []entry {
 			if next[p] < len(tt.own.codes) && tt.own.trieCode(next[p]) == code {
 				ci := tt.own.codes[next[p]]
 				for k := ci.first; k < ci.first+ci.count; k++ {
-					out = append(out, entry{code: code, from: tt.own.windows[k].from, pos: p, v: tt.own.versions[k]})
+					out = append(out, entry{code: code, src: tt.own.versions[k].src.SrcCode, from: tt.own.windows[k].from, pos: p, v: tt.own.versions[k]})
 				}
 				next[p]++
 			}
@@ -336,14 +336,18 @@ func (e *Engine) rate(c *CDR, res *Result) {
 		return
 	}
 	at := c.ConnectTime.UnixMicro()
+	src := c.SrcNumber
+	if len(src) > 0 && src[0] == '+' {
+		src = src[1:]
+	}
 	var best *version
 	var bestLen int32
 	if t.merged != nil {
-		best, bestLen = t.merged.lookup(num, at)
+		best, bestLen = t.merged.lookup(num, at, src)
 	} else {
 		for _, tt := range t.chain {
 			// An ancestor's rate wins only with a strictly longer code.
-			if v, l := tt.own.lookup(num, at); l > bestLen {
+			if v, l := tt.own.lookup(num, at, src); l > bestLen {
 				best, bestLen = v, l
 			}
 		}

@@ -258,7 +258,7 @@ func TestNewEngineRefusesAmbiguousCatalogs(t *testing.T) {
 func TestRateAllAgreesWithRate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 50 {
-		c := randomCatalog(rng)
+		c := randomCatalog(rng, true)
 		e, err := NewEngine(c)
 		if err != nil {
 			t.Fatal(err)

@@ -48,7 +48,7 @@ func (ref reference) rate(cdr *CDR) (Status, int64, int64, decimal.Decimal) {
 	if num == "" || strings.Trim(num, "0123456789") != "" {
 		return UnknownDestination, 0, 0, decimal.Zero
 	}
-	r := ref.resolve(table, num, cdr.ConnectTime)
+	r := ref.resolve(table, num, strings.TrimPrefix(cdr.SrcNumber, "+"), cdr.ConnectTime)
 	if r == nil {
 		return UnknownDestination, 0, 0, decimal.Zero
 	}
@@ -70,15 +70,17 @@ func (ref reference) rate(cdr *CDR) (Status, int64, int64, decimal.Decimal) {
 	return Rated, r.ID, billed, cost
 }
 
-// resolve: the child's rate wins unless the parent's (resolved the same way) code is strictly longer.
-func (ref reference) resolve(table, num string, at time.Time) *Rate {
+// resolve: the child's rate wins unless the parent's (resolved the same way)
+// code is strictly longer; of a table's rates that apply to the origin src,
+// the longest code, then the longest source code ("" applies to any).
+func (ref reference) resolve(table, num, src string, at time.Time) *Rate {
 	var own *Rate
 	for i := range ref.c.Rates {
 		r := &ref.c.Rates[i]
-		if r.Table != table || !strings.HasPrefix(num, r.Code) || !ref.inForce(r, at) {
+		if r.Table != table || !strings.HasPrefix(num, r.Code) || !strings.HasPrefix(src, r.SrcCode) || !ref.inForce(r, at) {
 			continue
 		}
-		if own == nil || len(r.Code) > len(own.Code) {
+		if own == nil || len(r.Code) > len(own.Code) || (len(r.Code) == len(own.Code) && len(r.SrcCode) > len(own.SrcCode)) {
 			own = r
 		}
 	}
@@ -89,7 +91,7 @@ func (ref reference) resolve(table, num string, at time.Time) *Rate {
 		}
 	}
 	if parent != "" {
-		if p := ref.resolve(parent, num, at); p != nil && (own == nil || len(p.Code) > len(own.Code)) {
+		if p := ref.resolve(parent, num, src, at); p != nil && (own == nil || len(p.Code) > len(own.Code)) {
 			return p
 		}
 	}
@@ -100,8 +102,8 @@ func (ref reference) inForce(r *Rate, at time.Time) bool {
 	if at.Before(r.EffectiveFrom) || (!r.End.IsZero() && !at.Before(r.End)) {
 		return false
 	}
-	for _, o := range ref.c.Rates { // until the next effective_from of the same code
-		if o.Table == r.Table && o.Code == r.Code && o.EffectiveFrom.After(r.EffectiveFrom) && !at.Before(o.EffectiveFrom) {
+	for _, o := range ref.c.Rates { // until the next effective_from of the same code and origin
+		if o.Table == r.Table && o.Code == r.Code && o.SrcCode == r.SrcCode && o.EffectiveFrom.After(r.EffectiveFrom) && !at.Before(o.EffectiveFrom) {
 			return false
 		}
 	}
@@ -109,8 +111,9 @@ func (ref reference) inForce(r *Rate, at time.Time) bool {
 }
 
 // randomCatalog makes a small catalog dense in collisions: few digits, short
-// codes, several versions per code, three tables chained, tech prefixes.
-func randomCatalog(rng *rand.Rand) Catalog {
+// codes, several versions per code, three tables chained, tech prefixes and,
+// with srcs, rates for given origins.
+func randomCatalog(rng *rand.Rand, srcs bool) Catalog {
 	digits := func(n int) string {
 		b := make([]byte, n)
 		for i := range b {
@@ -135,13 +138,16 @@ func randomCatalog(rng *rand.Rand) Catalog {
 		if rng.IntN(3) == 0 {
 			r.End = r.EffectiveFrom.Add(time.Duration(1+rng.IntN(8)) * time.Hour)
 		}
+		if srcs && rng.IntN(3) == 0 { // a price for calls from some origins
+			r.SrcCode = digits(1 + rng.IntN(3))
+		}
 		c.Rates = append(c.Rates, r)
 	}
-	// Keep (table, code, effective_from) unique, as the database does.
+	// Keep (table, code, src_code, effective_from) unique, as the database does.
 	seen := map[string]bool{}
 	rates := c.Rates[:0]
 	for _, r := range c.Rates {
-		k := fmt.Sprint(r.Table, r.Code, r.EffectiveFrom)
+		k := fmt.Sprint(r.Table, r.Code, "/", r.SrcCode, r.EffectiveFrom)
 		if !seen[k] {
 			seen[k] = true
 			rates = append(rates, r)
@@ -163,8 +169,12 @@ func randomCDR(rng *rand.Rand) CDR {
 	if rng.IntN(50) == 0 {
 		dst += "x"
 	}
+	src := fmt.Sprint(rng.IntN(4))
+	if rng.IntN(2) == 0 { // a longer origin number, to meet source codes
+		src = []string{"", "+"}[rng.IntN(2)] + fmt.Sprint(rng.IntN(3), rng.IntN(3), rng.IntN(3), rng.IntN(3))
+	}
 	return CDR{ConnectTime: t0.Add(time.Duration(rng.Int64N(int64(12 * time.Hour)))), Duration: time.Duration(rng.Int64N(int64(200 * time.Second))),
-		OrigAccount: fmt.Sprint(rng.IntN(4)), OrigIP: fmt.Sprint(rng.IntN(4)), SrcNumber: fmt.Sprint(rng.IntN(4)), DstNumber: dst}
+		OrigAccount: fmt.Sprint(rng.IntN(4)), OrigIP: fmt.Sprint(rng.IntN(4)), SrcNumber: src, DstNumber: dst}
 }
 
 // TestEngineAgreesWithPlainDecimalRules rates a million random calls over many
@@ -175,7 +185,17 @@ func TestEngineAgreesWithPlainDecimalRules(t *testing.T) {
 	if testing.Short() {
 		calls = 50_000
 	}
-	agree(t, calls)
+	agree(t, calls, false)
+}
+
+// TestEngineAgreesOnRatesForGivenOrigins: with source codes, the longest
+// that starts the origin wins among a code's rates, else the one for any.
+func TestEngineAgreesOnRatesForGivenOrigins(t *testing.T) {
+	calls := 1_000_000
+	if testing.Short() {
+		calls = 50_000
+	}
+	agree(t, calls, true)
 }
 
 // TestEngineWalkingEachTableAgreesToo: past its budget for merged chain
@@ -184,14 +204,15 @@ func TestEngineWalkingEachTableAgreesToo(t *testing.T) {
 	saved := mergeBudget
 	mergeBudget = 0
 	defer func() { mergeBudget = saved }()
-	agree(t, 200_000)
+	agree(t, 200_000, false)
+	agree(t, 200_000, true)
 }
 
-func agree(t *testing.T, calls int) {
+func agree(t *testing.T, calls int, srcs bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const perCatalog = 2000
 	for n := 0; n < calls; n += perCatalog {
-		c := randomCatalog(rng)
+		c := randomCatalog(rng, srcs)
 		e, err := NewEngine(c)
 		if err != nil {
 			t.Fatal(err)
