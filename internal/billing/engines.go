@@ -106,7 +106,7 @@ func NewEngine(s catalog.Snapshot) (*rating.Engine, error) {
 		c.Tables[i] = rating.Table{Name: t.Name, Currency: t.Currency, Parent: t.Parent}
 	}
 	for i, r := range s.Rates {
-		c.Rates[i] = rating.Rate{ID: r.ID, Table: r.Table, Code: r.Code, PerMinute: r.PerMinute, EffectiveFrom: r.EffectiveFrom,
+		c.Rates[i] = rating.Rate{ID: r.ID, Table: r.Table, Code: r.Code, SrcCode: r.SrcCode, PerMinute: r.PerMinute, EffectiveFrom: r.EffectiveFrom,
 			End: r.End, MinSeconds: r.Min, IntervalSeconds: r.Interval, GraceSeconds: r.Grace, SetupFee: r.SetupFee}
 	}
 	return rating.NewEngine(c)

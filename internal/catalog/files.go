@@ -69,6 +69,7 @@ type Rate struct {
 	ID            int64
 	Table         string
 	Code          string
+	SrcCode       string // digits an origin starts with; "" for any origin
 	PerMinute     decimal.Decimal
 	EffectiveFrom time.Time
 	End           time.Time // zero: until the next effective_from
@@ -76,18 +77,23 @@ type Rate struct {
 	SetupFee decimal.Decimal
 }
 
-// ReadRates reads code,rate,effective_from,end,increment,setup_fee.
+// ReadRates reads code,rate,effective_from,end,increment,setup_fee and an
+// optional src_code (empty: any origin).
 func ReadRates(file string, in io.Reader) ([]Rate, error) {
 	var out []Rate
 	seen := keys{}
-	err := readCSV(file, in, []string{"code", "rate", "effective_from", "end", "increment", "setup_fee"}, nil, func(r *row) {
-		x := Rate{Line: r.line, Code: r.digits("code", true), PerMinute: r.money("rate", "", false),
+	err := readCSV(file, in, []string{"code", "rate", "effective_from", "end", "increment", "setup_fee"}, []string{"src_code"}, func(r *row) {
+		x := Rate{Line: r.line, Code: r.digits("code", true), SrcCode: r.digits("src_code", false), PerMinute: r.money("rate", "", false),
 			EffectiveFrom: r.instant("effective_from", true), End: r.instant("end", false),
 			Increment: r.increment("increment"), SetupFee: r.money("setup_fee", "0", false)}
 		if !x.End.IsZero() && !x.End.After(x.EffectiveFrom) {
 			r.fail("end", "%s is not after effective_from", r.get("end"))
 		}
-		seen.once(r, "effective_from", x.Code+" from "+x.EffectiveFrom.Format(time.RFC3339Nano))
+		key := x.Code
+		if x.SrcCode != "" {
+			key += " for origins " + x.SrcCode
+		}
+		seen.once(r, "effective_from", key+" from "+x.EffectiveFrom.Format(time.RFC3339Nano))
 		out = append(out, x)
 	})
 	return out, err

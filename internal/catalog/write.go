@@ -3,8 +3,10 @@ package catalog
 import (
 	"encoding/csv"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -12,15 +14,30 @@ import (
 var RateHeader = []string{"code", "rate", "effective_from", "end", "increment", "setup_fee"}
 
 // WriteRates writes rates as a rate file that ReadRates reads back to the
-// same rates, sorted by code and effective_from.
+// same rates, sorted by code, source code and effective_from. The src_code
+// column is there only when a rate has one.
 func WriteRates(w io.Writer, rates []Rate) error {
 	sorted := append([]Rate(nil), rates...)
+	srcs := false
+	for _, r := range rates {
+		srcs = srcs || r.SrcCode != ""
+	}
 	sort.Slice(sorted, func(i, j int) bool {
 		a, b := sorted[i], sorted[j]
-		return a.Code < b.Code || a.Code == b.Code && a.EffectiveFrom.Before(b.EffectiveFrom)
+		if a.Code != b.Code {
+			return a.Code < b.Code
+		}
+		if a.SrcCode != b.SrcCode {
+			return a.SrcCode < b.SrcCode
+		}
+		return a.EffectiveFrom.Before(b.EffectiveFrom)
 	})
 	cw := csv.NewWriter(w)
-	if err := cw.Write(RateHeader); err != nil {
+	header := RateHeader
+	if srcs {
+		header = append(slices.Clone(RateHeader), "src_code")
+	}
+	if err := cw.Write(header); err != nil {
 		return err
 	}
 	for _, r := range sorted {
@@ -28,8 +45,11 @@ func WriteRates(w io.Writer, rates []Rate) error {
 		if !r.SetupFee.IsZero() {
 			setup = r.SetupFee.String()
 		}
-		if err := cw.Write([]string{r.Code, r.PerMinute.String(), FormatInstant(r.EffectiveFrom), FormatInstant(r.End),
-			r.Increment.String(), setup}); err != nil {
+		rec := []string{r.Code, r.PerMinute.String(), FormatInstant(r.EffectiveFrom), FormatInstant(r.End), r.Increment.String(), setup}
+		if srcs {
+			rec = append(rec, r.SrcCode)
+		}
+		if err := cw.Write(rec); err != nil {
 			return err
 		}
 	}
@@ -57,4 +77,36 @@ func (i Increment) String() string {
 		s += "/" + strconv.Itoa(int(i.Grace))
 	}
 	return s
+}
+
+// Inherit flattens a parent chain's rates in force at one instant (chain[0]
+// the table's own, then its parent's, …; one rate a code and source code in
+// each) into one table that prices every call as the chain does: a code
+// takes the nearest table's rates for it, and a farther table's rate for
+// the same code only where no nearer one has a source code that is a prefix
+// of its own ("" being a prefix of every one). A farther rate left in would
+// otherwise win, by a longer source code, calls that a nearer table prices.
+func Inherit(chain [][]Rate) []Rate {
+	nearer := map[string][]string{} // code → source codes of nearer tables
+	var out []Rate
+	for _, rates := range chain {
+		var added []Rate
+		for _, r := range rates {
+			shadowed := false
+			for _, sc := range nearer[r.Code] {
+				if strings.HasPrefix(r.SrcCode, sc) {
+					shadowed = true
+					break
+				}
+			}
+			if !shadowed {
+				added = append(added, r)
+			}
+		}
+		for _, r := range rates { // a table's own rates never shadow each other
+			nearer[r.Code] = append(nearer[r.Code], r.SrcCode)
+		}
+		out = append(out, added...)
+	}
+	return out
 }

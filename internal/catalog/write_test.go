@@ -84,3 +84,56 @@ func TestResellersAreReadOnceEach(t *testing.T) {
 		}
 	}
 }
+
+func TestInheritPricesEveryOriginAsTheChainDoes(t *testing.T) {
+	r := func(code, src string, id int64) Rate { return Rate{ID: id, Code: code, SrcCode: src} }
+	ids := func(rs []Rate) []int64 {
+		var out []int64
+		for _, x := range rs {
+			out = append(out, x.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		chain [][]Rate
+		want  []int64
+	}{
+		{"a code of the table hides the parent's", [][]Rate{{r("49", "", 1)}, {r("49", "", 2), r("44", "", 3)}}, []int64{1, 3}},
+		{"a parent's longer code stays", [][]Rate{{r("49", "", 1)}, {r("4915", "", 2)}}, []int64{1, 2}},
+		{"a table's rate for any origin hides every parent rate of the code", [][]Rate{{r("49", "", 1)}, {r("49", "1", 2), r("49", "44", 3)}}, []int64{1}},
+		{"a parent's rate for any origin stays beside the table's for some", [][]Rate{{r("49", "1", 1)}, {r("49", "", 2)}}, []int64{1, 2}},
+		{"a parent's longer source code under the table's is hidden", [][]Rate{{r("49", "1", 1)}, {r("49", "12", 2), r("49", "2", 3)}}, []int64{1, 3}},
+		{"a parent's shorter source code stays", [][]Rate{{r("49", "12", 1)}, {r("49", "1", 2)}}, []int64{1, 2}},
+		{"three tables", [][]Rate{{r("49", "1", 1)}, {r("49", "2", 2)}, {r("49", "", 3), r("49", "21", 4), r("49", "3", 5)}}, []int64{1, 2, 3, 5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ids(Inherit(tc.chain)); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRatesForGivenOriginsAreWrittenAndReadWithTheirSourceCode(t *testing.T) {
+	in := "code,rate,effective_from,end,increment,setup_fee,src_code\n" +
+		"49,0.02,2026-01-01,,60/60,,\n" +
+		"49,0.01,2026-01-01,,60/60,,4915\n"
+	rates, err := ReadRates("in.csv", strings.NewReader(in))
+	if err != nil || len(rates) != 2 || rates[1].SrcCode != "4915" {
+		t.Fatalf("%v %+v", err, rates)
+	}
+	var out bytes.Buffer
+	if err := WriteRates(&out, rates); err != nil || out.String() != "code,rate,effective_from,end,increment,setup_fee,src_code\n"+
+		"49,0.02,2026-01-01,,60/60,,\n49,0.01,2026-01-01,,60/60,,4915\n" {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for bad, want := range map[string]string{
+		in + "49,0.03,2026-01-01,,60/60,,4915\n": "in.csv:4: field effective_from",
+		"code,rate,effective_from,end,increment,setup_fee,src_code\n49,0.02,2026-01-01,,60/60,,+49\n": "in.csv:2: field src_code",
+	} {
+		if _, err := ReadRates("in.csv", strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v, want %s", err, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,5 +148,44 @@ func TestARateTablesFileWithoutTheNewColumnsKeepsResellersAndDecks(t *testing.T)
 		if code == 0 || !strings.Contains(errOut, bad.want) {
 			t.Errorf("exit %d: %s, want %s", code, errOut, bad.want)
 		}
+	}
+}
+
+// TestARateForAnOriginPricesCallsFromIt: the rates for given origins reach
+// the engine through the database, and export and import back with them.
+func TestARateForAnOriginPricesCallsFromIt(t *testing.T) {
+	url := pgtest.URL(t, pgtest.New(t))
+	importAll(t, url,
+		[]string{"codedeck", "--deck", "world", write(t, "deck.csv", "code,name,country\n44,United Kingdom,GB\n4477,UK Mobile Vodafone,GB\n49,Germany,DE\n4915,Germany Mobile,DE\n")},
+		[]string{"ratetables", write(t, "t.csv", "name,currency,deck,parent,rates_include_taxes,src_deck\norigin,EUR,world,,false,world\n")},
+		[]string{"rates", "--table", "origin", write(t, "r.csv", "code,rate,effective_from,end,increment,setup_fee,src_code\n"+
+			"4915,0.10,2026-01-01,,1/1,,\n4915,0.30,2026-01-01,,1/1,,44\n4915,0.50,2026-01-01,,1/1,,4477\n49,0.05,2026-01-01,,1/1,,\n")},
+		[]string{"clients", write(t, "c.csv", "id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice\nacme,Acme,EUR,UTC,origin,,1,0,default,,,true\n")},
+		[]string{"accounts", write(t, "a.csv", "client,kind,value,tech_prefix,rate_table,enabled\nacme,ip,192.0.2.1,,,true\n")})
+	cdrs := write(t, "cdrs.csv", "call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n"+
+		"a,2026-10-01 10:00:00,60,192.0.2.1,,4930111111,4915112345678,ANSWERED\n"+
+		"b,2026-10-01 10:00:00,60,192.0.2.1,,+442071234567,4915112345678,ANSWERED\n"+
+		"c,2026-10-01 10:00:00,60,192.0.2.1,,447700900123,4915112345678,ANSWERED\n"+
+		"d,2026-10-01 10:00:00,60,192.0.2.1,,447700900123,4930111111,ANSWERED\n")
+	code, out, errOut := run(t, url, "--format", "json", "cdr", "rate", cdrs)
+	var calls []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &calls) != nil || len(calls) != 4 {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	for i, want := range []string{"0.1", "0.3", "0.5", "0.05"} { // d: no rate of 49 names an origin
+		if got := fmt.Sprint(calls[i]["cost"]); !strings.HasPrefix(got, want) {
+			t.Errorf("call %s from %s: cost %s, want %s", calls[i]["call_id"], calls[i]["src_number"], got, want)
+		}
+	}
+	code, first, errOut := run(t, url, "rates", "export", "--table", "origin")
+	if code != 0 || !strings.Contains(first, "4915,0.5,2026-01-01,,1/1,,4477\n") {
+		t.Fatalf("exit %d: %s %s", code, first, errOut)
+	}
+	empty := pgtest.URL(t, pgtest.New(t))
+	importAll(t, empty,
+		[]string{"ratetables", write(t, "t.csv", "name,currency,deck,parent,rates_include_taxes\norigin,EUR,,,false\n")},
+		[]string{"rates", "--table", "origin", write(t, "export.csv", first)})
+	if code, again, errOut := run(t, empty, "rates", "export", "--table", "origin"); code != 0 || again != first {
+		t.Fatalf("exit %d: %s\nwant\n%s%s", code, again, first, errOut)
 	}
 }

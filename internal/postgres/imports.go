@@ -170,9 +170,10 @@ func (s *Store) ImportRateTables(ctx context.Context, file string, tables []cata
 	return res, err
 }
 
-// ImportRates upserts rates of one table by (code, effective_from). With az
-// the file is the whole table: rates of codes absent from it end at the
-// file's earliest effective_from, and their later versions are withdrawn.
+// ImportRates upserts rates of one table by (code, src_code, effective_from).
+// With az the file is the whole table: rates of codes (and source codes)
+// absent from it end at the file's earliest effective_from, and their later
+// versions are withdrawn.
 func (s *Store) ImportRates(ctx context.Context, file, table string, rates []catalog.Rate, az bool) (ImportResult, error) {
 	var res ImportResult
 	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
@@ -185,18 +186,18 @@ func (s *Store) ImportRates(ctx context.Context, file, table string, rates []cat
 		}
 		rows := make([][]any, len(rates))
 		for i, r := range rates {
-			rows[i] = []any{r.Code, r.PerMinute, r.EffectiveFrom, nullTime(r.End), r.Min, r.Interval, r.Grace, r.SetupFee}
+			rows[i] = []any{r.Code, r.SrcCode, r.PerMinute, r.EffectiveFrom, nullTime(r.End), r.Min, r.Interval, r.Grace, r.SetupFee}
 		}
-		cols := []string{"code", "rate", "effective_from", "end_at", "min_seconds", "interval_seconds", "grace_seconds", "setup_fee"}
-		if err := stage(ctx, tx, "stage_rates", `code text, rate numeric, effective_from timestamptz, end_at timestamptz,
+		cols := []string{"code", "src_code", "rate", "effective_from", "end_at", "min_seconds", "interval_seconds", "grace_seconds", "setup_fee"}
+		if err := stage(ctx, tx, "stage_rates", `code text, src_code text, rate numeric, effective_from timestamptz, end_at timestamptz,
 			min_seconds int, interval_seconds int, grace_seconds int, setup_fee numeric`, cols, rows); err != nil {
 			return err
 		}
 		var err error
-		if res, err = upsert(ctx, tx, `INSERT INTO rates (rate_table, code, rate, effective_from, end_at, min_seconds,
+		if res, err = upsert(ctx, tx, `INSERT INTO rates (rate_table, code, src_code, rate, effective_from, end_at, min_seconds,
 				interval_seconds, grace_seconds, setup_fee)
-			SELECT $1, code, rate, effective_from, end_at, min_seconds, interval_seconds, grace_seconds, setup_fee FROM stage_rates
-			ON CONFLICT (rate_table, code, effective_from) DO UPDATE SET rate = excluded.rate, end_at = excluded.end_at,
+			SELECT $1, code, src_code, rate, effective_from, end_at, min_seconds, interval_seconds, grace_seconds, setup_fee FROM stage_rates
+			ON CONFLICT (rate_table, code, src_code, effective_from) DO UPDATE SET rate = excluded.rate, end_at = excluded.end_at,
 				min_seconds = excluded.min_seconds, interval_seconds = excluded.interval_seconds,
 				grace_seconds = excluded.grace_seconds, setup_fee = excluded.setup_fee, deleted_at = NULL`, table); err != nil {
 			return err
@@ -215,14 +216,14 @@ func (s *Store) ImportRates(ctx context.Context, file, table string, rates []cat
 		}
 		tag, err := tx.Exec(ctx, `UPDATE rates r SET end_at = $2
 			WHERE r.rate_table = $1 AND r.deleted_at IS NULL AND r.effective_from < $2 AND (r.end_at IS NULL OR r.end_at > $2)
-			AND NOT EXISTS (SELECT 1 FROM stage_rates s WHERE s.code = r.code)`, table, from)
+			AND NOT EXISTS (SELECT 1 FROM stage_rates s WHERE s.code = r.code AND s.src_code = r.src_code)`, table, from)
 		if err != nil {
 			return err
 		}
 		res.Ended = tag.RowsAffected()
 		tag, err = tx.Exec(ctx, `UPDATE rates r SET deleted_at = now()
 			WHERE r.rate_table = $1 AND r.deleted_at IS NULL AND r.effective_from >= $2
-			AND NOT EXISTS (SELECT 1 FROM stage_rates s WHERE s.code = r.code)`, table, from)
+			AND NOT EXISTS (SELECT 1 FROM stage_rates s WHERE s.code = r.code AND s.src_code = r.src_code)`, table, from)
 		res.Ended += tag.RowsAffected()
 		return err
 	})

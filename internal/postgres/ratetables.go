@@ -14,13 +14,17 @@ import (
 // of Reseller, under Parent; "" selects all.
 type RateTableFilter struct{ Name, Reseller, Parent string }
 
-// inForce is, per table and code, the version of a rate in force at $1:
-// the latest that is not deleted and started by then, unless it has ended.
-const inForce = `WITH latest AS (
-		SELECT DISTINCT ON (rate_table, code) * FROM rates
+// inForceBySource is, per table, code and source code, the version of a
+// rate in force at $1: the latest that is not deleted and started by then,
+// unless it has ended.
+const inForceBySource = `WITH latest AS (
+		SELECT DISTINCT ON (rate_table, code, src_code) * FROM rates
 		WHERE deleted_at IS NULL AND effective_from <= $1
-		ORDER BY rate_table, code, effective_from DESC)
+		ORDER BY rate_table, code, src_code, effective_from DESC)
 	SELECT * FROM latest WHERE (end_at IS NULL OR end_at > $1)`
+
+// inForce is, per table, the codes with a rate in force at $1.
+const inForce = `SELECT DISTINCT rate_table, code FROM (` + inForceBySource + `) f`
 
 const tableColumns = `t.id, t.name, t.currency, coalesce(t.deck, ''), coalesce(t.src_deck, ''), coalesce(t.reseller, ''),
 	coalesce(t.parent, ''), t.rates_include_taxes, t.notes`
@@ -56,7 +60,7 @@ func (s *Store) RateTables(ctx context.Context, f RateTableFilter, at time.Time)
 func (s *Store) RateTable(ctx context.Context, name string, at time.Time) (catalog.TableDetail, error) {
 	var d catalog.TableDetail
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := scanTable(tx.QueryRow(ctx, `WITH cur AS (`+inForce+` AND rate_table = $2)
+		err := scanTable(tx.QueryRow(ctx, `WITH cur AS (`+inForce+` WHERE rate_table = $2)
 			SELECT `+tableColumns+`, (SELECT count(*) FROM cur),
 				(SELECT count(*) FROM rates WHERE rate_table = t.name),
 				(SELECT count(*) FROM rates WHERE rate_table = t.name AND deleted_at IS NOT NULL),
@@ -89,12 +93,12 @@ func chain(ctx context.Context, tx pgx.Tx, name string) ([]string, error) {
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// RatesInForce are the table's rates in force at at, one a code. With
-// parents, they are the rates the table prices with after inheritance: for
-// each code of the table or an ancestor, the nearest table's rate, which
-// rates a number as the parent rule does (billing-rules §2).
+// RatesInForce are the table's rates in force at at, one a code and source
+// code. With parents, they are the rates the table prices with after
+// inheritance (catalog.Inherit): the parent rule of billing-rules §2 in one
+// table.
 func (s *Store) RatesInForce(ctx context.Context, table string, at time.Time, parents bool) ([]catalog.Rate, error) {
-	var out []catalog.Rate
+	var chained [][]catalog.Rate
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		tables, err := chain(ctx, tx, table)
 		if err != nil {
@@ -106,23 +110,27 @@ func (s *Store) RatesInForce(ctx context.Context, table string, at time.Time, pa
 		if !parents {
 			tables = tables[:1]
 		}
-		rows, _ := tx.Query(ctx, `WITH cur AS (`+inForce+` AND rate_table = ANY($2))
-			SELECT DISTINCT ON (c.code) c.id, c.rate_table, c.code, c.rate, c.effective_from, c.end_at,
-				c.min_seconds, c.interval_seconds, c.grace_seconds, c.setup_fee
-			FROM cur c ORDER BY c.code, array_position($2, c.rate_table::text)`, at, tables)
+		pos := make(map[string]int, len(tables))
+		for i, t := range tables {
+			pos[t] = i
+		}
+		chained = make([][]catalog.Rate, len(tables))
+		rows, _ := tx.Query(ctx, `WITH cur AS (`+inForceBySource+` AND rate_table = ANY($2))
+			SELECT id, rate_table, code, src_code, rate, effective_from, end_at, min_seconds, interval_seconds, grace_seconds, setup_fee
+			FROM cur`, at, tables)
 		var end *time.Time
 		var r catalog.Rate
-		_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Table, &r.Code, &r.PerMinute, &r.EffectiveFrom, &end,
+		_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Table, &r.Code, &r.SrcCode, &r.PerMinute, &r.EffectiveFrom, &end,
 			&r.Min, &r.Interval, &r.Grace, &r.SetupFee}, func() error {
 			x := r
-			x.EffectiveFrom = r.EffectiveFrom.UTC()
+			x.EffectiveFrom, x.End = r.EffectiveFrom.UTC(), time.Time{}
 			if end != nil {
 				x.End = end.UTC()
 			}
-			out = append(out, x)
+			chained[pos[x.Table]] = append(chained[pos[x.Table]], x)
 			return nil
 		})
 		return err
 	})
-	return out, err
+	return catalog.Inherit(chained), err
 }

@@ -53,14 +53,14 @@ func (s *Store) Snapshot(ctx context.Context) (catalog.Snapshot, error) {
 			return err
 		}
 		c.Rates = make([]catalog.Rate, 0, n)
-		rows, _ = tx.Query(ctx, `SELECT id, rate_table, code, rate, effective_from, end_at, min_seconds, interval_seconds,
+		rows, _ = tx.Query(ctx, `SELECT id, rate_table, code, src_code, rate, effective_from, end_at, min_seconds, interval_seconds,
 			grace_seconds, setup_fee FROM rates WHERE deleted_at IS NULL`)
 		var r catalog.Rate
 		var end *time.Time
 		// Numerics decoded from the binary protocol: a snapshot reads every
 		// rate in force, and decoding them through text costs a third of it.
 		var rate, setup pgtype.Numeric
-		if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.Table, &r.Code, &rate, &r.EffectiveFrom, &end,
+		if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.Table, &r.Code, &r.SrcCode, &rate, &r.EffectiveFrom, &end,
 			&r.Min, &r.Interval, &r.Grace, &setup}, func() error {
 			r.End = time.Time{}
 			if end != nil {

@@ -274,6 +274,9 @@ func compile(r *Rate) (version, error) {
 	if !ok || setupE8 >= maxSetupE8 || setupE8 <= -maxSetupE8 {
 		return bad("setup fee %s has more than %d decimal places or is too large", r.SetupFee, ratePlaces)
 	}
+	if strings.Trim(r.SrcCode, "0123456789") != "" {
+		return bad("source code %q is not digits", r.SrcCode)
+	}
 	if r.MinSeconds < 1 || r.IntervalSeconds < 1 || r.GraceSeconds < 0 {
 		return bad("increment %d/%d/%d out of range", r.MinSeconds, r.IntervalSeconds, r.GraceSeconds)
 	}

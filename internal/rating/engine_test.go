@@ -242,6 +242,7 @@ func TestNewEngineRefusesAmbiguousCatalogs(t *testing.T) {
 		{"a rate with nine decimal places", func(c *Catalog) { c.Rates[0].PerMinute = dec("0.123456789") }},
 		{"a zero interval", func(c *Catalog) { c.Rates[0].IntervalSeconds = 0 }},
 		{"a code with a letter", func(c *Catalog) { c.Rates[0].Code = "49a" }},
+		{"a source code with a plus", func(c *Catalog) { c.Rates[0].SrcCode = "+49" }},
 		{"an account of an unknown client", func(c *Catalog) { c.Accounts[0].Client = "ghost" }},
 	}
 	for _, tc := range cases {

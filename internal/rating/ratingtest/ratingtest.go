@@ -77,3 +77,28 @@ func CDRs(rng *rand.Rand, c rating.Catalog, codes []string, n int) []rating.CDR 
 	}
 	return cdrs
 }
+
+// WithOrigins adds to c, for every tenth code of the base table, prices for
+// calls from three origins (source codes), as origin-based tables have.
+func WithOrigins(c rating.Catalog, codes []string) rating.Catalog {
+	id := int64(len(c.Rates))
+	for i, code := range codes {
+		if i%10 != 0 {
+			continue
+		}
+		for _, src := range []string{"49", "4915", "1"} {
+			id++
+			c.Rates = append(c.Rates, rating.Rate{ID: id, Table: "base", Code: code, SrcCode: src,
+				PerMinute: decimal.New(int64(10_000+i), -6), EffectiveFrom: Start, MinSeconds: 1, IntervalSeconds: 1})
+		}
+	}
+	return c
+}
+
+// Origins gives the calls origins of several countries, so that rates for
+// given origins apply to some and not to others.
+func Origins(rng *rand.Rand, cdrs []rating.CDR) {
+	for i := range cdrs {
+		cdrs[i].SrcNumber = []string{"4930123456", "4915112345678", "12125550100", "442071234567"}[rng.IntN(4)]
+	}
+}
