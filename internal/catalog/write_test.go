@@ -129,7 +129,7 @@ func TestRatesForGivenOriginsAreWrittenAndReadWithTheirSourceCode(t *testing.T) 
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for bad, want := range map[string]string{
-		in + "49,0.03,2026-01-01,,60/60,,4915\n": "in.csv:4: field effective_from",
+		in + "49,0.03,2026-01-01,,60/60,,4915\n":                                                      "in.csv:4: field effective_from",
 		"code,rate,effective_from,end,increment,setup_fee,src_code\n49,0.02,2026-01-01,,60/60,,+49\n": "in.csv:2: field src_code",
 	} {
 		if _, err := ReadRates("in.csv", strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), want) {
