@@ -77,6 +77,7 @@ type Store interface {
 	Invoices
 	Reports
 	Archives
+	Ledgers
 }
 
 // Objects is the bucket of the CDR inbox and the invoice documents

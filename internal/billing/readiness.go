@@ -27,6 +27,9 @@ func (s *Service) Readiness(ctx context.Context, month period.Month, scope readi
 	if err != nil {
 		return nil, err
 	}
+	if facts.OverLimit, err = s.overLimit(ctx); err != nil {
+		return nil, err
+	}
 	return readiness.Check(facts), nil
 }
 

@@ -121,23 +121,31 @@ type Client struct {
 	Reseller string // "" for the carrier's own
 	// The file has no reseller column: the stored one stays.
 	KeepReseller bool
+	// CreditLimit is what the client may owe before readiness warns; nil
+	// for none. The file has no credit_limit column: the stored one stays.
+	CreditLimit     *decimal.Decimal
+	KeepCreditLimit bool
 }
 
 // ReadClients reads the clients file of interfaces.md, plus an optional
-// status, rounding and reseller.
+// status, rounding, reseller and credit_limit.
 func ReadClients(file string, in io.Reader) ([]Client, error) {
 	var out []Client
 	seen := keys{}
 	cols := []string{"id", "name", "currency", "timezone", "rate_table", "tax_profile", "invoice_day", "grace_days",
 		"template", "billing_email", "address", "autoinvoice"}
-	err := readCSV(file, in, cols, []string{"status", "rounding", "reseller"}, func(r *row) {
+	err := readCSV(file, in, cols, []string{"status", "rounding", "reseller", "credit_limit"}, func(r *row) {
 		c := Client{Line: r.line, ID: r.name("id", true), Name: r.text("name", true), Currency: r.currency("currency"),
 			Timezone: r.timezone("timezone"), RateTable: r.name("rate_table", false), TaxProfile: r.name("tax_profile", false),
 			InvoiceDay: r.integer("invoice_day", 1, 1, 28), GraceDays: r.integer("grace_days", 0, 0, 365),
 			Template: r.oneOf("template", "default", "default", "extended"), BillingEmail: r.email("billing_email"),
 			Address: r.get("address"), Autoinvoice: r.boolean("autoinvoice", false),
 			Status: r.oneOf("status", "", "active", "archived"), Rounding: r.oneOf("rounding", "", "round_then_sum", "sum_then_round"),
-			Reseller: r.name("reseller", false), KeepReseller: !r.has("reseller")}
+			Reseller: r.name("reseller", false), KeepReseller: !r.has("reseller"), KeepCreditLimit: !r.has("credit_limit")}
+		if r.get("credit_limit") != "" {
+			limit := r.money("credit_limit", "", true)
+			c.CreditLimit = &limit
+		}
 		seen.once(r, "id", c.ID)
 		out = append(out, c)
 	})
@@ -271,6 +279,36 @@ func ReadResellers(file string, in io.Reader) ([]Reseller, error) {
 		x := Reseller{Line: r.line, ID: r.name("id", true), Name: r.text("name", true)}
 		seen.once(r, "id", x.ID)
 		out = append(out, x)
+	})
+	return out, err
+}
+
+// Payment is money a client paid.
+type Payment struct {
+	Line      int
+	Client    string
+	Date      time.Time // the day paid, midnight UTC
+	Amount    decimal.Decimal
+	Currency  string
+	Reference string // the bank's or the payment provider's: used once
+}
+
+// ReadPayments reads client,date,amount,currency,reference.
+func ReadPayments(file string, in io.Reader) ([]Payment, error) {
+	var out []Payment
+	seen := keys{}
+	err := readCSV(file, in, []string{"client", "date", "amount", "currency", "reference"}, nil, func(r *row) {
+		p := Payment{Line: r.line, Client: r.name("client", true), Date: r.date("date", true), Amount: r.money("amount", "", false),
+			Currency: r.currency("currency"), Reference: r.text("reference", true)}
+		switch {
+		case r.err != nil:
+		case p.Amount.IsZero():
+			r.fail("amount", "a payment of 0")
+		case !p.Amount.Equal(p.Amount.Round(6)):
+			r.fail("amount", "%s has more than 6 decimal places", p.Amount)
+		}
+		seen.once(r, "reference", p.Reference)
+		out = append(out, p)
 	})
 	return out, err
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/config"
+	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/s3store"
@@ -149,7 +150,7 @@ func (a *app) root() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.format, "format", "table", "output: table, json or csv")
 	root.PersistentFlags().StringVar(&a.actor, "actor", "", "who runs the command, named in the runs it starts (default: the OS user)")
 	root.Version = config.Version()
-	root.AddCommand(a.migrateCmd(), a.importCmd(), a.cdrCmd(), a.reportCmd(), a.rerateCmd(), a.ratesCmd(), a.rateTablesCmd(), a.checkCmd(), a.invoiceCmd(),
+	root.AddCommand(a.migrateCmd(), a.importCmd(), a.cdrCmd(), a.reportCmd(), a.rerateCmd(), a.ratesCmd(), a.rateTablesCmd(), a.clientCmd(), a.checkCmd(), a.invoiceCmd(),
 		a.runCmd(), a.scheduleCmd())
 	return root
 }
@@ -240,6 +241,8 @@ func (a *app) billing(ctx context.Context) (*billing.Service, error) {
 			return nil, err
 		}
 		a.svc = billing.New(db, b)
+		// Statements billctl writes name the seller as invoices do.
+		a.svc.Seller = invoice.Seller{Name: a.cfg.SellerName, Address: a.cfg.SellerAddress, TaxID: a.cfg.SellerTaxID, Email: a.cfg.SellerEmail}
 	}
 	return a.svc, nil
 }

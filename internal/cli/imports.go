@@ -58,6 +58,13 @@ func (a *app) importCmd() *cobra.Command {
 			}
 			return db.ImportResellers(ctx, name, rs)
 		}, nil},
+		{"payments FILE", "Record payments: client,date,amount,currency,reference (a reference once)", func(ctx context.Context, db *postgres.Store, name string, in io.Reader) (postgres.ImportResult, error) {
+			ps, err := catalog.ReadPayments(name, in)
+			if err != nil {
+				return postgres.ImportResult{}, err
+			}
+			return db.ImportPayments(ctx, name, ps)
+		}, nil},
 		{"rates --table NAME [--az] FILE", "Upsert rates: code,rate,effective_from,end,increment,setup_fee", func(ctx context.Context, db *postgres.Store, name string, in io.Reader) (postgres.ImportResult, error) {
 			rs, err := catalog.ReadRates(name, in)
 			if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -434,10 +433,6 @@ func (a *app) invoiceDownloadCmd() *cobra.Command {
 			if len(inv.Documents) == 0 {
 				return errors.New("the invoice's documents are not rendered yet")
 			}
-			b, err := a.bucket(ctx)
-			if err != nil {
-				return err
-			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
@@ -446,23 +441,8 @@ func (a *app) invoiceDownloadCmd() *cobra.Command {
 				name = "draft-" + inv.ID
 			}
 			for _, k := range []string{"pdf", "json", "csv"} {
-				key := strings.TrimPrefix(inv.Documents[k], "s3://"+b.Bucket()+"/")
-				body, _, err := b.Open(ctx, key)
-				if err != nil {
-					return err
-				}
 				path := filepath.Join(out, name+"."+k)
-				f, err := os.Create(path)
-				if err != nil {
-					body.Close()
-					return err
-				}
-				_, err = io.Copy(f, body)
-				body.Close()
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-				if err != nil {
+				if err := a.saveObject(ctx, inv.Documents[k], path); err != nil {
 					return err
 				}
 				fmt.Fprintln(a.out, path)

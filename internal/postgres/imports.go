@@ -259,14 +259,14 @@ func (s *Store) ImportClients(ctx context.Context, file string, clients []catalo
 			}
 			rows[i] = []any{c.ID, c.Name, c.Currency, c.Timezone, nullIfEmpty(c.RateTable), nullIfEmpty(c.TaxProfile),
 				c.InvoiceDay, c.GraceDays, c.Template, c.BillingEmail, c.Address, c.Autoinvoice, c.Status, c.Rounding,
-				nullIfEmpty(c.Reseller), c.KeepReseller}
+				nullIfEmpty(c.Reseller), c.KeepReseller, c.CreditLimit, c.KeepCreditLimit}
 		}
 		cols := []string{"id", "name", "currency", "timezone", "rate_table", "tax_profile", "invoice_day", "grace_days",
 			"template", "billing_email", "address", "autoinvoice", "status", "rounding"}
 		if err := stage(ctx, tx, "stage_clients", `id text, name text, currency text, timezone text, rate_table text,
 			tax_profile text, invoice_day int, grace_days int, template text, billing_email text, address text,
-			autoinvoice bool, status text, rounding text, reseller text, keep_reseller bool`,
-			append(cols, "reseller", "keep_reseller"), rows); err != nil {
+			autoinvoice bool, status text, rounding text, reseller text, keep_reseller bool, credit_limit numeric, keep_credit_limit bool`,
+			append(cols, "reseller", "keep_reseller", "credit_limit", "keep_credit_limit"), rows); err != nil {
 			return err
 		}
 		res, err = upsert(ctx, tx, `INSERT INTO clients (`+strings.Join(cols, ", ")+`)
@@ -283,6 +283,9 @@ func (s *Store) ImportClients(ctx context.Context, file string, clients []catalo
 			return err
 		}
 		if _, err = tx.Exec(ctx, `UPDATE clients c SET reseller = s.reseller FROM stage_clients s WHERE c.id = s.id AND NOT s.keep_reseller`); err != nil {
+			return err
+		}
+		if _, err = tx.Exec(ctx, `UPDATE clients c SET credit_limit = s.credit_limit FROM stage_clients s WHERE c.id = s.id AND NOT s.keep_credit_limit`); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE clients c SET rounding = s.rounding FROM stage_clients s WHERE c.id = s.id AND s.rounding <> ''`)

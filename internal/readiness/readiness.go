@@ -78,6 +78,9 @@ type Facts struct {
 	UnnamedCodes map[string][]string         // client → codes used without a name in the deck
 	Stale        map[string]int64            // client → calls rated before its rating data last changed
 	Files        []File
+	// OverLimit: clients owing more than their credit limit, each with
+	// its balance and limit as written ("1250.00 EUR", "1000.00 EUR").
+	OverLimit map[string][2]string
 }
 
 // Check runs every check of billing-rules §6, in a stable order.
@@ -134,6 +137,9 @@ func Check(f Facts) []Finding {
 		}
 		if n := f.Stale[c.ID]; n > 0 {
 			add(Warning, c.ID, CheckStale, "client %s has %d calls in %s rated before its master data or rates last changed; rerate them (billctl rerate --match stale, or run resolve --rerate)", c.ID, n, f.Period)
+		}
+		if o, ok := f.OverLimit[c.ID]; ok {
+			add(Warning, c.ID, "credit_limit", "client %s owes %s, over its credit limit of %s (billctl client balance --client %s)", c.ID, o[0], o[1], c.ID)
 		}
 		if codes := f.UnnamedCodes[c.ID]; len(codes) > 0 {
 			shown := codes

@@ -25,6 +25,7 @@ func TestEveryCheckFindsWhatItLooksFor(t *testing.T) {
 		Mismatches:   map[string]map[string]int64{"good": {"unknown_destination": 2, "deleted_rate": 1}, "": {"unknown_account": 7}},
 		UnnamedCodes: map[string][]string{"good": {"999", "998"}},
 		Stale:        map[string]int64{"subsonly": 4},
+		OverLimit:    map[string][2]string{"accounttables": {"1250.00 EUR", "1000.00 EUR"}},
 		Files:        []File{{Key: "inbox/canonical/x.csv", Status: "failed", Reason: "is binary"}, {Key: "inbox/canonical/y.csv", Status: "pending"}},
 	}
 	f.Calls["good"] = 10
@@ -38,13 +39,15 @@ func TestEveryCheckFindsWhatItLooksFor(t *testing.T) {
 	want := []string{
 		"error  inbox", "error noaccount account", "error notable rate_table", "error wrongcurrency currency", "error foreignpackage currency",
 		"warning good mismatches", "warning good code_names", "warning  mismatches", "warning subsonly stale",
+		"warning accounttables credit_limit",
 	}
 	for _, w := range want {
 		if !got[w] {
 			t.Errorf("missing %q in %v", w, got)
 		}
 	}
-	for _, unwanted := range []string{"error subsonly rate_table", "error accounttables rate_table", "error good account", "warning good traffic"} {
+	for _, unwanted := range []string{"error subsonly rate_table", "error accounttables rate_table", "error good account", "warning good traffic",
+		"warning good credit_limit"} {
 		if got[unwanted] {
 			t.Errorf("unexpected %q", unwanted)
 		}

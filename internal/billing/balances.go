@@ -1,0 +1,92 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/billrun/billrun/internal/ledger"
+	"github.com/billrun/billrun/internal/pdf"
+)
+
+// Ledgers read what clients owe.
+type Ledgers interface {
+	// Accounts are the entries of every client, or of one.
+	Accounts(ctx context.Context, client string) ([]ledger.Account, error)
+}
+
+// Balance is a client's balance at a day, aged.
+type Balance struct {
+	ledger.Account
+	ledger.Ageing
+	At        time.Time
+	OverLimit bool // owes more than its credit limit
+}
+
+// Balances are the balances at the start of day at of every client, or of
+// one; Entries are left out.
+func (s *Service) Balances(ctx context.Context, client string, at time.Time) ([]Balance, error) {
+	accounts, err := s.Store.Accounts(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Balance, len(accounts))
+	for i, a := range accounts {
+		out[i] = Balance{Ageing: ledger.Age(a.Entries, at), At: at}
+		a.Entries = nil
+		out[i].Account = a
+		out[i].OverLimit = a.CreditLimit != nil && out[i].Balance.GreaterThan(*a.CreditLimit)
+	}
+	return out, nil
+}
+
+// Statement is a client's statement of account over [from, to), written to
+// the bucket as PDF and CSV like an invoice's documents (a statement made
+// again over the same days replaces them): their URIs by kind.
+func (s *Service) Statement(ctx context.Context, client string, from, to time.Time) (ledger.Statement, map[string]string, error) {
+	accounts, err := s.Store.Accounts(ctx, client)
+	if err != nil {
+		return ledger.Statement{}, nil, err
+	}
+	a := accounts[0]
+	st := ledger.NewStatement(a.Entries, from, to)
+	st.Client, st.Name, st.Currency = a.Client, a.Name, a.Currency
+	doc, err := pdf.RenderStatement(st, s.Seller)
+	if err != nil {
+		return st, nil, err
+	}
+	var csv bytes.Buffer
+	if err := ledger.WriteCSV(&csv, st); err != nil {
+		return st, nil, err
+	}
+	base := fmt.Sprintf("statements/%s/%s_%s", client, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	docs := map[string]string{}
+	for _, d := range []struct {
+		kind, contentType string
+		body              []byte
+	}{{"pdf", "application/pdf", doc}, {"csv", "text/csv", csv.Bytes()}} {
+		if _, err := s.Objects.Put(ctx, base+"."+d.kind, bytes.NewReader(d.body), d.contentType, nil); err != nil {
+			return st, nil, err
+		}
+		docs[d.kind] = s.Objects.URI(base + "." + d.kind)
+	}
+	return st, docs, nil
+}
+
+// overLimit are the clients owing more than their credit limit now, with
+// their balance and limit written for a readiness finding.
+func (s *Service) overLimit(ctx context.Context) (map[string][2]string, error) {
+	tomorrow := s.now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	bs, err := s.Balances(ctx, "", tomorrow)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][2]string{}
+	for _, b := range bs {
+		if b.OverLimit {
+			out[b.Client] = [2]string{b.Balance.StringFixed(2) + " " + b.Currency, b.CreditLimit.StringFixed(2) + " " + b.Currency}
+		}
+	}
+	return out, nil
+}

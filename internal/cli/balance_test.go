@@ -1,0 +1,106 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/billing"
+	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/s3store/s3test"
+	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
+	"github.com/billrun/billrun/internal/workerapp"
+)
+
+// TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere
+// issues an invoice on the real services, records a payment, and reads the
+// balance, its ageing, the statement and the readiness warning back.
+func TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	url := pgtest.URL(t, store)
+	c, queue := temporaltest.New(t)
+	s3 := s3test.New(t)
+	t.Setenv("S3_BUCKET", s3.Bucket())
+	t.Setenv("TEMPORAL_TASK_QUEUE", queue)
+	w := workerapp.New(c, queue, activities.New(billing.New(store, s3)))
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	if code, _, errOut := run(t, url, "invoice", "create", "--client", "acme", "--period", "2026-10", "--state", "issued", "--wait"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, out, errOut := run(t, url, "--format", "json", "invoice", "list", "--client", "acme", "--period", "2026-10")
+	var invs []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &invs) != nil || len(invs) != 1 {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	total := decimal.RequireFromString(invs[0]["total"].(string))
+	due, _ := time.Parse(time.DateOnly, invs[0]["due_date"].(string))
+	number := invs[0]["number"].(string)
+
+	for _, bad := range []struct{ file, want string }{
+		{"client,date,amount,currency,reference\nacme,2026-12-01,20.00,USD,BANK-1\n", "payments.csv:2: field currency: client acme is billed in EUR"},
+		{"client,date,amount,currency,reference\nacme,2026-12-01,20.00,EUR,BANK-1\nacme,2026-12-02,5.00,EUR,BANK-1\n", "payments.csv:3: field reference"},
+		{"client,date,amount,currency,reference\nghost,2026-12-01,20.00,EUR,BANK-9\n", "payments.csv:2: field client: unknown client"},
+	} {
+		code, _, errOut := run(t, url, "import", "payments", write(t, "payments.csv", bad.file))
+		if code == 0 || !strings.Contains(errOut, bad.want) {
+			t.Errorf("exit %d: %s, want %s", code, errOut, bad.want)
+		}
+	}
+	payments := write(t, "payments.csv", "client,date,amount,currency,reference\nacme,2026-12-01,20.00,EUR,BANK-1\n")
+	importAll(t, url, []string{"payments", payments})
+	if code, _, errOut := run(t, url, "import", "payments", payments); code == 0 || !strings.Contains(errOut, `payment "BANK-1" was imported before`) {
+		t.Errorf("a reference used again: exit %d: %s", code, errOut)
+	}
+
+	owed := total.Sub(decimal.NewFromInt(20))
+	late := due.AddDate(0, 0, 36) // 36 days past due: the 31–60 bucket
+	code, out, errOut = run(t, url, "--format", "json", "client", "balance", "--client", "acme", "--at", late.Format(time.DateOnly))
+	var bal []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &bal) != nil || len(bal) != 1 {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	if bal[0]["balance"] != owed.StringFixed(2) || bal[0]["days_31_60"] != owed.StringFixed(2) || bal[0]["current"] != "0.00" || bal[0]["currency"] != "EUR" {
+		t.Fatalf("balance %v, want %s owed 31–60 days", bal[0], owed.StringFixed(2))
+	}
+	code, out, _ = run(t, url, "--format", "json", "client", "balance", "--client", "acme", "--at", "2026-12-01")
+	if code != 0 || !strings.Contains(out, `"balance": "`+total.StringFixed(2)+`"`) || !strings.Contains(out, `"current": "`+total.StringFixed(2)+`"`) {
+		t.Fatalf("before the payment and the due date: %s", out)
+	}
+
+	dir := t.TempDir()
+	code, out, errOut = run(t, url, "--format", "json", "client", "statement", "--client", "acme", "--from", "2026-11-01", "--to", late.Format(time.DateOnly), "--out", dir)
+	var st map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	lines, _ := json.Marshal(st["lines"])
+	if st["opening_balance"] != "0.00" || st["closing_balance"] != bal[0]["balance"] || !strings.Contains(string(lines), number) || !strings.Contains(string(lines), "BANK-1") {
+		t.Fatalf("statement %s", out)
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "statement-acme-2026-11-01.csv"))
+	if err != nil || !strings.Contains(string(csv), "closing_balance,,,,"+owed.StringFixed(2)+"\n") {
+		t.Fatalf("%v\n%s", err, csv)
+	}
+	if pdf, err := os.ReadFile(filepath.Join(dir, "statement-acme-2026-11-01.pdf")); err != nil || !strings.HasPrefix(string(pdf), "%PDF") {
+		t.Fatalf("%v: %d bytes", err, len(pdf))
+	}
+
+	// A credit limit below what acme owes now: readiness warns, and does not stop.
+	clients := write(t, "clients.csv", "id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice,credit_limit\n"+
+		"acme,Acme Telecom GmbH,EUR,Europe/Berlin,acme-special,de-vat,1,14,default,billing@acme.example,\"Hauptstr. 1, 10115 Berlin\",true,10.00\n")
+	importAll(t, url, []string{"clients", clients})
+	code, out, _ = run(t, url, "check", "readiness", "--period", "2026-10", "--client", "acme")
+	if !strings.Contains(out, "credit_limit") || !strings.Contains(out, "over its credit limit of 10.00 EUR") {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+}
