@@ -56,6 +56,7 @@ bin/demomonth -out "$OUT" -seed "$SEED" -calls "$CALLS"
 step "importing the catalogue ($OUT/master)"
 M=$OUT/master
 $B import codedeck --deck world $M/codedeck.csv
+$B import resellers $M/resellers.csv
 $B import ratetables $M/ratetables.csv
 for t in carrier-usd wholesale-usd retail-usd northwind-special retail-eur retail-gbp; do
 	$B import rates --table $t $M/rates-$t.csv
@@ -65,6 +66,7 @@ $B import packages $M/packages.csv
 $B import clients $M/clients.csv
 $B import accounts $M/accounts.csv
 $B import subscriptions $M/subscriptions.csv
+$B ratetables list
 
 step "starting two worker processes on task queue billrun-demo (logs in .local/log/demo-worker-*.log)"
 workers=()
@@ -135,6 +137,20 @@ $B invoice list --period $MONTH --format csv | awk -F, 'NR > 1 && $3 == "issued"
 done
 ls "$OUT"/documents/*.pdf | head -n 4
 echo "… $(ls "$OUT"/documents/*.pdf | wc -l) PDFs, each beside its JSON and CSV, in $OUT/documents; in S3 under s3://billrun-demo/invoices/CLIENT/$MONTH/ (listed above)"
+
+step "payments arrive: Acme pays its invoice in full, Northwind pays 5,000.00 on account, Stark pays its debit note"
+today=$(date -u +%F)
+{
+	echo "client,date,amount,currency,reference"
+	$B invoice list --period $MONTH --format csv | awk -F, -v d="$today" '
+		NR > 1 && $3 == "issued" && $4 == "acme" && $9 == "invoice" {print "acme," d "," $6 ",EUR,SEPA-ACME-" $2}
+		NR > 1 && $3 == "issued" && $4 == "stark" && $9 == "debit_note" {print "stark," d "," $6 ",GBP,BACS-STARK-" $2}'
+	echo "northwind,$today,5000.00,USD,WIRE-NW-$(date -u +%Y%m%d)"
+} >"$OUT/payments.csv"
+$B import payments "$OUT/payments.csv"
+step "what every client owes, aged by days past due"
+$B client balance
+$B client statement --client northwind --from 2026-11-01 --to "$(date -u -d tomorrow +%F)" --out "$OUT/documents"
 
 step "the runs in the Temporal UI"
 echo "bill run:   $UI/namespaces/billrun-demo/workflows/$RUN"

@@ -7,6 +7,7 @@ package demo
 
 type client struct {
 	id, name, currency, tz, rateTable, tax string
+	reseller                               string // "" for the carrier's own
 	day, grace                             int
 	template, email, address               string
 	home                                   string  // region of most of its calls
@@ -66,7 +67,7 @@ var clients = []client{
 		home: "FR", weight: 0.06, accounts: []account{
 			{kind: "username", value: "hooli-sbc", enabled: true, share: 1, sw: sbcWest},
 		}},
-	{id: "stark", name: "Stark Communications plc", currency: "GBP", tz: "Europe/London", rateTable: "retail-gbp",
+	{id: "stark", name: "Stark Communications plc", currency: "GBP", tz: "Europe/London", rateTable: "retail-gbp", reseller: "albion",
 		tax: "uk-vat", day: 15, grace: 14, template: "extended", email: "ledger@stark.example", address: "1 Canada Square, London E14 5AB",
 		home: "GB", weight: 0.06, accounts: []account{
 			{kind: "username", value: "stark", enabled: true, share: 1, sw: freeSwitch},
@@ -93,7 +94,7 @@ var clients = []client{
 		home: "ES", weight: 0.05, accounts: []account{
 			{kind: "ani", value: "34911234567", enabled: true, share: 1, sw: sbcEast},
 		}},
-	{id: "oscorp", name: "Oscorp Telecom Ltd", currency: "GBP", tz: "Europe/London", rateTable: "retail-gbp",
+	{id: "oscorp", name: "Oscorp Telecom Ltd", currency: "GBP", tz: "Europe/London", rateTable: "retail-gbp", reseller: "albion",
 		tax: "uk-vat", day: 15, grace: 14, template: "default", email: "payables@oscorp.example", address: "20 Deansgate, Manchester M3 1AZ",
 		home: "GB", weight: 0.03, accounts: []account{
 			{kind: "ani", value: "442071234567", enabled: true, share: 1, sw: pbx},

@@ -140,12 +140,12 @@ func (g *gen) master() error {
 	for _, d := range g.deck {
 		deck = append(deck, d.Code+","+q(d.Name)+","+d.Country)
 	}
-	clientRows := []string{"id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice"}
+	clientRows := []string{"id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice,reseller"}
 	accounts := []string{"client,kind,value,tech_prefix,rate_table,enabled"}
 	corrected := []string{accounts[0]}
 	for _, c := range clients {
 		clientRows = append(clientRows, strings.Join([]string{c.id, q(c.name), c.currency, c.tz, c.rateTable, c.tax,
-			fmt.Sprint(c.day), fmt.Sprint(c.grace), c.template, c.email, q(c.address), "true"}, ","))
+			fmt.Sprint(c.day), fmt.Sprint(c.grace), c.template, c.email, q(c.address), "true", c.reseller}, ","))
 		for _, a := range c.accounts {
 			row := func(table string) string {
 				return strings.Join([]string{c.id, a.kind, a.value, a.techPrefix, table, fmt.Sprint(a.enabled)}, ",")
@@ -167,13 +167,14 @@ func (g *gen) master() error {
 		rows []string
 	}{
 		{"master/codedeck.csv", deck},
-		{"master/ratetables.csv", []string{"name,currency,deck,parent,rates_include_taxes,notes",
-			"carrier-usd,USD,world,,false,the carrier's buying prices: every destination",
-			"wholesale-usd,USD,world,carrier-usd,false,wholesale: carrier-usd plus a margin on half the destinations",
-			"retail-usd,USD,world,wholesale-usd,false,retail: the popular destinations; the rest from wholesale-usd",
-			"northwind-special,USD,world,retail-usd,false,Northwind's negotiated prices; everything else from retail-usd",
-			"retail-eur,EUR,world,,false,EUR retail",
-			"retail-gbp,GBP,world,,true,GBP retail: prices include UK VAT",
+		{"master/resellers.csv", []string{"id,name", "albion,Albion Voice Ltd"}},
+		{"master/ratetables.csv", []string{"name,currency,deck,parent,rates_include_taxes,notes,src_deck,reseller",
+			"carrier-usd,USD,world,,false,the carrier's buying prices: every destination,,",
+			"wholesale-usd,USD,world,carrier-usd,false,wholesale: carrier-usd plus a margin on half the destinations,,",
+			"retail-usd,USD,world,wholesale-usd,false,retail: the popular destinations; the rest from wholesale-usd,,",
+			"northwind-special,USD,world,retail-usd,false,Northwind's negotiated prices; everything else from retail-usd,,",
+			"retail-eur,EUR,world,,false,EUR retail: mobiles called from home cheaper,world,",
+			"retail-gbp,GBP,world,,true,GBP retail sold by Albion: prices include UK VAT; mobiles called from home cheaper,world,albion",
 		}},
 		{"master/taxes.csv", []string{"profile,name,percent",
 			"us-none,Sales tax (exempt),0", "us-tx,State sales tax,6.25", "us-tx,Local sales tax,2",
@@ -263,6 +264,20 @@ func (g *gen) rates() error {
 		}
 		gbp = append(gbp, row(d.Code, scale(b, 1.5*0.79*1.2), from, "60/60", setup))
 	}
+	// Origin-based prices: a mobile called from its own country costs less
+	// (the src_code column, written only for these rows).
+	for _, o := range []struct {
+		rows   *[]string
+		region string
+		factor float64
+	}{{&eur, "DE", 1.45 * 0.92 * 0.6}, {&eur, "FR", 1.45 * 0.92 * 0.6}, {&gbp, "GB", 1.5 * 0.79 * 1.2 * 0.6}} {
+		d, cc := g.mobile[o.region], g.fixed[o.region].Code
+		inc := "1/1"
+		if o.rows == &gbp {
+			inc = "60/60"
+		}
+		*o.rows = append(*o.rows, row(d.Code, scale(g.base[d.Code], o.factor), from, inc, "")+","+cc)
+	}
 	// retail-usd's India Mobile promotion, loaded by mistake.
 	promo := g.mobile[promoRegion]
 	retail = append(retail, row(promo.Code, 10, time.Date(g.m.Year, g.m.Month, 1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), "1/1", ""))
@@ -270,7 +285,18 @@ func (g *gen) rates() error {
 	for name, rows := range map[string][]string{"carrier-usd": carrier, "wholesale-usd": wholesale, "retail-usd": retail,
 		"northwind-special": special, "retail-eur": eur, "retail-gbp": gbp} {
 		sort.Strings(rows)
-		if err := g.lines("master/rates-"+name+".csv", append([]string{header}, rows...)...); err != nil {
+		head := header
+		for _, r := range rows {
+			if strings.Count(r, ",") == 6 { // a table with prices for given origins
+				head = header + ",src_code"
+			}
+		}
+		for i, r := range rows {
+			if head != header && strings.Count(r, ",") == 5 {
+				rows[i] = r + ","
+			}
+		}
+		if err := g.lines("master/rates-"+name+".csv", append([]string{head}, rows...)...); err != nil {
 			return err
 		}
 	}
