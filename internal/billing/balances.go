@@ -6,14 +6,30 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/billrun/billrun/internal/catalog"
+	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/ledger"
 	"github.com/billrun/billrun/internal/pdf"
 )
 
-// Ledgers read what clients owe.
+// Ledgers read what clients owe, and who sells to them.
 type Ledgers interface {
 	// Accounts are the entries of every client, or of one.
 	Accounts(ctx context.Context, client string) ([]ledger.Account, error)
+	// Reseller is a reseller's seller details and templates.
+	Reseller(ctx context.Context, id string) (catalog.Reseller, error)
+}
+
+// sellerOf is who issues inv: its reseller, or billrun's seller.
+func (s *Service) sellerOf(ctx context.Context, reseller string) (invoice.Seller, error) {
+	if reseller == "" {
+		return s.Seller, nil
+	}
+	r, err := s.Store.Reseller(ctx, reseller)
+	if err != nil {
+		return invoice.Seller{}, err
+	}
+	return invoice.Seller{Name: r.Name, Address: r.Address, TaxID: r.TaxID, Email: r.Email}, nil
 }
 
 // Balance is a client's balance at a day, aged.
@@ -52,7 +68,11 @@ func (s *Service) Statement(ctx context.Context, client string, from, to time.Ti
 	a := accounts[0]
 	st := ledger.NewStatement(a.Entries, from, to)
 	st.Client, st.Name, st.Currency = a.Client, a.Name, a.Currency
-	doc, err := pdf.RenderStatement(st, s.Seller)
+	seller, err := s.sellerOf(ctx, a.Reseller)
+	if err != nil {
+		return st, nil, err
+	}
+	doc, err := pdf.RenderStatement(st, seller)
 	if err != nil {
 		return st, nil, err
 	}

@@ -615,7 +615,11 @@ func (s *Service) writeDocuments(ctx context.Context, inv invoice.Stored, calls 
 	for _, k := range []string{"pdf", "json", "csv"} {
 		w.URIs[k] = s.Objects.URI(base + "." + k)
 	}
-	body, err := pdf.Render(inv, s.Seller, ext)
+	seller, err := s.sellerOf(ctx, inv.Reseller)
+	if err != nil {
+		return w, err
+	}
+	body, err := pdf.Render(inv, seller, ext)
 	if err != nil {
 		return w, err
 	}

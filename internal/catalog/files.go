@@ -264,19 +264,27 @@ func ReadSubscriptions(file string, in io.Reader) ([]Subscription, error) {
 }
 
 // Reseller sells the carrier's services under its own name: rate tables and
-// clients may belong to one.
+// clients may belong to one, and its clients' invoices are issued under its
+// seller details and number templates ("" takes billrun's default for a
+// reseller, decisions.md).
 type Reseller struct {
-	Line int
-	ID   string
-	Name string
+	Line                                int
+	ID, Name                            string
+	Address, TaxID, Email               string
+	InvoiceTemplate, CreditNoteTemplate string
+	DebitNoteTemplate                   string
 }
 
-// ReadResellers reads id,name.
+// ReadResellers reads id,name and the optional address, tax_id, email,
+// invoice_template, credit_note_template, debit_note_template.
 func ReadResellers(file string, in io.Reader) ([]Reseller, error) {
 	var out []Reseller
 	seen := keys{}
-	err := readCSV(file, in, []string{"id", "name"}, nil, func(r *row) {
-		x := Reseller{Line: r.line, ID: r.name("id", true), Name: r.text("name", true)}
+	err := readCSV(file, in, []string{"id", "name"}, []string{"address", "tax_id", "email", "invoice_template", "credit_note_template",
+		"debit_note_template"}, func(r *row) {
+		x := Reseller{Line: r.line, ID: r.name("id", true), Name: r.text("name", true), Address: r.get("address"), TaxID: r.get("tax_id"),
+			Email: r.email("email"), InvoiceTemplate: r.get("invoice_template"), CreditNoteTemplate: r.get("credit_note_template"),
+			DebitNoteTemplate: r.get("debit_note_template")}
 		seen.once(r, "id", x.ID)
 		out = append(out, x)
 	})

@@ -71,7 +71,7 @@ func TestOptionalRateTableAndClientColumnsKeepWhatIsStoredWhenAbsent(t *testing.
 
 func TestResellersAreReadOnceEach(t *testing.T) {
 	rs, err := ReadResellers("resellers.csv", strings.NewReader("id,name\nr1,Reseller One\nr2,\"Two, Ltd\"\n"))
-	if err != nil || !reflect.DeepEqual(rs, []Reseller{{2, "r1", "Reseller One"}, {3, "r2", "Two, Ltd"}}) {
+	if err != nil || !reflect.DeepEqual(rs, []Reseller{{Line: 2, ID: "r1", Name: "Reseller One"}, {Line: 3, ID: "r2", Name: "Two, Ltd"}}) {
 		t.Fatalf("%v %+v", err, rs)
 	}
 	for in, want := range map[string]string{

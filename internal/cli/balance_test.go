@@ -1,12 +1,14 @@
 package cli_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/shopspring/decimal"
 
@@ -18,13 +20,11 @@ import (
 	"github.com/billrun/billrun/internal/workerapp"
 )
 
-// TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere
-// issues an invoice on the real services, records a payment, and reads the
-// balance, its ageing, the statement and the readiness warning back.
-func TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere(t *testing.T) {
+// demoWithWorker is the demo catalogue on a database of its own, a bucket
+// and task queue of their own, and a worker polling it: billctl's URL.
+func demoWithWorker(t *testing.T) string {
 	store := pgtest.New(t)
 	pgtest.ImportDemo(t, store)
-	url := pgtest.URL(t, store)
 	c, queue := temporaltest.New(t)
 	s3 := s3test.New(t)
 	t.Setenv("S3_BUCKET", s3.Bucket())
@@ -34,6 +34,58 @@ func TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
+	return pgtest.URL(t, store)
+}
+
+// TestAResellersClientsAreInvoicedUnderItsNameAndNumbers: a reseller's
+// client gets numbers from the reseller's sequence and its seller details;
+// the carrier's clients keep the carrier's.
+func TestAResellersClientsAreInvoicedUnderItsNameAndNumbers(t *testing.T) {
+	url := demoWithWorker(t)
+	importAll(t, url,
+		[]string{"resellers", write(t, "resellers.csv", "id,name,address,tax_id,email,invoice_template\n"+
+			"albion,Albion Voice Ltd,\"1 Albion St, Leeds\",GB123456789,billing@albion.example,ALB/{YYYY}/{SEQ:4}\n")},
+		[]string{"clients", write(t, "clients.csv", "id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice,reseller\n"+
+			"acme,Acme Telecom GmbH,EUR,Europe/Berlin,acme-special,de-vat,1,14,default,billing@acme.example,Berlin,true,albion\n")})
+	for _, tc := range []struct{ client, number string }{{"acme", "ALB/2026/0001"}, {"initech", "INV-2026-000001"}} {
+		if code, _, errOut := run(t, url, "invoice", "create", "--client", tc.client, "--period", "2026-10", "--state", "issued", "--wait"); code != 0 {
+			t.Fatal(errOut)
+		}
+		code, out, errOut := run(t, url, "--format", "json", "invoice", "list", "--client", tc.client, "--period", "2026-10")
+		var invs []map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &invs) != nil || len(invs) != 1 || invs[0]["number"] != tc.number {
+			t.Fatalf("%s: exit %d: %s %s, want number %s", tc.client, code, out, errOut, tc.number)
+		}
+		dir := t.TempDir()
+		if code, _, errOut := run(t, url, "invoice", "download", invs[0]["id"].(string), "--out", dir); code != 0 {
+			t.Fatal(errOut)
+		}
+		doc, err := os.ReadFile(filepath.Join(dir, strings.ReplaceAll(tc.number, "/", "-")+".pdf"))
+		if err != nil {
+			entries, _ := os.ReadDir(dir)
+			t.Fatalf("%v: %v", err, entries)
+		}
+		// The seller is the PDF's author, in the document's info dictionary (UTF-16).
+		albion := bytes.Contains(doc, utf16be("Albion Voice Ltd"))
+		if albion != (tc.client == "acme") {
+			t.Errorf("%s's invoice names Albion as its seller: %v", tc.client, albion)
+		}
+	}
+}
+
+func utf16be(s string) []byte {
+	var out []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = append(out, byte(u>>8), byte(u))
+	}
+	return out
+}
+
+// TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere
+// issues an invoice on the real services, records a payment, and reads the
+// balance, its ageing, the statement and the readiness warning back.
+func TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere(t *testing.T) {
+	url := demoWithWorker(t)
 	if code, _, errOut := run(t, url, "invoice", "create", "--client", "acme", "--period", "2026-10", "--state", "issued", "--wait"); code != 0 {
 		t.Fatal(errOut)
 	}

@@ -436,7 +436,8 @@ func (a *app) invoiceDownloadCmd() *cobra.Command {
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
-			name := inv.Number
+			// A number may hold slashes ({YYYY}/{SEQ}): one file name still.
+			name := strings.ReplaceAll(inv.Number, "/", "-")
 			if name == "" {
 				name = "draft-" + inv.ID
 			}

@@ -167,7 +167,8 @@ func (g *gen) master() error {
 		rows []string
 	}{
 		{"master/codedeck.csv", deck},
-		{"master/resellers.csv", []string{"id,name", "albion,Albion Voice Ltd"}},
+		{"master/resellers.csv", []string{"id,name,address,tax_id,email,invoice_template",
+			`albion,Albion Voice Ltd,"2 Wellington Place, Leeds LS1 4AP",GB 987 6543 21,billing@albion.example,ALB-{YYYY}-{SEQ:5}`}},
 		{"master/ratetables.csv", []string{"name,currency,deck,parent,rates_include_taxes,notes,src_deck,reseller",
 			"carrier-usd,USD,world,,false,the carrier's buying prices: every destination,,",
 			"wholesale-usd,USD,world,carrier-usd,false,wholesale: carrier-usd plus a margin on half the destinations,,",

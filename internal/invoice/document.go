@@ -39,6 +39,7 @@ type Stored struct {
 	Corrects    *Ref              // the invoice a note corrects
 	Rounding    Rounding          // how the subtotal was formed
 	Preview     bool              // a draft of a period that has not ended (billing-rules §7)
+	Reseller    string            // the reseller that issues it, "" for the carrier: set when the draft is made
 }
 
 // Ref names an invoice.

@@ -64,7 +64,7 @@ func Adjust(issued Stored, notes []Stored, now Invoice) (note Stored, ok bool) {
 		}
 	}
 	note = Stored{Kind: KindCreditNote, Client: issued.Client, Period: issued.Period, PeriodStart: issued.PeriodStart,
-		PeriodEnd: issued.PeriodEnd, Currency: issued.Currency, Template: issued.Template, ClientName: issued.ClientName,
+		PeriodEnd: issued.PeriodEnd, Currency: issued.Currency, Template: issued.Template, ClientName: issued.ClientName, Reseller: issued.Reseller,
 		Address: issued.Address, Email: issued.Email, Rounding: issued.Rounding,
 		Corrects: &Ref{ID: issued.ID, Number: issued.Number}}
 	for _, k := range order {

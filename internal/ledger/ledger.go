@@ -134,6 +134,7 @@ func NewStatement(entries []Entry, from, to time.Time) Statement {
 // show of the client.
 type Account struct {
 	Client, Name, Currency string
+	Reseller               string           // who sells to the client; "" the carrier
 	CreditLimit            *decimal.Decimal // nil: none
 	Entries                []Entry
 }

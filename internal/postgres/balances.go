@@ -61,10 +61,10 @@ func (s *Store) ImportPayments(ctx context.Context, file string, payments []cata
 func (s *Store) Accounts(ctx context.Context, client string) ([]ledger.Account, error) {
 	var out []ledger.Account
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT id, name, currency, credit_limit FROM clients WHERE $1 = '' OR id = $1 ORDER BY id`, client)
+		rows, _ := tx.Query(ctx, `SELECT id, name, currency, credit_limit, coalesce(reseller, '') FROM clients WHERE $1 = '' OR id = $1 ORDER BY id`, client)
 		var a ledger.Account
 		var limit *decimal.Decimal
-		if _, err := pgx.ForEachRow(rows, []any{&a.Client, &a.Name, &a.Currency, &limit}, func() error {
+		if _, err := pgx.ForEachRow(rows, []any{&a.Client, &a.Name, &a.Currency, &limit, &a.Reseller}, func() error {
 			x := a
 			x.CreditLimit = limit
 			out = append(out, x)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billrun/billrun/internal/catalog"
+	"github.com/billrun/billrun/internal/invoice"
 )
 
 // ImportResult counts what an import changed.
@@ -300,14 +301,32 @@ func (s *Store) ImportResellers(ctx context.Context, file string, resellers []ca
 	err := s.changeCatalog(ctx, func(tx pgx.Tx) error {
 		rows := make([][]any, len(resellers))
 		for i, r := range resellers {
-			rows[i] = []any{r.ID, r.Name}
+			for _, t := range []struct{ field, tpl string }{{"invoice_template", r.InvoiceTemplate},
+				{"credit_note_template", r.CreditNoteTemplate}, {"debit_note_template", r.DebitNoteTemplate}} {
+				if _, err := invoice.FormatNumber(t.tpl, 1, time.Now()); t.tpl != "" && err != nil {
+					return catalog.Errorf(file, r.Line, t.field, "%v", err)
+				}
+			}
+			rows[i] = []any{r.ID, r.Name, r.Address, r.TaxID, r.Email, r.InvoiceTemplate, r.CreditNoteTemplate, r.DebitNoteTemplate}
 		}
-		if err := stage(ctx, tx, "stage_resellers", "id text, name text", []string{"id", "name"}, rows); err != nil {
+		cols := []string{"id", "name", "address", "tax_id", "email", "invoice_template", "credit_note_template", "debit_note_template"}
+		if err := stage(ctx, tx, "stage_resellers", `id text, name text, address text, tax_id text, email text, invoice_template text,
+			credit_note_template text, debit_note_template text`, cols, rows); err != nil {
 			return err
 		}
 		var err error
-		res, err = upsert(ctx, tx, `INSERT INTO resellers (id, name) SELECT id, name FROM stage_resellers
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name`)
+		if res, err = upsert(ctx, tx, `INSERT INTO resellers (`+strings.Join(cols, ", ")+`) SELECT `+strings.Join(cols, ", ")+` FROM stage_resellers
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, tax_id = excluded.tax_id, email = excluded.email,
+				invoice_template = excluded.invoice_template, credit_note_template = excluded.credit_note_template,
+				debit_note_template = excluded.debit_note_template`); err != nil {
+			return err
+		}
+		// A template given for a sequence already in use numbers its next documents.
+		_, err = tx.Exec(ctx, `UPDATE invoice_sequences q SET template = t.template FROM (
+				SELECT id || '/invoice' AS issuer, invoice_template AS template FROM stage_resellers
+				UNION ALL SELECT id || '/credit_note', credit_note_template FROM stage_resellers
+				UNION ALL SELECT id || '/debit_note', debit_note_template FROM stage_resellers) t
+			WHERE q.issuer = t.issuer AND t.template <> ''`)
 		return err
 	})
 	return res, err

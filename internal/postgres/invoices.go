@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,6 +30,21 @@ func sequenceOf(kind string) string {
 	return kind
 }
 
+// issuerOf is the sequence (the issuer column) a reseller's documents of a
+// kind are numbered from: the carrier's are sequenceOf(kind).
+func issuerOf(reseller, kind string) string {
+	if reseller == "" {
+		return sequenceOf(kind)
+	}
+	return reseller + "/" + kind
+}
+
+// ResellerTemplate is the number template of a reseller's documents of a
+// kind when it sets none: its ID in capitals before the carrier's.
+func ResellerTemplate(reseller, carrier string) string {
+	return strings.ToUpper(reseller) + "-" + carrier
+}
+
 // InvoiceBases reads the master data and, withUsage, the payable usage of
 // clients (each once) for month, in one snapshot and with one scan of the
 // month's calls for all of them, in the order of clients. Issued is set
@@ -46,15 +62,16 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var client, tz, profile string
 		var day, grace int
-		var name, address, email, currency, template string
+		var name, address, email, currency, template, reseller string
 		var rounding invoice.Rounding
 		profiles := map[string][]int{}
 		rows, _ := tx.Query(ctx, `SELECT id, name, address, billing_email, currency, timezone, invoice_day, grace_days, template,
-			coalesce(tax_profile, ''), rounding FROM clients WHERE id = ANY($1)`, clients)
-		if _, err := pgx.ForEachRow(rows, []any{&client, &name, &address, &email, &currency, &tz, &day, &grace, &template, &profile, &rounding}, func() error {
+			coalesce(tax_profile, ''), rounding, coalesce(reseller, '') FROM clients WHERE id = ANY($1)`, clients)
+		if _, err := pgx.ForEachRow(rows, []any{&client, &name, &address, &email, &currency, &tz, &day, &grace, &template, &profile, &rounding, &reseller}, func() error {
 			i := at[client]
 			b := &out[i]
-			b.Stored = invoice.Stored{Client: client, ClientName: name, Address: address, Email: email, Currency: currency, Template: template, Period: month}
+			b.Stored = invoice.Stored{Client: client, ClientName: name, Address: address, Email: email, Currency: currency, Template: template,
+				Period: month, Reseller: reseller}
 			b.Input.GraceDays, b.Input.Rounding = grace, rounding
 			loc, err := time.LoadLocation(tz)
 			if err != nil {
@@ -240,16 +257,16 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 			taxes, _ := json.Marshal(inv.Taxes)
 			kind, rounding := cmp.Or(inv.Kind, invoice.KindInvoice), cmp.Or(inv.Rounding, invoice.RoundThenSum)
 			batch.Queue(`INSERT INTO invoices (id, client, period_start, period_end, state, issuer, template, currency, subtotal, total,
-					issue_date, due_date, taxes, client_name, address, email, period, timezone, documents, kind, corrects, rounding, preview)
-				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}', $18, $19, $20, $21)
-				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, issuer = excluded.issuer, rounding = excluded.rounding,
+					issue_date, due_date, taxes, client_name, address, email, period, timezone, documents, kind, corrects, rounding, preview, reseller)
+				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}', $18, $19, $20, $21, $22)
+				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, issuer = excluded.issuer, rounding = excluded.rounding, reseller = excluded.reseller,
 					template = excluded.template, currency = excluded.currency, subtotal = excluded.subtotal,
 					total = excluded.total, issue_date = excluded.issue_date, due_date = excluded.due_date, taxes = excluded.taxes,
 					client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}', document_sums = '{}',
 					snapshot_calls = NULL, snapshot_detail = NULL`,
-				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, sequenceOf(kind), inv.Template, inv.Currency, inv.Subtotal, inv.Total,
+				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, issuerOf(inv.Reseller, kind), inv.Template, inv.Currency, inv.Subtotal, inv.Total,
 				inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period, inv.PeriodStart.Location().String(),
-				kind, corrects[i], rounding, inv.Preview)
+				kind, corrects[i], rounding, inv.Preview, nullIfEmpty(inv.Reseller))
 			for j, l := range inv.Lines {
 				var calls, billed *int64
 				var qty *int
@@ -290,19 +307,36 @@ func (s *Store) Issue(ctx context.Context, ids []string, at time.Time, templates
 			grace           int
 			num             *string
 			preview         bool
+			issuer          string    // the sequence it is numbered from
+			reseller        string    // "" for the carrier
+			tpl             [3]string // the reseller's templates: invoice, credit note, debit note
 		}
 		found := make(map[string]draft, len(ids))
 		var id string
 		var d draft
 		// Locked in ID order, as every writer of invoices locks them.
-		rows, _ := tx.Query(ctx, `SELECT i.id::text, i.state, i.number, c.timezone, c.grace_days, i.kind, i.preview
-			FROM invoices i JOIN clients c ON c.id = i.client
+		rows, _ := tx.Query(ctx, `SELECT i.id::text, i.state, i.number, c.timezone, c.grace_days, i.kind, i.preview, i.issuer,
+				coalesce(i.reseller, ''), coalesce(r.invoice_template, ''), coalesce(r.credit_note_template, ''), coalesce(r.debit_note_template, '')
+			FROM invoices i JOIN clients c ON c.id = i.client LEFT JOIN resellers r ON r.id = i.reseller
 			WHERE i.id = ANY($1::uuid[]) ORDER BY i.id FOR UPDATE OF i`, ids)
-		if _, err := pgx.ForEachRow(rows, []any{&id, &d.state, &d.num, &d.tz, &d.grace, &d.kind, &d.preview}, func() error {
+		if _, err := pgx.ForEachRow(rows, []any{&id, &d.state, &d.num, &d.tz, &d.grace, &d.kind, &d.preview, &d.issuer,
+			&d.reseller, &d.tpl[0], &d.tpl[1], &d.tpl[2]}, func() error {
 			found[id] = d
 			return nil
 		}); err != nil {
 			return err
+		}
+		// A sequence's template the first time it is used: the carrier's by
+		// kind, a reseller's own or the carrier's under its ID.
+		firstTemplate := map[string]string{}
+		for _, d := range found {
+			kind := cmp.Or(d.kind, invoice.KindInvoice)
+			tpl := templates[kind]
+			if d.reseller != "" {
+				own := map[string]string{invoice.KindInvoice: d.tpl[0], invoice.KindCreditNote: d.tpl[1], invoice.KindDebitNote: d.tpl[2]}[kind]
+				tpl = cmp.Or(own, ResellerTemplate(d.reseller, tpl))
+			}
+			firstTemplate[d.issuer] = tpl
 		}
 		next := map[string]int64{} // sequence → its next number
 		tpls := map[string]string{}
@@ -316,16 +350,12 @@ func (s *Store) Issue(ctx context.Context, ids []string, at time.Time, templates
 			case d.state == "void":
 				return fmt.Errorf("invoice %s is void", id)
 			case d.state == "draft":
-				next[sequenceOf(d.kind)] = 0
+				next[d.issuer] = 0
 			}
 		}
 		// Counter rows are locked in name order: two batches never wait on each other in a cycle.
 		for _, sequence := range slices.Sorted(maps.Keys(next)) {
-			kind := invoice.KindInvoice
-			if sequence != NumberSequence {
-				kind = sequence
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO invoice_sequences (issuer, template) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sequence, templates[kind]); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO invoice_sequences (issuer, template) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sequence, firstTemplate[sequence]); err != nil {
 				return err
 			}
 			var seq int64
@@ -354,7 +384,7 @@ func (s *Store) Issue(ctx context.Context, ids []string, at time.Time, templates
 				return err
 			}
 			issued := period.DateIn(at, loc)
-			sequence := sequenceOf(d.kind)
+			sequence := d.issuer
 			if numbers[i], err = invoice.FormatNumber(tpls[sequence], next[sequence], issued); err != nil {
 				return err
 			}
@@ -417,7 +447,8 @@ func (s *Store) Snapshots(ctx context.Context, ids []string) (map[string]invoice
 
 const invoiceColumns = `id::text, coalesce(number, ''), state, client, period, client_name, address, email, period_start, period_end,
 	document_sums, kind, rounding, preview, corrects::text, (SELECT number FROM invoices c WHERE c.id = invoices.corrects),
-	coalesce(issue_date, '0001-01-01'), coalesce(due_date, '0001-01-01'), currency, template, subtotal, total, taxes, documents, timezone`
+	coalesce(issue_date, '0001-01-01'), coalesce(due_date, '0001-01-01'), currency, template, subtotal, total, taxes, documents, timezone,
+	coalesce(reseller, '')`
 
 func scanInvoice(r pgx.Row) (invoice.Stored, error) {
 	var s invoice.Stored
@@ -425,7 +456,7 @@ func scanInvoice(r pgx.Row) (invoice.Stored, error) {
 	var tz string
 	var correctsID, correctsNumber *string
 	err := r.Scan(&s.ID, &s.Number, &s.State, &s.Client, &s.Period, &s.ClientName, &s.Address, &s.Email, &s.PeriodStart, &s.PeriodEnd,
-		&s.Sums, &s.Kind, &s.Rounding, &s.Preview, &correctsID, &correctsNumber, &s.IssueDate, &s.DueDate, &s.Currency, &s.Template, &s.Subtotal, &s.Total, &taxes, &s.Documents, &tz)
+		&s.Sums, &s.Kind, &s.Rounding, &s.Preview, &correctsID, &correctsNumber, &s.IssueDate, &s.DueDate, &s.Currency, &s.Template, &s.Subtotal, &s.Total, &taxes, &s.Documents, &tz, &s.Reseller)
 	if err != nil {
 		return s, err
 	}

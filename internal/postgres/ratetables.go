@@ -134,3 +134,14 @@ func (s *Store) RatesInForce(ctx context.Context, table string, at time.Time, pa
 	})
 	return catalog.Inherit(chained), err
 }
+
+// Reseller is a reseller as imported.
+func (s *Store) Reseller(ctx context.Context, id string) (catalog.Reseller, error) {
+	r := catalog.Reseller{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT name, address, tax_id, email, invoice_template, credit_note_template, debit_note_template
+		FROM resellers WHERE id = $1`, id).Scan(&r.Name, &r.Address, &r.TaxID, &r.Email, &r.InvoiceTemplate, &r.CreditNoteTemplate, &r.DebitNoteTemplate)
+	if err == pgx.ErrNoRows {
+		return r, fmt.Errorf("no reseller %q", id)
+	}
+	return r, err
+}
