@@ -71,6 +71,16 @@ func TestAResellersClientsAreInvoicedUnderItsNameAndNumbers(t *testing.T) {
 			t.Errorf("%s's invoice names Albion as its seller: %v", tc.client, albion)
 		}
 	}
+	for _, args := range [][]string{{"invoice", "list", "--period", "2026-10"}, {"client", "balance"}} {
+		code, out, errOut := run(t, url, append([]string{"--format", "csv"}, append(args, "--reseller", "albion")...)...)
+		if code != 0 || !strings.Contains(out, "acme") || strings.Contains(out, "initech") {
+			t.Errorf("%v --reseller albion: exit %d: %s %s", args, code, out, errOut)
+		}
+	}
+	if code, _, errOut := run(t, url, "report", "summary", "--from", "2026-10-01", "--to", "2026-11-01", "--reseller", "nobody"); code == 0 ||
+		!strings.Contains(errOut, `no reseller "nobody"`) {
+		t.Errorf("an unknown reseller: exit %d: %s", code, errOut)
+	}
 }
 
 func utf16be(s string) []byte {

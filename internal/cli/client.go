@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ func dayFlag(name, v string) (time.Time, error) {
 
 func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Clients' accounts: balances and statements"}
-	var client, at string
+	var client, at, reseller string
 	balance := &cobra.Command{
 		Use:   "balance [--client ID] [--at DATE]",
 		Short: "What each client owes at the start of a day (default tomorrow: today included), aged by days past due",
@@ -48,10 +49,14 @@ func (a *app) clientCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if reseller != "" {
+				bs = slices.DeleteFunc(bs, func(b billing.Balance) bool { return b.Reseller != reseller })
+			}
 			return a.print(balanceTable(bs))
 		},
 	}
 	balance.Flags().StringVar(&client, "client", "", "one client")
+	balance.Flags().StringVar(&reseller, "reseller", "", "only this reseller's clients")
 	balance.Flags().StringVar(&at, "at", "", "the balance at the start of this day, YYYY-MM-DD")
 	var sClient, from, to, out string
 	statement := &cobra.Command{

@@ -310,7 +310,7 @@ func (a *app) invoiceStateCmd(verb string) *cobra.Command {
 }
 
 func (a *app) invoiceListCmd() *cobra.Command {
-	var month, clientID, kind string
+	var month, clientID, kind, listReseller string
 	cmd := &cobra.Command{
 		Use:   "list [--period YYYY-MM] [--client ID] [--kind invoice|credit_note|debit_note]",
 		Short: "List invoices and notes",
@@ -333,7 +333,7 @@ func (a *app) invoiceListCmd() *cobra.Command {
 			docs := make([]invoice.Document, 0, len(invs))
 			for _, inv := range invs {
 				doc := inv.Document()
-				if kind != "" && doc.Kind != kind {
+				if kind != "" && doc.Kind != kind || listReseller != "" && inv.Reseller != listReseller {
 					continue
 				}
 				t.rows = append(t.rows, []string{inv.ID, inv.Number, inv.State, inv.Client, string(inv.Period), inv.Total.StringFixed(2), inv.Currency,
@@ -347,6 +347,7 @@ func (a *app) invoiceListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&month, "period", "", "only this month")
 	cmd.Flags().StringVar(&clientID, "client", "", "only this client")
 	cmd.Flags().StringVar(&kind, "kind", "", "only invoices, credit notes or debit notes")
+	cmd.Flags().StringVar(&listReseller, "reseller", "", "only those this reseller issued")
 	return cmd
 }
 

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -49,9 +51,21 @@ func (a *app) reportCmd() *cobra.Command {
 	return cmd
 }
 
+// resellerClients are the clients of --reseller, nil when it is not given.
+func (a *app) resellerClients(ctx context.Context, reseller string) ([]string, error) {
+	if reseller == "" {
+		return nil, nil
+	}
+	db, err := a.db(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return db.ClientsOf(ctx, reseller)
+}
+
 func (a *app) summaryCmd() *cobra.Command {
 	var p dateRange
-	var groupBy string
+	var groupBy, reseller string
 	cmd := &cobra.Command{
 		Use:   "summary --from DATE --to DATE [--group-by client,account,dst_code,dst_name,day,month,currency]",
 		Short: "Rated calls, billed seconds and amounts per group (mismatched calls are not in it)",
@@ -69,7 +83,11 @@ func (a *app) summaryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rows, err := b.Summary(cmd.Context(), report.Summary{From: from, To: to, GroupBy: keys, Location: loc})
+			clients, err := a.resellerClients(cmd.Context(), reseller)
+			if err != nil {
+				return err
+			}
+			rows, err := b.Summary(cmd.Context(), report.Summary{From: from, To: to, GroupBy: keys, Location: loc, Clients: clients})
 			if err != nil {
 				return err
 			}
@@ -94,11 +112,12 @@ func (a *app) summaryCmd() *cobra.Command {
 	}
 	p.flags(cmd)
 	cmd.Flags().StringVar(&groupBy, "group-by", "client", "comma-separated keys: client,account,dst_code,dst_name,day,month,currency")
+	cmd.Flags().StringVar(&reseller, "reseller", "", "only the calls of this reseller's clients")
 	return cmd
 }
 
 func (a *app) reconcileCmd() *cobra.Command {
-	var month, client string
+	var month, client, reseller string
 	cmd := &cobra.Command{
 		Use:     "reconcile --period YYYY-MM [--client ID]",
 		Example: `  billctl report reconcile --period 2026-10 --client acme`,
@@ -117,11 +136,17 @@ func (a *app) reconcileCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if clients, err := a.resellerClients(cmd.Context(), reseller); err != nil {
+				return err
+			} else if clients != nil {
+				rows = slices.DeleteFunc(rows, func(r report.ReconcileRow) bool { return !slices.Contains(clients, r.Client) })
+			}
 			return a.print(reasonTable(rows, true))
 		},
 	}
 	cmd.Flags().StringVar(&month, "period", "", "the month, YYYY-MM (required)")
 	cmd.Flags().StringVar(&client, "client", "", "one client only")
+	cmd.Flags().StringVar(&reseller, "reseller", "", "only this reseller's clients")
 	_ = cmd.MarkFlagRequired("period")
 	return cmd
 }

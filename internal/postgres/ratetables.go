@@ -145,3 +145,20 @@ func (s *Store) Reseller(ctx context.Context, id string) (catalog.Reseller, erro
 	}
 	return r, err
 }
+
+// ClientsOf are the IDs of a reseller's clients, in order.
+func (s *Store) ClientsOf(ctx context.Context, reseller string) ([]string, error) {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM resellers WHERE id = $1)`, reseller).Scan(&exists); err != nil {
+		return nil, err
+	}
+	if !exists {
+		return nil, fmt.Errorf("no reseller %q", reseller)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT id FROM clients WHERE reseller = $1 ORDER BY id`, reseller)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if ids == nil {
+		ids = []string{}
+	}
+	return ids, err
+}

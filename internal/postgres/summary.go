@@ -14,6 +14,23 @@ import (
 	"github.com/billrun/billrun/internal/report"
 )
 
+// clientFilter is the condition on calls (alias c) of clients, as text for
+// a COPY, which takes no parameters: client IDs are names (catalog.CheckName)
+// and are quoted as literals all the same.
+func clientFilter(clients []string) string {
+	if clients == nil {
+		return ""
+	}
+	if len(clients) == 0 {
+		return " AND false"
+	}
+	quoted := make([]string, len(clients))
+	for i, c := range clients {
+		quoted[i] = "'" + strings.ReplaceAll(c, "'", "''") + "'"
+	}
+	return " AND c.client IN (" + strings.Join(quoted, ", ") + ")"
+}
+
 // Summary runs the summary report over the rated calls of [q.From, q.To).
 //
 // PostgreSQL streams the period's rated calls as COPY text, only the columns
@@ -60,7 +77,8 @@ func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.Summary
 			}
 		}
 		sql := `COPY (SELECT ` + strings.Join(r.selectList(g.Base()), ", ") + ` FROM cdrs c
-			WHERE c.connect_time >= ` + quoteTime(q.From) + ` AND c.connect_time < ` + quoteTime(q.To) + ` AND c.status = 'rated') TO STDOUT`
+			WHERE c.connect_time >= ` + quoteTime(q.From) + ` AND c.connect_time < ` + quoteTime(q.To) + ` AND c.status = 'rated'` +
+			clientFilter(q.Clients) + `) TO STDOUT`
 		w := &copytext.LineWriter{Line: r.add}
 		g.Start()
 		_, err = tx.Conn().PgConn().CopyTo(ctx, w, sql)

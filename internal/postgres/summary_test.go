@@ -128,6 +128,30 @@ func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 	calls(3001, 3100, "id = 900000000")
 	t.Run("sparse rate ids", func(t *testing.T) { compare(t, "UTC") })
 
+	// A reseller's summary: the rows of its clients, as the whole summary has them.
+	t.Run("only some clients", func(t *testing.T) {
+		q := report.Summary{From: at("2026-10-01 00:00:00"), To: at("2026-11-01 00:00:00"), GroupBy: []report.Key{report.Client, report.Currency}}
+		all, err := s.Summary(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, l := range summaryLines(t, all, true) {
+			if strings.HasPrefix(l, "acme") || strings.HasPrefix(l, "we\\ird\tclient") {
+				want = append(want, l)
+			}
+		}
+		q.Clients = []string{"acme", "we\\ird\tclient"}
+		some, err := s.Summary(ctx, q)
+		if got := summaryLines(t, some, true); err != nil || len(want) < 2 || !slices.Equal(got, want) {
+			t.Fatalf("%v: got %q\nwant %q", err, got, want)
+		}
+		q.Clients = []string{}
+		if none, err := s.Summary(ctx, q); err != nil || len(none) != 0 {
+			t.Fatalf("no clients: %v %v", err, none)
+		}
+	})
+
 	// Reconciliation gives every call one group: a client's over its period
 	// (the demo's are in Berlin and New York), the others' (a client not
 	// in the master data, none) over the month in UTC.

@@ -63,6 +63,7 @@ type Summary struct {
 	From, To time.Time
 	GroupBy  []Key
 	Location *time.Location // of day and month buckets; nil is UTC
+	Clients  []string       // only these clients' calls; nil: every call
 }
 
 // SummaryRow is one group: Values holds the group's keys in GroupBy order.
