@@ -108,14 +108,15 @@ func (a *Activities) CreateInvoices(ctx context.Context, in CreateInvoicesInput)
 // ClientsToInvoiceInput asks for a page of the clients that bill runs
 // invoice.
 type ClientsToInvoiceInput struct {
-	After string // the last client of the page before
-	Limit int
+	After    string // the last client of the page before
+	Limit    int
+	Reseller string // only this reseller's clients; "" all
 }
 
 // ClientsToInvoice lists the active clients with autoinvoice, in ID order.
 func (a *Activities) ClientsToInvoice(ctx context.Context, in ClientsToInvoiceInput) ([]string, error) {
 	defer beating(ctx)()
-	return a.Billing.ClientsToInvoice(ctx, in.After, in.Limit)
+	return a.Billing.ClientsToInvoice(ctx, in.After, in.Limit, in.Reseller)
 }
 
 // ChangeInvoiceInput issues or voids an invoice.

@@ -33,6 +33,15 @@ const (
 // InvoiceRunWorkflowID names the run that invoices a month's clients.
 func InvoiceRunWorkflowID(month period.Month) string { return KindInvoiceRun + "-" + string(month) }
 
+// InvoiceRunOfWorkflowID is the invoice run of a month's clients of one
+// reseller ("" for every client: InvoiceRunWorkflowID).
+func InvoiceRunOfWorkflowID(month period.Month, reseller string) string {
+	if reseller == "" {
+		return InvoiceRunWorkflowID(month)
+	}
+	return InvoiceRunWorkflowID(month) + "-" + reseller
+}
+
 // InvoiceRunInput asks for the invoices of a month of every active client
 // with autoinvoice, as InvoiceInput does for one.
 type InvoiceRunInput struct {
@@ -45,6 +54,8 @@ type InvoiceRunInput struct {
 	// EndedAfter leaves alone the clients whose period ended at or before
 	// it (a bill run's earlier wave invoiced them); zero takes every client.
 	EndedAfter time.Time
+	// Reseller invoices only that reseller's clients; "" every client.
+	Reseller string
 	// Carried across continue-as-new.
 	After    string    // the last client of the pages done
 	Now      time.Time // the run's start: every page issues on the same day
@@ -98,7 +109,7 @@ func InvoiceRun(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, e
 	if workflow.GetVersion(ctx, "invoice-run-pages-of-4000", workflow.DefaultVersion, 1) == 1 {
 		page = invoiceRunLargePage
 	}
-	if err := workflow.ExecuteActivity(ctx, a.ClientsToInvoice, activities.ClientsToInvoiceInput{After: in.After, Limit: page}).
+	if err := workflow.ExecuteActivity(ctx, a.ClientsToInvoice, activities.ClientsToInvoiceInput{After: in.After, Limit: page, Reseller: in.Reseller}).
 		Get(ctx, &clients); err != nil {
 		return p, err
 	}

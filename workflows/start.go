@@ -91,7 +91,7 @@ func StartInvoice(ctx context.Context, c Client, in InvoiceInput) (client.Workfl
 
 // StartInvoiceRun starts (or joins) the invoice run of a month.
 func StartInvoiceRun(ctx context.Context, c Client, in InvoiceRunInput) (client.WorkflowRun, error) {
-	o := joinable(InvoiceRunWorkflowID(in.Period), KindInvoiceRun)
+	o := joinable(InvoiceRunOfWorkflowID(in.Period, in.Reseller), KindInvoiceRun)
 	o.StaticSummary = fmt.Sprintf("Invoices of every client for %s (%s)", in.Period, state(in.Issue))
 	return c.start(ctx, o, InvoiceRun, in)
 }

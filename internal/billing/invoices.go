@@ -291,9 +291,9 @@ func (s *Service) Invoices(ctx context.Context, month period.Month, client strin
 }
 
 // ClientsToInvoice lists, in ID order after after, up to limit active
-// clients that bill runs invoice (autoinvoice).
-func (s *Service) ClientsToInvoice(ctx context.Context, after string, limit int) ([]string, error) {
-	return s.Store.ClientsToInvoice(ctx, after, limit)
+// clients that bill runs invoice (autoinvoice), of reseller when it is not "".
+func (s *Service) ClientsToInvoice(ctx context.Context, after string, limit int, reseller string) ([]string, error) {
+	return s.Store.ClientsToInvoice(ctx, after, limit, reseller)
 }
 
 // renderAtOnce is how many invoices' documents are rendered and uploaded at

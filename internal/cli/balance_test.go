@@ -71,6 +71,13 @@ func TestAResellersClientsAreInvoicedUnderItsNameAndNumbers(t *testing.T) {
 			t.Errorf("%s's invoice names Albion as its seller: %v", tc.client, albion)
 		}
 	}
+	// An invoice run of Albion's clients only: globex (autoinvoice, the carrier's) is not invoiced.
+	if code, _, errOut := run(t, url, "invoice", "create", "--all", "--reseller", "albion", "--period", "2026-10", "--wait"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, out, _ := run(t, url, "--format", "csv", "invoice", "list", "--period", "2026-10", "--client", "globex"); code != 0 || strings.Count(out, "\n") != 1 {
+		t.Errorf("globex was invoiced by Albion's run: %s", out)
+	}
 	for _, args := range [][]string{{"invoice", "list", "--period", "2026-10"}, {"client", "balance"}} {
 		code, out, errOut := run(t, url, append([]string{"--format", "csv"}, append(args, "--reseller", "albion")...)...)
 		if code != 0 || !strings.Contains(out, "acme") || strings.Contains(out, "initech") {

@@ -153,7 +153,7 @@ func (a *app) invoiceVerifyCmd() *cobra.Command {
 }
 
 func (a *app) invoiceCreateCmd() *cobra.Command {
-	var clientID, monthFlag, state, template, rounding string
+	var clientID, monthFlag, state, template, rounding, reseller string
 	var wait, allowEmpty, all, preview bool
 	cmd := &cobra.Command{
 		Use: "create --client ID|--all --period YYYY-MM [--state draft|issued] [--template NAME] [--wait]",
@@ -177,6 +177,9 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 				}
 				mode = m
 			}
+			if reseller != "" && !all {
+				return errors.New("--reseller picks the clients of --all")
+			}
 			if preview && (state == "issued" || all) {
 				return errors.New("--preview makes one client's draft: not with --state issued or --all")
 			}
@@ -193,7 +196,7 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			}
 			if all {
 				return a.invoiceRun(cmd, c, workflows.InvoiceRunInput{Period: month, Template: template, Issue: state == "issued",
-					AllowEmpty: allowEmpty, Rounding: mode}, wait)
+					AllowEmpty: allowEmpty, Rounding: mode, Reseller: reseller}, wait)
 			}
 			run, err := workflows.StartInvoice(ctx, c, workflows.InvoiceInput{Client: clientID, Period: month, Template: template,
 				Issue: state == "issued", AllowEmpty: allowEmpty, Rounding: mode, Preview: preview})
@@ -220,6 +223,7 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&clientID, "client", "", "client id")
 	cmd.Flags().BoolVar(&all, "all", false, "every active client with autoinvoice, in batches")
+	cmd.Flags().StringVar(&reseller, "reseller", "", "with --all: only this reseller's clients (run invoice-run-YYYY-MM-RESELLER)")
 	cmd.Flags().StringVar(&monthFlag, "period", "", "month, YYYY-MM (required)")
 	cmd.Flags().StringVar(&state, "state", "draft", "draft or issued")
 	cmd.Flags().StringVar(&template, "template", "", "default or extended (default: the client's)")

@@ -597,9 +597,10 @@ func (s *Store) InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*i
 }
 
 // ClientsToInvoice lists, in ID order after after, up to limit active
-// clients invoiced by bill runs (autoinvoice).
-func (s *Store) ClientsToInvoice(ctx context.Context, after string, limit int) ([]string, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id FROM clients WHERE autoinvoice AND status = 'active' AND id > $1 ORDER BY id LIMIT $2`, after, limit)
+// clients invoiced by bill runs (autoinvoice), of reseller when it is not "".
+func (s *Store) ClientsToInvoice(ctx context.Context, after string, limit int, reseller string) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id FROM clients WHERE autoinvoice AND status = 'active' AND id > $1
+		AND ($3 = '' OR reseller = $3) ORDER BY id LIMIT $2`, after, limit, reseller)
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
