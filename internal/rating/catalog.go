@@ -43,6 +43,19 @@ type Catalog struct {
 	Accounts []Account
 	Tables   []Table
 	Rates    []Rate
+	// Assignments are the history of clients' and accounts' rate tables.
+	// A client or account with none rates with its RateTable at any time.
+	Assignments []Assignment
+}
+
+// Assignment gives a client (Account 0) or an account a rate table from an
+// instant on, until its next assignment. A client's or account's first
+// assignment also covers the time before it: nothing is known of earlier.
+type Assignment struct {
+	Client    string
+	Account   int64  // 0: the client's own
+	RateTable string // "": none (an account then rates with its client's)
+	From      time.Time
 }
 
 // Client is the paying entity; only its default rate table matters to rating.

@@ -31,7 +31,27 @@ type account struct {
 	id         int64
 	client     string
 	techPrefix string
-	table      *table // nil: no rate table
+	table      *table    // nil: no rate table; with hist, the first segment's
+	hist       []segment // nil when one table covers all time
+}
+
+// segment is a span of an account's history with one rate table (its own,
+// or its client's), from an instant (unix microseconds) to the next.
+type segment struct {
+	from  int64
+	table *table
+}
+
+// tableAt is the account's rate table at t.
+func (a *account) tableAt(t int64) *table {
+	if a.hist == nil {
+		return a.table
+	}
+	i := sort.Search(len(a.hist), func(i int) bool { return a.hist[i].from > t }) - 1
+	if i < 0 {
+		i = 0
+	}
+	return a.hist[i].table
 }
 
 type table struct {
@@ -84,6 +104,7 @@ func NewEngine(c Catalog) (*Engine, error) {
 	for _, cl := range c.Clients {
 		clients[cl.ID] = cl.RateTable
 	}
+	clientHist, accountHist := histories(c.Assignments)
 	e := &Engine{}
 	for k := range e.byKind {
 		e.byKind[k] = make(map[string][]account)
@@ -99,15 +120,26 @@ func NewEngine(c Catalog) (*Engine, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: account %d belongs to unknown client %q", ErrCatalog, a.ID, a.Client)
 		}
-		name := a.RateTable
-		if name == "" {
-			name = clientTable
-		}
 		acc := account{id: a.ID, client: a.Client, techPrefix: a.TechPrefix}
-		if name != "" {
-			if acc.table = tables[name]; acc.table == nil {
-				return nil, fmt.Errorf("%w: account %d uses unknown rate table %q", ErrCatalog, a.ID, name)
+		own := accountHist[a.ID]
+		if own == nil {
+			own = []named{{math.MinInt64, a.RateTable}}
+		}
+		of := clientHist[a.Client]
+		if of == nil {
+			of = []named{{math.MinInt64, clientTable}}
+		}
+		for _, seg := range merge(own, of) {
+			var t *table
+			if seg.name != "" {
+				if t = tables[seg.name]; t == nil {
+					return nil, fmt.Errorf("%w: account %d uses unknown rate table %q", ErrCatalog, a.ID, seg.name)
+				}
 			}
+			acc.hist = append(acc.hist, segment{seg.from, t})
+		}
+		if acc.table = acc.hist[0].table; len(acc.hist) == 1 {
+			acc.hist = nil
 		}
 		m := e.byKind[a.Kind]
 		m[a.Value] = append(m[a.Value], acc)
@@ -118,6 +150,11 @@ func NewEngine(c Catalog) (*Engine, error) {
 			for _, a := range accs {
 				if a.table != nil {
 					roots[a.table] = true
+				}
+				for _, s := range a.hist {
+					if s.table != nil {
+						roots[s.table] = true
+					}
 				}
 			}
 		}
@@ -372,11 +409,14 @@ func (e *Engine) prepare(c *CDR, res *Result) (*table, string) {
 		return nil, ""
 	}
 	res.AccountID, res.Client = acc.id, acc.client
-	if acc.table == nil {
+	t := acc.table
+	if acc.hist != nil {
+		t = acc.tableAt(c.ConnectTime.UnixMicro())
+	}
+	if t == nil {
 		res.Status = NoRateTable
 		return nil, ""
 	}
-	t := acc.table
 	res.RateTable, res.Currency = t.name, t.currency
 	num := c.DstNumber[len(acc.techPrefix):]
 	if len(num) > 0 && num[0] == '+' {
@@ -445,4 +485,63 @@ func (v *version) cost(dur time.Duration) (int64, Money) {
 func slowCost(r *Rate, billed int64) Money {
 	c := r.SetupFee.Add(r.PerMinute.Mul(decimal.NewFromInt(billed)).Div(decimal.NewFromInt(60)))
 	return Money(c.Round(MoneyPlaces).Shift(MoneyPlaces).IntPart())
+}
+
+// named is a rate table's name from an instant (unix microseconds) on.
+type named struct {
+	from int64
+	name string
+}
+
+// histories sorts assignments into each client's and account's, oldest
+// first, the first of each stretched back over all time before it.
+func histories(as []Assignment) (clients map[string][]named, accounts map[int64][]named) {
+	clients, accounts = map[string][]named{}, map[int64][]named{}
+	for _, a := range as {
+		n := named{a.From.UnixMicro(), a.RateTable}
+		if a.Account == 0 {
+			clients[a.Client] = append(clients[a.Client], n)
+		} else {
+			accounts[a.Account] = append(accounts[a.Account], n)
+		}
+	}
+	for _, h := range clients {
+		sortNamed(h)
+	}
+	for _, h := range accounts {
+		sortNamed(h)
+	}
+	return clients, accounts
+}
+
+func sortNamed(h []named) {
+	sort.Slice(h, func(i, j int) bool { return h[i].from < h[j].from })
+	h[0].from = math.MinInt64
+}
+
+// merge is an account's rate table over time: its own where it has one,
+// else its client's, in spans where the name stays the same.
+func merge(own, client []named) []named {
+	at := func(h []named, t int64) string {
+		i := sort.Search(len(h), func(i int) bool { return h[i].from > t }) - 1
+		return h[max(i, 0)].name
+	}
+	var froms []int64
+	for _, h := range [][]named{own, client} {
+		for _, n := range h {
+			froms = append(froms, n.from)
+		}
+	}
+	sort.Slice(froms, func(i, j int) bool { return froms[i] < froms[j] })
+	var out []named
+	for _, f := range froms {
+		name := at(own, f)
+		if name == "" {
+			name = at(client, f)
+		}
+		if len(out) == 0 || out[len(out)-1].name != name {
+			out = append(out, named{f, name})
+		}
+	}
+	return out
 }

@@ -33,11 +33,16 @@ func (ref reference) rate(cdr *CDR) (Status, int64, int64, decimal.Decimal) {
 	if acc == nil {
 		return UnknownAccount, 0, 0, decimal.Zero
 	}
-	table := acc.RateTable
+	table, ok := ref.assigned(acc.Client, acc.ID, cdr.ConnectTime)
+	if !ok {
+		table = acc.RateTable
+	}
 	if table == "" {
-		for _, cl := range ref.c.Clients {
-			if cl.ID == acc.Client {
-				table = cl.RateTable
+		if table, ok = ref.assigned(acc.Client, 0, cdr.ConnectTime); !ok {
+			for _, cl := range ref.c.Clients {
+				if cl.ID == acc.Client {
+					table = cl.RateTable
+				}
 			}
 		}
 	}
@@ -68,6 +73,32 @@ func (ref reference) rate(cdr *CDR) (Status, int64, int64, decimal.Decimal) {
 	}
 	cost := r.SetupFee.Add(r.PerMinute.Mul(decimal.NewFromInt(billed)).Div(decimal.NewFromInt(60))).Round(6)
 	return Rated, r.ID, billed, cost
+}
+
+// assigned is the rate table assigned to a client (account 0) or an account
+// at t: the latest assignment from t or before, else the earliest; ok is
+// false when it has none.
+func (ref reference) assigned(client string, account int64, t time.Time) (string, bool) {
+	var latest, earliest *Assignment
+	for i := range ref.c.Assignments {
+		a := &ref.c.Assignments[i]
+		if a.Client != client || a.Account != account {
+			continue
+		}
+		if earliest == nil || a.From.Before(earliest.From) {
+			earliest = a
+		}
+		if !a.From.After(t) && (latest == nil || a.From.After(latest.From)) {
+			latest = a
+		}
+	}
+	switch {
+	case latest != nil:
+		return latest.RateTable, true
+	case earliest != nil:
+		return earliest.RateTable, true
+	}
+	return "", false
 }
 
 // resolve: the child's rate wins unless the parent's (resolved the same way)
@@ -143,6 +174,22 @@ func randomCatalog(rng *rand.Rand, srcs bool) Catalog {
 		}
 		c.Rates = append(c.Rates, r)
 	}
+	if srcs { // rate tables that change over time, for clients and accounts
+		tables := []string{"", "t0", "t1", "t2"}
+		seen := map[string]bool{}
+		for range 6 {
+			a := Assignment{Client: []string{"a", "b", "c"}[rng.IntN(3)], RateTable: tables[rng.IntN(4)],
+				From: t0.Add(time.Duration(rng.IntN(12)) * time.Hour)}
+			if rng.IntN(2) == 0 {
+				acc := c.Accounts[rng.IntN(len(c.Accounts))]
+				a.Client, a.Account = acc.Client, acc.ID
+			}
+			if k := fmt.Sprint(a.Client, a.Account, a.From); !seen[k] {
+				seen[k] = true
+				c.Assignments = append(c.Assignments, a)
+			}
+		}
+	}
 	// Keep (table, code, src_code, effective_from) unique, as the database does.
 	seen := map[string]bool{}
 	rates := c.Rates[:0]
@@ -188,9 +235,11 @@ func TestEngineAgreesWithPlainDecimalRules(t *testing.T) {
 	agree(t, calls, false)
 }
 
-// TestEngineAgreesOnRatesForGivenOrigins: with source codes, the longest
-// that starts the origin wins among a code's rates, else the one for any.
-func TestEngineAgreesOnRatesForGivenOrigins(t *testing.T) {
+// TestEngineAgreesOnRatesForGivenOriginsAndTablesThatChange: with source
+// codes, the longest that starts the origin wins among a code's rates, else
+// the one for any; a client's or account's rate table is the one assigned
+// at the call's connect time.
+func TestEngineAgreesOnRatesForGivenOriginsAndTablesThatChange(t *testing.T) {
 	calls := 1_000_000
 	if testing.Short() {
 		calls = 50_000
