@@ -109,5 +109,8 @@ func NewEngine(s catalog.Snapshot) (*rating.Engine, error) {
 		c.Rates[i] = rating.Rate{ID: r.ID, Table: r.Table, Code: r.Code, SrcCode: r.SrcCode, PerMinute: r.PerMinute, EffectiveFrom: r.EffectiveFrom,
 			End: r.End, MinSeconds: r.Min, IntervalSeconds: r.Interval, GraceSeconds: r.Grace, SetupFee: r.SetupFee}
 	}
+	for _, a := range s.Assignments {
+		c.Assignments = append(c.Assignments, rating.Assignment{Client: a.Client, Account: a.Account, RateTable: a.RateTable, From: a.From})
+	}
 	return rating.NewEngine(c)
 }

@@ -125,6 +125,20 @@ type Client struct {
 	// for none. The file has no credit_limit column: the stored one stays.
 	CreditLimit     *decimal.Decimal
 	KeepCreditLimit bool
+	Assigned        // when its rate_table takes effect
+}
+
+// Assigned is when a file's rate_table takes effect (billing-rules as
+// decisions.md extends them): with no effective_from column, for all time,
+// replacing any history, as before; with one, from its instant (empty: the
+// import's time), kept beside the earlier assignments.
+type Assigned struct {
+	History       bool      // the file has an effective_from column
+	EffectiveFrom time.Time // zero: the time of the import
+}
+
+func (r *row) assigned() Assigned {
+	return Assigned{History: r.has("effective_from"), EffectiveFrom: r.instant("effective_from", false)}
 }
 
 // ReadClients reads the clients file of interfaces.md, plus an optional
@@ -134,14 +148,15 @@ func ReadClients(file string, in io.Reader) ([]Client, error) {
 	seen := keys{}
 	cols := []string{"id", "name", "currency", "timezone", "rate_table", "tax_profile", "invoice_day", "grace_days",
 		"template", "billing_email", "address", "autoinvoice"}
-	err := readCSV(file, in, cols, []string{"status", "rounding", "reseller", "credit_limit"}, func(r *row) {
+	err := readCSV(file, in, cols, []string{"status", "rounding", "reseller", "credit_limit", "effective_from"}, func(r *row) {
 		c := Client{Line: r.line, ID: r.name("id", true), Name: r.text("name", true), Currency: r.currency("currency"),
 			Timezone: r.timezone("timezone"), RateTable: r.name("rate_table", false), TaxProfile: r.name("tax_profile", false),
 			InvoiceDay: r.integer("invoice_day", 1, 1, 28), GraceDays: r.integer("grace_days", 0, 0, 365),
 			Template: r.oneOf("template", "default", "default", "extended"), BillingEmail: r.email("billing_email"),
 			Address: r.get("address"), Autoinvoice: r.boolean("autoinvoice", false),
 			Status: r.oneOf("status", "", "active", "archived"), Rounding: r.oneOf("rounding", "", "round_then_sum", "sum_then_round"),
-			Reseller: r.name("reseller", false), KeepReseller: !r.has("reseller"), KeepCreditLimit: !r.has("credit_limit")}
+			Reseller: r.name("reseller", false), KeepReseller: !r.has("reseller"), KeepCreditLimit: !r.has("credit_limit"),
+			Assigned: r.assigned()}
 		if r.get("credit_limit") != "" {
 			limit := r.money("credit_limit", "", true)
 			c.CreditLimit = &limit
@@ -162,15 +177,18 @@ type Account struct {
 	TechPrefix string
 	RateTable  string
 	Enabled    bool
+	Assigned   // when its rate_table takes effect
 }
 
-// ReadAccounts reads client,kind,value,tech_prefix,rate_table,enabled.
+// ReadAccounts reads client,kind,value,tech_prefix,rate_table,enabled and
+// an optional effective_from of its rate_table.
 func ReadAccounts(file string, in io.Reader) ([]Account, error) {
 	var out []Account
 	seen := keys{}
-	err := readCSV(file, in, []string{"client", "kind", "value", "tech_prefix", "rate_table", "enabled"}, nil, func(r *row) {
+	err := readCSV(file, in, []string{"client", "kind", "value", "tech_prefix", "rate_table", "enabled"}, []string{"effective_from"}, func(r *row) {
 		a := Account{Line: r.line, Client: r.name("client", true), Kind: r.oneOf("kind", "", "ip", "username", "ani"),
-			TechPrefix: r.digits("tech_prefix", false), RateTable: r.name("rate_table", false), Enabled: r.boolean("enabled", true)}
+			TechPrefix: r.digits("tech_prefix", false), RateTable: r.name("rate_table", false), Enabled: r.boolean("enabled", true),
+			Assigned: r.assigned()}
 		switch a.Kind {
 		case "":
 			r.fail("kind", "required (ip, username or ani)")

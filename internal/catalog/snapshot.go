@@ -3,16 +3,27 @@ package catalog
 import (
 	"sort"
 	"strings"
+	"time"
 )
 
 // Snapshot is the master data rating needs, as stored at one version: read
 // in one transaction, so that it is consistent. Deleted rates are left out.
 type Snapshot struct {
-	Version  int64 // advances with every change of master data
-	Clients  []Client
-	Accounts []Account
-	Tables   []RateTable
-	Rates    []Rate
+	Version     int64 // advances with every change of master data
+	Clients     []Client
+	Accounts    []Account
+	Tables      []RateTable
+	Rates       []Rate
+	Assignments []Assignment
+}
+
+// Assignment is one step of a client's (Account 0) or an account's rate
+// table history: RateTable ("" none) from From on.
+type Assignment struct {
+	Client    string
+	Account   int64
+	RateTable string
+	From      time.Time
 }
 
 // ParentCycle follows parent from name and returns the path "a → b → a"

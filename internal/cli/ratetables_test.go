@@ -189,3 +189,54 @@ func TestARateForAnOriginPricesCallsFromIt(t *testing.T) {
 		t.Fatalf("exit %d: %s\nwant\n%s%s", code, again, first, errOut)
 	}
 }
+
+// TestAClientMovedToAnotherTableMidMonthIsRatedWithEachInItsTime: an import
+// with effective_from keeps the rate-table history; one without sets the
+// table for all time again.
+func TestAClientMovedToAnotherTableMidMonthIsRatedWithEachInItsTime(t *testing.T) {
+	url := pgtest.URL(t, pgtest.New(t))
+	const clientHeader = "id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,template,billing_email,address,autoinvoice"
+	importAll(t, url,
+		[]string{"ratetables", write(t, "t.csv", "name,currency,deck,parent,rates_include_taxes\ncheap,EUR,,,false\ndear,EUR,,,false\n")},
+		[]string{"rates", "--table", "cheap", write(t, "c.csv", "code,rate,effective_from,end,increment,setup_fee\n49,0.01,2026-01-01,,1/1,\n")},
+		[]string{"rates", "--table", "dear", write(t, "d.csv", "code,rate,effective_from,end,increment,setup_fee\n49,0.05,2026-01-01,,1/1,\n")},
+		[]string{"clients", write(t, "clients.csv", clientHeader+"\nacme,Acme,EUR,UTC,cheap,,1,0,default,,,true\n")},
+		[]string{"accounts", write(t, "a.csv", "client,kind,value,tech_prefix,rate_table,enabled\nacme,ip,192.0.2.1,,,true\n")})
+	cdrs := write(t, "cdrs.csv", "call_id,connect_time,duration,orig_ip,orig_account,src_number,dst_number,disposition\n"+
+		"a,2026-10-10 10:00:00,60,192.0.2.1,,,4930111111,ANSWERED\n"+
+		"b,2026-10-20 10:00:00,60,192.0.2.1,,,4930111111,ANSWERED\n"+
+		"c,2026-10-26 10:00:00,60,192.0.2.1,,,4930111111,ANSWERED\n")
+	costs := func() string {
+		t.Helper()
+		code, out, errOut := run(t, url, "--format", "json", "cdr", "rate", cdrs)
+		var calls []map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &calls) != nil {
+			t.Fatalf("exit %d: %s %s", code, out, errOut)
+		}
+		var got []string
+		for _, c := range calls {
+			got = append(got, fmt.Sprint(c["cost"]))
+		}
+		return strings.Join(got, " ")
+	}
+	for _, step := range []struct {
+		name, kind, file, want string
+	}{
+		{"one table for all time", "", "", "0.010000 0.010000 0.010000"},
+		{"acme moves to dear on the 15th", "clients", clientHeader + ",effective_from\nacme,Acme,EUR,UTC,dear,,1,0,default,,,true,2026-10-15\n",
+			"0.010000 0.050000 0.050000"},
+		{"its account takes cheap from the 25th", "accounts", "client,kind,value,tech_prefix,rate_table,enabled,effective_from\nacme,ip,192.0.2.1,,cheap,true,2026-10-25\n",
+			"0.010000 0.050000 0.010000"},
+		{"a file without effective_from sets the client's table for all time", "clients", clientHeader + "\nacme,Acme,EUR,UTC,dear,,1,0,default,,,true\n",
+			"0.050000 0.050000 0.010000"},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			if step.kind != "" {
+				importAll(t, url, []string{step.kind, write(t, step.kind+".csv", step.file)})
+			}
+			if got := costs(); got != step.want {
+				t.Fatalf("costs %s, want %s", got, step.want)
+			}
+		})
+	}
+}

@@ -270,6 +270,15 @@ func (s *Store) ImportClients(ctx context.Context, file string, clients []catalo
 			append(cols, "reseller", "keep_reseller", "credit_limit", "keep_credit_limit"), rows); err != nil {
 			return err
 		}
+		previous := map[string]string{}
+		stored, _ := tx.Query(ctx, `SELECT c.id, coalesce(c.rate_table, '') FROM clients c JOIN stage_clients s ON s.id = c.id`)
+		var id, table string
+		if _, err := pgx.ForEachRow(stored, []any{&id, &table}, func() error {
+			previous[id] = table
+			return nil
+		}); err != nil {
+			return err
+		}
 		res, err = upsert(ctx, tx, `INSERT INTO clients (`+strings.Join(cols, ", ")+`)
 			SELECT `+strings.Join(cols[:len(cols)-2], ", ")+`, coalesce(nullif(status, ''), 'active'),
 				coalesce(nullif(rounding, ''), 'round_then_sum') FROM stage_clients
@@ -289,8 +298,15 @@ func (s *Store) ImportClients(ctx context.Context, file string, clients []catalo
 		if _, err = tx.Exec(ctx, `UPDATE clients c SET credit_limit = s.credit_limit FROM stage_clients s WHERE c.id = s.id AND NOT s.keep_credit_limit`); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE clients c SET rounding = s.rounding FROM stage_clients s WHERE c.id = s.id AND s.rounding <> ''`)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE clients c SET rounding = s.rounding FROM stage_clients s WHERE c.id = s.id AND s.rounding <> ''`); err != nil {
+			return err
+		}
+		as := make([]assignment, len(clients))
+		for i, c := range clients {
+			old, existed := previous[c.ID]
+			as[i] = assignment{client: c.ID, table: c.RateTable, when: c.Assigned, existed: existed, previous: old}
+		}
+		return assign(ctx, tx, as)
 	})
 	return res, err
 }
@@ -359,11 +375,43 @@ func (s *Store) ImportAccounts(ctx context.Context, file string, accounts []cata
 			cols, rows); err != nil {
 			return err
 		}
-		res, err = upsert(ctx, tx, `INSERT INTO accounts (`+strings.Join(cols, ", ")+`)
+		type stored struct {
+			id    int64
+			table string
+		}
+		byKey := func() (map[string]stored, error) {
+			out := map[string]stored{}
+			rows, _ := tx.Query(ctx, `SELECT a.id, a.kind || '/' || a.value || '/' || a.tech_prefix, coalesce(a.rate_table, '')
+				FROM accounts a JOIN stage_accounts s USING (kind, value, tech_prefix)`)
+			var k string
+			var st stored
+			_, err := pgx.ForEachRow(rows, []any{&st.id, &k, &st.table}, func() error {
+				out[k] = st
+				return nil
+			})
+			return out, err
+		}
+		before, err := byKey()
+		if err != nil {
+			return err
+		}
+		if res, err = upsert(ctx, tx, `INSERT INTO accounts (`+strings.Join(cols, ", ")+`)
 			SELECT `+strings.Join(cols, ", ")+` FROM stage_accounts
 			ON CONFLICT (kind, value, tech_prefix) DO UPDATE SET client = excluded.client,
-				rate_table = excluded.rate_table, enabled = excluded.enabled`)
-		return err
+				rate_table = excluded.rate_table, enabled = excluded.enabled`); err != nil {
+			return err
+		}
+		after, err := byKey()
+		if err != nil {
+			return err
+		}
+		as := make([]assignment, len(accounts))
+		for i, a := range accounts {
+			k := a.Kind + "/" + a.Value + "/" + a.TechPrefix
+			old, existed := before[k]
+			as[i] = assignment{client: a.Client, account: after[k].id, table: a.RateTable, when: a.Assigned, existed: existed, previous: old.table}
+		}
+		return assign(ctx, tx, as)
 	})
 	return res, err
 }

@@ -39,6 +39,15 @@ func (s *Store) Snapshot(ctx context.Context) (catalog.Snapshot, error) {
 			return fmt.Errorf("read accounts: %w", err)
 		}
 
+		rows, _ = tx.Query(ctx, `SELECT client, account_id, coalesce(rate_table, ''), effective_from FROM rate_table_assignments`)
+		var as catalog.Assignment
+		if _, err := pgx.ForEachRow(rows, []any{&as.Client, &as.Account, &as.RateTable, &as.From}, func() error {
+			c.Assignments = append(c.Assignments, as)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read rate-table assignments: %w", err)
+		}
+
 		rows, _ = tx.Query(ctx, `SELECT name, currency, coalesce(parent, '') FROM rate_tables`)
 		var t catalog.RateTable
 		if _, err := pgx.ForEachRow(rows, []any{&t.Name, &t.Currency, &t.Parent}, func() error {
