@@ -67,7 +67,7 @@ func (a *app) summaryCmd() *cobra.Command {
 	var p dateRange
 	var groupBy, reseller string
 	cmd := &cobra.Command{
-		Use:   "summary --from DATE --to DATE [--group-by client,account,dst_code,dst_name,day,month,currency]",
+		Use:   "summary --from DATE --to DATE [--group-by client,account,dst_code,dst_name,src_name,day,month,currency] [--reseller ID]",
 		Short: "Rated calls, billed seconds and amounts per group (mismatched calls are not in it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -111,7 +111,7 @@ func (a *app) summaryCmd() *cobra.Command {
 		},
 	}
 	p.flags(cmd)
-	cmd.Flags().StringVar(&groupBy, "group-by", "client", "comma-separated keys: client,account,dst_code,dst_name,day,month,currency")
+	cmd.Flags().StringVar(&groupBy, "group-by", "client", "comma-separated keys: client,account,dst_code,dst_name,src_name,day,month,currency")
 	cmd.Flags().StringVar(&reseller, "reseller", "", "only the calls of this reseller's clients")
 	return cmd
 }

@@ -69,6 +69,11 @@ func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.Summary
 		if err != nil {
 			return err
 		}
+		if cols.Src {
+			if g.SrcName, err = srcNames(ctx, tx); err != nil {
+				return err
+			}
+		}
 		r := summaryReader{cols: cols, g: g, inherited: inherited}
 		if len(deleted) > 0 {
 			r.deleted = make(map[int64]bool, len(deleted))
@@ -208,6 +213,9 @@ func (r *summaryReader) selectList(base time.Time) []string {
 	if r.cols.Day {
 		cols = append(cols, "c.connect_time::date - DATE '"+base.Format(time.DateOnly)+"'")
 	}
+	if r.cols.Src {
+		cols = append(cols, "c.rate_table", "c.src_number")
+	}
 	cols = append(cols, "c.currency", "c.billed_seconds", "c.cost")
 	if r.rateID = r.deleted != nil && !r.cols.Rate; r.rateID {
 		cols = append(cols, "c.rate_id")
@@ -247,6 +255,9 @@ func (r *summaryReader) add(line []byte) error {
 		}
 		f = f[1:]
 	}
+	if r.cols.Src {
+		c.Table, c.Src, f = nullable(f[0]), nullable(f[1]), f[2:]
+	}
 	c.Currency = nullable(f[0])
 	if c.Seconds, err = strconv.ParseInt(string(f[1]), 10, 64); err != nil {
 		return fmt.Errorf("summary: billed seconds %q: %w", f[1], err)
@@ -280,4 +291,39 @@ func nullable(b []byte) []byte {
 		return nil
 	}
 	return copytext.UnescapeBytes(b)
+}
+
+// srcNames names origins for the summary's src_name: per rate table, the
+// longest code of its source deck that starts the number (a leading +
+// dropped), "" when the table has no source deck or no code fits.
+func srcNames(ctx context.Context, tx pgx.Tx) (func(table, src []byte) []byte, error) {
+	decks := map[string]map[string][]byte{}
+	rows, _ := tx.Query(ctx, `SELECT t.name, e.code, e.name FROM rate_tables t JOIN code_deck_entries e ON e.deck = t.src_deck`)
+	var table, code, name string
+	longest := 0
+	if _, err := pgx.ForEachRow(rows, []any{&table, &code, &name}, func() error {
+		if decks[table] == nil {
+			decks[table] = map[string][]byte{}
+		}
+		decks[table][code] = []byte(name)
+		longest = max(longest, len(code))
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return func(table, src []byte) []byte {
+		deck := decks[string(table)]
+		if deck == nil {
+			return nil
+		}
+		if len(src) > 0 && src[0] == '+' {
+			src = src[1:]
+		}
+		for l := min(len(src), longest); l > 0; l-- {
+			if n, ok := deck[string(src[:l])]; ok {
+				return n
+			}
+		}
+		return nil
+	}, nil
 }

@@ -2,10 +2,13 @@ package postgres_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/report"
@@ -149,6 +152,38 @@ func TestSummaryAgreesWithOneSQLGroupBy(t *testing.T) {
 		q.Clients = []string{}
 		if none, err := s.Summary(ctx, q); err != nil || len(none) != 0 {
 			t.Fatalf("no clients: %v %v", err, none)
+		}
+	})
+
+	// Origins named by the source deck of each call's rate table.
+	t.Run("by source name", func(t *testing.T) {
+		exec(`UPDATE rate_tables SET src_deck = 'world' WHERE name IN ('retail-eur', 'wholesale-usd')`)
+		exec(`UPDATE cdrs SET src_number = (ARRAY['4915112345', '+447700900123', '4930111', '999', ''])[1 + line % 5]`)
+		q := report.Summary{From: at("2026-10-01 00:00:00"), To: at("2026-11-01 00:00:00"), GroupBy: []report.Key{report.SrcName}}
+		rows, err := s.Summary(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, r := range rows {
+			got[r.Values[0]+" "+r.Currency] += r.Calls
+		}
+		want := map[string]int64{}
+		sqlRows, err := db.Query(ctx, `SELECT coalesce((SELECT e.name FROM rate_tables t JOIN code_deck_entries e ON e.deck = t.src_deck
+				WHERE t.name = c.rate_table AND ltrim(c.src_number, '+') LIKE e.code || '%' ORDER BY length(e.code) DESC LIMIT 1), '') || ' ' || c.currency,
+				count(*)
+			FROM cdrs c WHERE c.connect_time >= '2026-10-01' AND c.connect_time < '2026-11-01' AND c.status = 'rated'
+				AND NOT EXISTS (SELECT 1 FROM rates r WHERE r.id = c.rate_id AND r.deleted_at IS NOT NULL) GROUP BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k string
+		var n int64
+		if _, err := pgx.ForEachRow(sqlRows, []any{&k, &n}, func() error { want[k] = n; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(got, want) || len(want) < 4 {
+			t.Fatalf("got  %v\nwant %v", got, want)
 		}
 	})
 

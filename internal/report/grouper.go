@@ -15,6 +15,7 @@ import (
 // seconds and cost: a store sends only these.
 type Columns struct {
 	Client, Account, Rate, Day bool
+	Src                        bool // the call's rate table and src_number, for SrcName
 	// Which names of a rate the report shows.
 	Codes, Names bool
 }
@@ -23,9 +24,11 @@ type Columns struct {
 // during Add; a nil or empty one is a NULL value.
 type Call struct {
 	Client    []byte
-	AccountID int64 // 0: none
-	RateID    int64 // 0: none
-	Day       int64 // days since the Grouper's Base
+	AccountID int64  // 0: none
+	RateID    int64  // 0: none
+	Day       int64  // days since the Grouper's Base
+	Table     []byte // the rate table, with Columns.Src
+	Src       []byte // src_number, with Columns.Src
 	Currency  []byte
 	Seconds   int64
 	// Cost in millionths, unless Big: then BigCost.
@@ -47,9 +50,12 @@ type Grouper struct {
 	base time.Time // the local date of the report's start: day numbers count from it
 
 	clients, codes, names, currencies interner
-	accounts                          map[int64]uint32
-	accountIDs                        []int64 // by number - 1
-	accountLabels                     map[int64]string
+	srcNames                          interner
+	// SrcName names an origin for a rate table (Columns.Src).
+	SrcName       func(table, src []byte) []byte
+	accounts      map[int64]uint32
+	accountIDs    []int64 // by number - 1
+	accountLabels map[int64]string
 	// A rated call's code and destination name are its rate's, by rate id.
 	// Ids index a slice where they are dense enough, as sequences leave
 	// them (a map otherwise).
@@ -89,6 +95,8 @@ func NewGrouper(keys []Key, from time.Time) (*Grouper, error) {
 			g.cols.Rate, g.cols.Codes = true, true
 		case DstName:
 			g.cols.Rate, g.cols.Names = true, true
+		case SrcName:
+			g.cols.Src = true
 		case Day, Month:
 			g.cols.Day = true
 		case Currency:
@@ -214,6 +222,12 @@ func (g *Grouper) Add(c *Call) error {
 			k[i] = names.code
 		case DstName:
 			k[i] = names.name
+		case SrcName:
+			var name []byte
+			if g.SrcName != nil {
+				name = g.SrcName(c.Table, c.Src)
+			}
+			k[i] = g.srcNames.id(name)
 		case Day:
 			k[i] = uint32(c.Day) + 1
 		case Month:
@@ -372,6 +386,8 @@ func (g *Grouper) labels(j int) []string {
 		return g.codes.labels()
 	case DstName:
 		return g.names.labels()
+	case SrcName:
+		return g.srcNames.labels()
 	case Currency:
 		return g.currencies.labels()
 	case Account:

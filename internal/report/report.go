@@ -16,10 +16,13 @@ type Key string
 
 // The group-by keys of billctl report summary.
 const (
-	Client   Key = "client"
-	Account  Key = "account"
-	DstCode  Key = "dst_code"
-	DstName  Key = "dst_name"
+	Client  Key = "client"
+	Account Key = "account"
+	DstCode Key = "dst_code"
+	DstName Key = "dst_name"
+	// SrcName is the origin's name: the longest code of the rate table's
+	// source deck that starts the call's src_number ("" with none).
+	SrcName  Key = "src_name"
 	Day      Key = "day"
 	Month    Key = "month"
 	Currency Key = "currency"
@@ -38,7 +41,7 @@ func ParseGroupBy(s string) ([]Key, error) {
 		if name == "" {
 			continue
 		}
-		k, ok := Key(name), false
+		k, ok := Key(name), Key(name) == SrcName
 		for _, known := range Keys {
 			ok = ok || k == known
 		}
@@ -47,7 +50,7 @@ func ParseGroupBy(s string) ([]Key, error) {
 			for i, k := range Keys {
 				names[i] = string(k)
 			}
-			return nil, fmt.Errorf("--group-by: unknown key %q (use any of %s)", name, strings.Join(names, ","))
+			return nil, fmt.Errorf("--group-by: unknown key %q (use any of %s,%s)", name, strings.Join(names, ","), SrcName)
 		}
 		if !seen[k] {
 			seen[k] = true
