@@ -117,6 +117,9 @@ T_ISSUED=$(date +%s.%N)
 step "October's invoices, issued"
 $B invoice list --period $MONTH --kind invoice
 
+step "Albion's clients' calls by origin (its table's source deck names them)"
+$B report summary --from 2026-10-01 --to 2026-11-16 --reseller albion --group-by client,src_name
+
 step "after issue, two rates turn out wrong for October: $CORRECTION1_TABLE's $CORRECTION1_NAME and $CORRECTION2_TABLE's $CORRECTION2_NAME"
 $B import rates --table "$CORRECTION1_TABLE" $OUT/fixes/rates-$CORRECTION1_TABLE-correction.csv
 $B import rates --table "$CORRECTION2_TABLE" $OUT/fixes/rates-$CORRECTION2_TABLE-correction.csv

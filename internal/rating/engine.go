@@ -31,8 +31,8 @@ type account struct {
 	id         int64
 	client     string
 	techPrefix string
-	table      *table    // nil: no rate table; with hist, the first segment's
-	hist       []segment // nil when one table covers all time
+	table      *table     // nil: no rate table; with hist, the first segment's
+	hist       *[]segment // nil when one table covers all time (a pointer: accounts stay small)
 }
 
 // segment is a span of an account's history with one rate table (its own,
@@ -47,11 +47,9 @@ func (a *account) tableAt(t int64) *table {
 	if a.hist == nil {
 		return a.table
 	}
-	i := sort.Search(len(a.hist), func(i int) bool { return a.hist[i].from > t }) - 1
-	if i < 0 {
-		i = 0
-	}
-	return a.hist[i].table
+	h := *a.hist
+	i := sort.Search(len(h), func(i int) bool { return h[i].from > t }) - 1
+	return h[max(i, 0)].table
 }
 
 type table struct {
@@ -129,6 +127,7 @@ func NewEngine(c Catalog) (*Engine, error) {
 		if of == nil {
 			of = []named{{math.MinInt64, clientTable}}
 		}
+		var hist []segment
 		for _, seg := range merge(own, of) {
 			var t *table
 			if seg.name != "" {
@@ -136,10 +135,10 @@ func NewEngine(c Catalog) (*Engine, error) {
 					return nil, fmt.Errorf("%w: account %d uses unknown rate table %q", ErrCatalog, a.ID, seg.name)
 				}
 			}
-			acc.hist = append(acc.hist, segment{seg.from, t})
+			hist = append(hist, segment{seg.from, t})
 		}
-		if acc.table = acc.hist[0].table; len(acc.hist) == 1 {
-			acc.hist = nil
+		if acc.table = hist[0].table; len(hist) > 1 {
+			acc.hist = &hist
 		}
 		m := e.byKind[a.Kind]
 		m[a.Value] = append(m[a.Value], acc)
@@ -151,9 +150,11 @@ func NewEngine(c Catalog) (*Engine, error) {
 				if a.table != nil {
 					roots[a.table] = true
 				}
-				for _, s := range a.hist {
-					if s.table != nil {
-						roots[s.table] = true
+				if a.hist != nil {
+					for _, s := range *a.hist {
+						if s.table != nil {
+							roots[s.table] = true
+						}
 					}
 				}
 			}
