@@ -331,18 +331,10 @@ func (s *Store) ImportResellers(ctx context.Context, file string, resellers []ca
 			return err
 		}
 		var err error
-		if res, err = upsert(ctx, tx, `INSERT INTO resellers (`+strings.Join(cols, ", ")+`) SELECT `+strings.Join(cols, ", ")+` FROM stage_resellers
+		res, err = upsert(ctx, tx, `INSERT INTO resellers (`+strings.Join(cols, ", ")+`) SELECT `+strings.Join(cols, ", ")+` FROM stage_resellers
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, tax_id = excluded.tax_id, email = excluded.email,
 				invoice_template = excluded.invoice_template, credit_note_template = excluded.credit_note_template,
-				debit_note_template = excluded.debit_note_template`); err != nil {
-			return err
-		}
-		// A template given for a sequence already in use numbers its next documents.
-		_, err = tx.Exec(ctx, `UPDATE invoice_sequences q SET template = t.template FROM (
-				SELECT id || '/invoice' AS issuer, invoice_template AS template FROM stage_resellers
-				UNION ALL SELECT id || '/credit_note', credit_note_template FROM stage_resellers
-				UNION ALL SELECT id || '/debit_note', debit_note_template FROM stage_resellers) t
-			WHERE q.issuer = t.issuer AND t.template <> ''`)
+				debit_note_template = excluded.debit_note_template`)
 		return err
 	})
 	return res, err

@@ -327,14 +327,19 @@ func (s *Store) Issue(ctx context.Context, ids []string, at time.Time, templates
 			return err
 		}
 		// A sequence's template the first time it is used: the carrier's by
-		// kind, a reseller's own or the carrier's under its ID.
-		firstTemplate := map[string]string{}
+		// kind, a reseller's own or the carrier's under its ID. A reseller's
+		// own template, as imported now, numbers its documents whenever it
+		// is set (billctl, which imports it, does not write sequences).
+		firstTemplate, ownTemplate := map[string]string{}, map[string]string{}
 		for _, d := range found {
 			kind := cmp.Or(d.kind, invoice.KindInvoice)
 			tpl := templates[kind]
 			if d.reseller != "" {
 				own := map[string]string{invoice.KindInvoice: d.tpl[0], invoice.KindCreditNote: d.tpl[1], invoice.KindDebitNote: d.tpl[2]}[kind]
 				tpl = cmp.Or(own, ResellerTemplate(d.reseller, tpl))
+				if own != "" {
+					ownTemplate[d.issuer] = own
+				}
 			}
 			firstTemplate[d.issuer] = tpl
 		}
@@ -363,7 +368,7 @@ func (s *Store) Issue(ctx context.Context, ids []string, at time.Time, templates
 			if err := tx.QueryRow(ctx, `SELECT next_seq, template FROM invoice_sequences WHERE issuer = $1 FOR UPDATE`, sequence).Scan(&seq, &tpl); err != nil {
 				return err
 			}
-			next[sequence], tpls[sequence] = seq, tpl
+			next[sequence], tpls[sequence] = seq, cmp.Or(ownTemplate[sequence], tpl)
 		}
 		var batch pgx.Batch
 		taken := map[string]int64{}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/testenv"
@@ -104,6 +105,34 @@ func TestEachRoleHasOnlyTheRightsItNeeds(t *testing.T) {
 			}
 		})
 	}
+
+	// billctl's importers of resellers, payments and dated rate tables run
+	// on its role (they write no sequence, no invoice).
+	t.Run("billctl imports resellers, payments and rate tables over time", func(t *testing.T) {
+		u, _ := url.Parse(pgtest.URL(t, store))
+		u.User = url.User("billrun_billctl")
+		as, err := postgres.Open(ctx, u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer as.Close()
+		must := func(_ postgres.ImportResult, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		resellers, _ := catalog.ReadResellers("r.csv", strings.NewReader("id,name,invoice_template\nalbion,Albion,ALB-{SEQ:4}\n"))
+		must(as.ImportResellers(ctx, "r.csv", resellers))
+		payments, _ := catalog.ReadPayments("p.csv", strings.NewReader("client,date,amount,currency,reference\nacme,2026-11-01,1.00,EUR,R-1\n"))
+		must(as.ImportPayments(ctx, "p.csv", payments))
+		clients, err := catalog.ReadClients("c.csv", strings.NewReader("id,name,currency,timezone,rate_table,tax_profile,invoice_day,grace_days,"+
+			"template,billing_email,address,autoinvoice,effective_from,reseller\nacme,Acme,EUR,UTC,retail-eur,,1,0,default,,,true,2026-10-15,albion\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(as.ImportClients(ctx, "c.csv", clients))
+	})
 
 	// The worker on its role does not migrate: it checks the schema is
 	// up to date, as the schema's owner left it.
