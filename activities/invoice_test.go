@@ -22,6 +22,7 @@ import (
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/rerate"
 )
 
@@ -427,9 +428,27 @@ func TestABatchOfInvoicesIsEachClientsOwnInvoice(t *testing.T) {
 		}
 		invs = append(invs, inv)
 	}
+	// Rate tables that name origins add the use by origin.
+	if _, err := pgtest.Pool(f.store).Exec(ctx, `UPDATE rate_tables SET src_deck = 'world'`); err != nil {
+		t.Fatal(err)
+	}
 	together, err := f.store.InvoiceDetails(ctx, invs)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, d := range together {
+		var byRate, byOrigin int64
+		for _, r := range d.Rates {
+			byRate += r.Calls
+		}
+		names := map[string]bool{}
+		for _, o := range d.Origins {
+			byOrigin += o.Calls
+			names[o.Name] = true
+		}
+		if byRate != byOrigin || (invs[i].Client == "acme" && !names["Germany Berlin"]) {
+			t.Errorf("%s: %d calls by rate, %d by origin %v", invs[i].Client, byRate, byOrigin, d.Origins)
+		}
 	}
 	for i, inv := range invs {
 		alone, err := detailOf(f, inv)

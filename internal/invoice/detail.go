@@ -33,11 +33,22 @@ type DayUse struct {
 	Amount        decimal.Decimal // exact
 }
 
+// OriginUse is the use of the calls from one origin, named by the source
+// deck of the calls' rate table ("" for origins it does not name).
+type OriginUse struct {
+	Name          string
+	Calls         int64
+	BilledSeconds int64
+	Amount        decimal.Decimal // exact
+}
+
 // Detail is what the extended template shows beyond the lines: use per rate
-// and per day of the invoice's billable calls.
+// and per day of the invoice's billable calls, and per origin where rate
+// tables name origins.
 type Detail struct {
-	Rates []RateUse
-	Days  []DayUse
+	Rates   []RateUse
+	Days    []DayUse
+	Origins []OriginUse `json:",omitempty"`
 }
 
 // Basis is what an invoice of a client and period is computed from.

@@ -229,6 +229,21 @@ func extended(m core.Maroto, f *face, inv invoice.Stored, ext *invoice.Detail) {
 			text.NewCol(3, f.s(Minutes(d.BilledSeconds)), num), text.NewCol(3, f.s(Money(d.Amount.Round(2), inv.Currency)), num)))
 	}
 	m.AddRows(rows...)
+	if len(ext.Origins) == 0 {
+		return
+	}
+	m.AddRow(8)
+	m.AddRow(7, text.NewCol(12, "By origin", props.Text{Size: 10, Style: fontstyle.Bold}))
+	m.AddRow(6, text.NewCol(4, "Calls from", head), text.NewCol(2, "Calls", right), text.NewCol(3, "Minutes", right), text.NewCol(3, "Amount", right)).
+		WithStyle(&props.Cell{BackgroundColor: grey})
+	for _, o := range ext.Origins {
+		name := o.Name
+		if name == "" {
+			name = "other origins"
+		}
+		m.AddRow(5, text.NewCol(4, f.s(name), small), text.NewCol(2, f.s(fmt.Sprint(o.Calls)), num),
+			text.NewCol(3, f.s(Minutes(o.BilledSeconds)), num), text.NewCol(3, f.s(Money(o.Amount.Round(2), inv.Currency)), num))
+	}
 }
 
 // stack is a column of lines, one under the other.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -592,11 +593,13 @@ func (s *Store) InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*i
 		var d invoice.DayUse
 		rows, _ = tx.Query(ctx, `SELECT p.n, (c.connect_time AT TIME ZONE p.zone)::date, count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
 			`+from+` WHERE `+where+` GROUP BY 1, 2 ORDER BY 1, 2`, args...)
-		_, err := pgx.ForEachRow(rows, []any{&n, &d.Day, &d.Calls, &d.BilledSeconds, &d.Amount}, func() error {
+		if _, err := pgx.ForEachRow(rows, []any{&n, &d.Day, &d.Calls, &d.BilledSeconds, &d.Amount}, func() error {
 			exts[n-1].Days = append(exts[n-1].Days, d)
 			return nil
-		})
-		return err
+		}); err != nil {
+			return err
+		}
+		return invoiceOrigins(ctx, tx, exts, from, where, args)
 	})
 	return exts, err
 }
@@ -618,6 +621,47 @@ func (s *Store) CheckClient(ctx context.Context, id string) error {
 	}
 	if !ok {
 		return fmt.Errorf("%w: %q", invoice.ErrNoClient, id)
+	}
+	return nil
+}
+
+// invoiceOrigins adds to the invoices' details their use by origin, where
+// their calls' rate tables have a source deck: calls are grouped by as many
+// leading digits of src_number as the longest source code has, and named
+// here by the longest code that starts them.
+func invoiceOrigins(ctx context.Context, tx pgx.Tx, exts []*invoice.Detail, from, where string, args []any) error {
+	name, longest, err := originNamer(ctx, tx)
+	if err != nil || longest == 0 {
+		return err
+	}
+	type key struct {
+		n    int
+		name string
+	}
+	sums := map[key]*invoice.OriginUse{}
+	var keys []key
+	var n int
+	var table, prefix string
+	var u invoice.OriginUse
+	rows, _ := tx.Query(ctx, `SELECT p.n, c.rate_table, left(ltrim(c.src_number, '+'), `+strconv.Itoa(longest)+`),
+			count(*), sum(c.billed_seconds)::bigint, sum(c.cost)
+		`+from+` JOIN rate_tables t ON t.name = c.rate_table AND t.src_deck IS NOT NULL
+		WHERE `+where+` GROUP BY 1, 2, 3`, args...)
+	if _, err := pgx.ForEachRow(rows, []any{&n, &table, &prefix, &u.Calls, &u.BilledSeconds, &u.Amount}, func() error {
+		k := key{n, string(name([]byte(table), []byte(prefix)))}
+		s, ok := sums[k]
+		if !ok {
+			s = &invoice.OriginUse{Name: k.name}
+			sums[k], keys = s, append(keys, k)
+		}
+		s.Calls, s.BilledSeconds, s.Amount = s.Calls+u.Calls, s.BilledSeconds+u.BilledSeconds, s.Amount.Add(u.Amount)
+		return nil
+	}); err != nil {
+		return err
+	}
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.n, b.n), strings.Compare(a.name, b.name)) })
+	for _, k := range keys {
+		exts[k.n-1].Origins = append(exts[k.n-1].Origins, *sums[k])
 	}
 	return nil
 }

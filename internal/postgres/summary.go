@@ -297,6 +297,13 @@ func nullable(b []byte) []byte {
 // longest code of its source deck that starts the number (a leading +
 // dropped), "" when the table has no source deck or no code fits.
 func srcNames(ctx context.Context, tx pgx.Tx) (func(table, src []byte) []byte, error) {
+	name, _, err := originNamer(ctx, tx)
+	return name, err
+}
+
+// originNamer is srcNames with the length of the longest source code of
+// any deck (0: no table names origins).
+func originNamer(ctx context.Context, tx pgx.Tx) (func(table, src []byte) []byte, int, error) {
 	decks := map[string]map[string][]byte{}
 	rows, _ := tx.Query(ctx, `SELECT t.name, e.code, e.name FROM rate_tables t JOIN code_deck_entries e ON e.deck = t.src_deck`)
 	var table, code, name string
@@ -309,7 +316,7 @@ func srcNames(ctx context.Context, tx pgx.Tx) (func(table, src []byte) []byte, e
 		longest = max(longest, len(code))
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	return func(table, src []byte) []byte {
 		deck := decks[string(table)]
@@ -325,5 +332,5 @@ func srcNames(ctx context.Context, tx pgx.Tx) (func(table, src []byte) []byte, e
 			}
 		}
 		return nil
-	}, nil
+	}, longest, nil
 }
