@@ -70,7 +70,7 @@ func (s *Store) Summary(ctx context.Context, q report.Summary) ([]report.Summary
 			return err
 		}
 		if cols.Src {
-			if g.SrcName, err = srcNames(ctx, tx); err != nil {
+			if g.SrcName, _, err = originNamer(ctx, tx); err != nil {
 				return err
 			}
 		}
@@ -185,7 +185,7 @@ type summaryReader struct {
 	cols   report.Columns
 	g      *report.Grouper
 	width  int
-	fields [8][]byte
+	fields [12][]byte // at most: client, account, rate, day, table, src, currency, seconds, cost, rate id, table
 	call   report.Call
 	// deleted are the deleted rates, whose calls are skipped; the rate id
 	// is read last when no key needs it.
@@ -293,16 +293,11 @@ func nullable(b []byte) []byte {
 	return copytext.UnescapeBytes(b)
 }
 
-// srcNames names origins for the summary's src_name: per rate table, the
-// longest code of its source deck that starts the number (a leading +
-// dropped), "" when the table has no source deck or no code fits.
-func srcNames(ctx context.Context, tx pgx.Tx) (func(table, src []byte) []byte, error) {
-	name, _, err := originNamer(ctx, tx)
-	return name, err
-}
-
-// originNamer is srcNames with the length of the longest source code of
-// any deck (0: no table names origins).
+// originNamer names origins, for the summary's src_name and the extended
+// template: per rate table, the longest code of its source deck that starts
+// the number (a leading + dropped), nil when the table has no source deck or
+// no code fits; with the length of the longest source code of any deck (0:
+// no table names origins).
 func originNamer(ctx context.Context, tx pgx.Tx) (func(table, src []byte) []byte, int, error) {
 	decks := map[string]map[string][]byte{}
 	rows, _ := tx.Query(ctx, `SELECT t.name, e.code, e.name FROM rate_tables t JOIN code_deck_entries e ON e.deck = t.src_deck`)

@@ -39,7 +39,7 @@ type Call struct {
 
 // groupKey numbers a group's values: one number per group-by key, then the
 // currency. Numbers come from the interners; 0 is NULL.
-type groupKey [8]uint32 // seven keys at most, and the currency
+type groupKey [9]uint32 // eight keys at most, and the currency
 
 // Grouper sums rated calls into summary groups, a call at a time. Keys are
 // numbered as calls arrive (one goroutine) and summed by another, between

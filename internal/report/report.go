@@ -29,7 +29,7 @@ const (
 )
 
 // Keys lists every key in its documented order.
-var Keys = []Key{Client, Account, DstCode, DstName, Day, Month, Currency}
+var Keys = []Key{Client, Account, DstCode, DstName, SrcName, Day, Month, Currency}
 
 // ParseGroupBy checks a comma-separated list of keys. A name outside Keys is
 // an error naming the allowed ones: names never reach SQL.
@@ -41,7 +41,7 @@ func ParseGroupBy(s string) ([]Key, error) {
 		if name == "" {
 			continue
 		}
-		k, ok := Key(name), Key(name) == SrcName
+		k, ok := Key(name), false
 		for _, known := range Keys {
 			ok = ok || k == known
 		}
@@ -50,7 +50,7 @@ func ParseGroupBy(s string) ([]Key, error) {
 			for i, k := range Keys {
 				names[i] = string(k)
 			}
-			return nil, fmt.Errorf("--group-by: unknown key %q (use any of %s,%s)", name, strings.Join(names, ","), SrcName)
+			return nil, fmt.Errorf("--group-by: unknown key %q (use any of %s)", name, strings.Join(names, ","))
 		}
 		if !seen[k] {
 			seen[k] = true

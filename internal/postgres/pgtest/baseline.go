@@ -62,8 +62,10 @@ var summarySQLKeys = map[report.Key]string{
 	report.Client: "c.client",
 	report.Account: `(SELECT a.kind || ':' || a.value || CASE WHEN a.tech_prefix <> '' THEN ' #' || a.tech_prefix ELSE '' END
 		FROM accounts a WHERE a.id = c.account_id)`,
-	report.DstCode:  "c.code",
-	report.DstName:  "coalesce(e.name, c.code)",
+	report.DstCode: "c.code",
+	report.DstName: "coalesce(e.name, c.code)",
+	report.SrcName: `(SELECT s.name FROM code_deck_entries s WHERE s.deck = rt.src_deck AND ltrim(c.src_number, '+') LIKE s.code || '%'
+		ORDER BY length(s.code) DESC LIMIT 1)`,
 	report.Day:      "((c.connect_time AT TIME ZONE $3)::date)::text",
 	report.Month:    "to_char(c.connect_time AT TIME ZONE $3, 'YYYY-MM')",
 	report.Currency: "c.currency",
