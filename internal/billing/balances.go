@@ -14,8 +14,9 @@ import (
 
 // Ledgers read what clients owe, and who sells to them.
 type Ledgers interface {
-	// Accounts are the entries of every client, or of one.
-	Accounts(ctx context.Context, client string) ([]ledger.Account, error)
+	// Accounts are the entries of every client, or of one; limited keeps
+	// the clients with a credit limit.
+	Accounts(ctx context.Context, client string, limited bool) ([]ledger.Account, error)
 	// Reseller is a reseller's seller details and templates.
 	Reseller(ctx context.Context, id string) (catalog.Reseller, error)
 }
@@ -43,7 +44,11 @@ type Balance struct {
 // Balances are the balances at the start of day at of every client, or of
 // one; Entries are left out.
 func (s *Service) Balances(ctx context.Context, client string, at time.Time) ([]Balance, error) {
-	accounts, err := s.Store.Accounts(ctx, client)
+	return s.balances(ctx, client, at, false)
+}
+
+func (s *Service) balances(ctx context.Context, client string, at time.Time, limited bool) ([]Balance, error) {
+	accounts, err := s.Store.Accounts(ctx, client, limited)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +66,7 @@ func (s *Service) Balances(ctx context.Context, client string, at time.Time) ([]
 // the bucket as PDF and CSV like an invoice's documents (a statement made
 // again over the same days replaces them): their URIs by kind.
 func (s *Service) Statement(ctx context.Context, client string, from, to time.Time) (ledger.Statement, map[string]string, error) {
-	accounts, err := s.Store.Accounts(ctx, client)
+	accounts, err := s.Store.Accounts(ctx, client, false)
 	if err != nil {
 		return ledger.Statement{}, nil, err
 	}
@@ -95,10 +100,11 @@ func (s *Service) Statement(ctx context.Context, client string, from, to time.Ti
 }
 
 // overLimit are the clients owing more than their credit limit now, with
-// their balance and limit written for a readiness finding.
+// their balance and limit written for a readiness finding. Only clients
+// with a limit are read: a bill run's readiness pays nothing without one.
 func (s *Service) overLimit(ctx context.Context) (map[string][2]string, error) {
 	tomorrow := s.now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
-	bs, err := s.Balances(ctx, "", tomorrow)
+	bs, err := s.balances(ctx, "", tomorrow, true)
 	if err != nil {
 		return nil, err
 	}

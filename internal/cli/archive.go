@@ -82,7 +82,7 @@ func (a *app) cdrRestoreCmd() *cobra.Command {
 func (a *app) archiveResult(cmd *cobra.Command, c workflows.Client, run client.WorkflowRun, wait bool, what string) error {
 	fmt.Fprintf(a.err, "%s %s%s\n", what, run.GetID(), a.uiLink(run.GetID()))
 	if !wait {
-		return a.print(table{header: []string{"run"}, rows: [][]string{{run.GetID()}}, json: map[string]string{"run": run.GetID()}})
+		return a.printRun(run.GetID())
 	}
 	if err := a.awaitWorker(cmd.Context(), c); err != nil {
 		return err
@@ -92,7 +92,7 @@ func (a *app) archiveResult(cmd *cobra.Command, c workflows.Client, run client.W
 		return fmt.Errorf("%s %s: %s", what, run.GetID(), workflows.Reason(err))
 	}
 	if len(res.Months) == 0 {
-		fmt.Fprintln(a.err, "no month before it has calls in the database: nothing to archive")
+		fmt.Fprintf(a.err, "no month to %s\n", what)
 	}
 	t := table{header: []string{"month", "days", "calls", "bytes", "refused"}}
 	months := make([]map[string]any, 0, len(res.Months))

@@ -57,11 +57,13 @@ func (s *Store) ImportPayments(ctx context.Context, file string, payments []cata
 }
 
 // Accounts are the entries of every client (of one, when client is not
-// ""): issued invoices and notes, and payments.
-func (s *Store) Accounts(ctx context.Context, client string) ([]ledger.Account, error) {
+// ""; with limited, of those with a credit limit only): issued invoices and
+// notes, and payments.
+func (s *Store) Accounts(ctx context.Context, client string, limited bool) ([]ledger.Account, error) {
 	var out []ledger.Account
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT id, name, currency, credit_limit, coalesce(reseller, '') FROM clients WHERE $1 = '' OR id = $1 ORDER BY id`, client)
+		rows, _ := tx.Query(ctx, `SELECT id, name, currency, credit_limit, coalesce(reseller, '') FROM clients
+			WHERE ($1 = '' OR id = $1) AND (NOT $2 OR credit_limit IS NOT NULL) ORDER BY id`, client, limited)
 		var a ledger.Account
 		var limit *decimal.Decimal
 		if _, err := pgx.ForEachRow(rows, []any{&a.Client, &a.Name, &a.Currency, &limit, &a.Reseller}, func() error {
@@ -75,14 +77,18 @@ func (s *Store) Accounts(ctx context.Context, client string) ([]ledger.Account, 
 		if client != "" && len(out) == 0 {
 			return fmt.Errorf("no client %q", client)
 		}
+		if len(out) == 0 {
+			return nil
+		}
 		at := make(map[string]int, len(out))
+		ids := make([]string, len(out))
 		for i, a := range out {
-			at[a.Client] = i
+			at[a.Client], ids[i] = i, a.Client
 		}
 		rows, _ = tx.Query(ctx, `SELECT client, kind, coalesce(number, ''), issue_date, coalesce(due_date, issue_date), total
-			FROM invoices WHERE state = 'issued' AND ($1 = '' OR client = $1)
+			FROM invoices WHERE state = 'issued' AND client = ANY($1)
 			UNION ALL
-			SELECT client, 'payment', reference, paid_on, paid_on, -amount FROM payments WHERE $1 = '' OR client = $1`, client)
+			SELECT client, 'payment', reference, paid_on, paid_on, -amount FROM payments WHERE client = ANY($1)`, ids)
 		var who string
 		var e ledger.Entry
 		_, err := pgx.ForEachRow(rows, []any{&who, &e.Kind, &e.Reference, &e.Date, &e.Due, &e.Amount}, func() error {

@@ -40,9 +40,9 @@ func issuerOf(reseller, kind string) string {
 	return reseller + "/" + kind
 }
 
-// ResellerTemplate is the number template of a reseller's documents of a
+// resellerTemplate is the number template of a reseller's documents of a
 // kind when it sets none: its ID in capitals before the carrier's.
-func ResellerTemplate(reseller, carrier string) string {
+func resellerTemplate(reseller, carrier string) string {
 	return strings.ToUpper(reseller) + "-" + carrier
 }
 
@@ -337,7 +337,7 @@ func (s *Store) Issue(ctx context.Context, ids []string, at time.Time, templates
 			tpl := templates[kind]
 			if d.reseller != "" {
 				own := map[string]string{invoice.KindInvoice: d.tpl[0], invoice.KindCreditNote: d.tpl[1], invoice.KindDebitNote: d.tpl[2]}[kind]
-				tpl = cmp.Or(own, ResellerTemplate(d.reseller, tpl))
+				tpl = cmp.Or(own, resellerTemplate(d.reseller, tpl))
 				if own != "" {
 					ownTemplate[d.issuer] = own
 				}
