@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -161,4 +162,23 @@ func summarized(ctx workflow.Context, s string) workflow.Context {
 func retrying(attempts int32, nonRetryable ...string) *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: attempts,
 		NonRetryableErrorTypes: nonRetryable}
+}
+
+// BillRunStatusOf reads bill run id's status: a completed run's from its
+// result, so that no worker needs to answer; a running one's by query.
+func BillRunStatusOf(ctx context.Context, c client.Client, id string) (BillRunStatus, error) {
+	var st BillRunStatus
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		err = c.GetWorkflow(ctx, id, "").Get(ctx, &st)
+	} else if err == nil {
+		var v converter.EncodedValue
+		if v, err = c.QueryWorkflow(ctx, id, "", BillRunStatusQuery); err == nil {
+			err = v.Get(&st)
+		}
+	}
+	if err != nil {
+		return st, fmt.Errorf("bill run %s: %w", id, err)
+	}
+	return st, nil
 }

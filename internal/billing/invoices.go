@@ -755,3 +755,14 @@ func (s *Service) changedCalls(ctx context.Context, note invoice.Stored, now *io
 	}
 	return io.NewSectionReader(bytes.NewReader(out.Bytes()), 0, int64(out.Len())), nil
 }
+
+// OpenDocument opens a document of this bucket by its s3:// URI, as an
+// invoice records it.
+func (s *Service) OpenDocument(ctx context.Context, uri string) (io.ReadCloser, error) {
+	prefix := "s3://" + s.Objects.Bucket() + "/"
+	if !strings.HasPrefix(uri, prefix) {
+		return nil, fmt.Errorf("document %s: not in bucket %s", uri, s.Objects.Bucket())
+	}
+	r, _, err := s.Objects.Open(ctx, strings.TrimPrefix(uri, prefix))
+	return r, err
+}

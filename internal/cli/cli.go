@@ -151,7 +151,7 @@ func (a *app) root() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.actor, "actor", "", "who runs the command, named in the runs it starts (default: the OS user)")
 	root.Version = config.Version()
 	root.AddCommand(a.migrateCmd(), a.importCmd(), a.cdrCmd(), a.reportCmd(), a.rerateCmd(), a.ratesCmd(), a.rateTablesCmd(), a.clientCmd(), a.checkCmd(), a.invoiceCmd(),
-		a.runCmd(), a.scheduleCmd())
+		a.runCmd(), a.scheduleCmd(), a.consoleCmd())
 	return root
 }
 
@@ -189,9 +189,18 @@ func (a *app) actorName() string {
 	return ""
 }
 
-// uiLink is " (Temporal UI: URL)" for run id, where the Web UI is known:
-// BILLRUN_TEMPORAL_UI, or the local dev server's beside its address.
+// uiLink is " (Temporal UI: URL)" for run id, where the Web UI is known.
 func (a *app) uiLink(id string) string {
+	base := a.uiBase()
+	if base == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (Temporal UI: %s/namespaces/%s/workflows/%s)", base, url.PathEscape(a.cfg.TemporalNamespace), url.PathEscape(id))
+}
+
+// uiBase is the Temporal Web UI's address: BILLRUN_TEMPORAL_UI, or the
+// local dev server's beside its address; "" when unknown.
+func (a *app) uiBase() string {
 	base := a.cfg.TemporalUI
 	if base == "" {
 		host, _, err := net.SplitHostPort(a.cfg.TemporalAddress)
@@ -200,8 +209,7 @@ func (a *app) uiLink(id string) string {
 		}
 		base = "http://" + host + ":8233"
 	}
-	return fmt.Sprintf(" (Temporal UI: %s/namespaces/%s/workflows/%s)", strings.TrimSuffix(base, "/"),
-		url.PathEscape(a.cfg.TemporalNamespace), url.PathEscape(id))
+	return strings.TrimSuffix(base, "/")
 }
 
 // knownClient refuses, before any workflow starts, a client the master

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -296,21 +295,7 @@ func phaseNames() []string {
 }
 
 func billRunStatus(ctx context.Context, c client.Client, id string) (workflows.BillRunStatus, error) {
-	var st workflows.BillRunStatus
-	// A completed run's status is its result: no worker needs to answer.
-	d, err := c.DescribeWorkflowExecution(ctx, id, "")
-	if err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-		err = c.GetWorkflow(ctx, id, "").Get(ctx, &st)
-	} else if err == nil {
-		var v converter.EncodedValue
-		if v, err = c.QueryWorkflow(ctx, id, "", workflows.BillRunStatusQuery); err == nil {
-			err = v.Get(&st)
-		}
-	}
-	if err != nil {
-		return st, fmt.Errorf("bill run %s: %w", id, err)
-	}
-	return st, nil
+	return workflows.BillRunStatusOf(ctx, c, id)
 }
 
 // followBillRun shows the run's phase until it is done, fails or waits to

@@ -23,8 +23,10 @@ type Config struct {
 	// links to runs; "" is the local dev server's when Temporal is local.
 	TemporalUI string
 	TaskQueue  string
-	S3Endpoint string // "" for AWS itself
-	S3Bucket   string
+	// ConsoleUsers is the console's users file (BILLRUN_CONSOLE_USERS).
+	ConsoleUsers string
+	S3Endpoint   string // "" for AWS itself
+	S3Bucket     string
 	// Invoices: who sends them (BILLRUN_ISSUER_*) and how they are numbered.
 	SellerName     string
 	SellerAddress  string
@@ -56,6 +58,7 @@ func FromEnv() Config {
 		TemporalAddress:    os.Getenv("TEMPORAL_ADDRESS"),
 		TemporalNamespace:  os.Getenv("TEMPORAL_NAMESPACE"),
 		TemporalUI:         os.Getenv("BILLRUN_TEMPORAL_UI"),
+		ConsoleUsers:       os.Getenv("BILLRUN_CONSOLE_USERS"),
 		MetricsAddr:        os.Getenv("BILLRUN_METRICS_ADDR"),
 		WorkerStopTimeout:  or(os.Getenv("BILLRUN_WORKER_STOP_TIMEOUT"), "30s"),
 		LogFormat:          or(os.Getenv("BILLRUN_LOG_FORMAT"), "text"),

@@ -665,3 +665,26 @@ func invoiceOrigins(ctx context.Context, tx pgx.Tx, exts []*invoice.Detail, from
 	}
 	return nil
 }
+
+// InvoiceFilter selects invoices and notes for a paged list; empty fields
+// select all.
+type InvoiceFilter struct {
+	Month                         period.Month
+	Client, State, Kind, Reseller string
+	Corrects                      string // the notes of this invoice ID
+}
+
+// InvoicePage lists invoices without their lines, offset rows in, at most
+// limit, ordered as Invoices orders them; more is whether there are others
+// after them.
+func (s *Store) InvoicePage(ctx context.Context, f InvoiceFilter, offset, limit int) (page []invoice.Stored, more bool, err error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices
+		WHERE ($1 = '' OR period = $1) AND ($2 = '' OR client = $2) AND ($3 = '' OR state = $3) AND ($4 = '' OR kind = $4)
+		AND ($5 = '' OR reseller = $5) AND ($6 = '' OR corrects::text = $6)
+		ORDER BY period_start, client, created_at OFFSET $7 LIMIT $8`, f.Month, f.Client, f.State, f.Kind, f.Reseller, f.Corrects, offset, limit+1)
+	page, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (invoice.Stored, error) { return scanInvoice(r) })
+	if len(page) > limit {
+		return page[:limit], true, err
+	}
+	return page, false, err
+}

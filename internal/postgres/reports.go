@@ -137,3 +137,22 @@ func (s *Store) ReconcileGroups(ctx context.Context, month period.Month, client 
 	})
 	return out, err
 }
+
+// MismatchPage lists mismatched calls of [from, to) of one category ("":
+// all), offset rows in, at most limit; more is whether there are others.
+func (s *Store) MismatchPage(ctx context.Context, from, to time.Time, category string, offset, limit int) (page []report.MismatchDetail, more bool, err error) {
+	rows, _ := s.pool.Query(ctx, `SELECT m.category, coalesce(m.client, ''), m.connect_time, m.orig_ip, m.orig_account,
+		m.src_number, m.dst_number, coalesce(f.key, ''), m.line
+		FROM (`+mismatchSQL+`) m LEFT JOIN cdr_files f ON f.id = m.file_id
+		WHERE $3 = '' OR m.category = $3
+		ORDER BY m.connect_time, m.file_id, m.line OFFSET $4 LIMIT $5`, from, to, category, offset, limit+1)
+	page, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.MismatchDetail, error) {
+		var d report.MismatchDetail
+		err := r.Scan(&d.Category, &d.Client, &d.ConnectTime, &d.OrigIP, &d.OrigAccount, &d.SrcNumber, &d.DstNumber, &d.File, &d.Line)
+		return d, err
+	})
+	if len(page) > limit {
+		return page[:limit], true, err
+	}
+	return page, false, err
+}

@@ -1,0 +1,568 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/billrun/billrun/internal/catalog"
+	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/period"
+	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/internal/report"
+	"github.com/billrun/billrun/workflows"
+)
+
+// pageSize is the rows of every paged list.
+const pageSize = 50
+
+// view is what every page template gets: the user, the form token, and
+// the page's own data.
+type view struct {
+	User    string
+	Role    Role
+	Finance bool
+	CSRF    string
+	Title   string
+	Refresh int // seconds, while something runs
+	Nav     string
+	Data    any
+}
+
+var funcs = template.FuncMap{
+	"money": func(d interface{ StringFixed(int32) string }) string { return d.StringFixed(2) },
+	"exact": func(d interface{ StringFixed(int32) string }) string { return d.StringFixed(6) },
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Format(time.DateOnly)
+	},
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"human": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"add":   func(a, b int) int { return a + b },
+	"query": func(base string, kv ...any) string {
+		v := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if s := fmt.Sprint(kv[i+1]); s != "" && s != "0" {
+				v.Set(fmt.Sprint(kv[i]), s)
+			}
+		}
+		if len(v) == 0 {
+			return base
+		}
+		return base + "?" + v.Encode()
+	},
+}
+
+var pageNames = []string{"login", "months", "run", "invoices", "invoice", "confirm", "data", "audit", "error"}
+
+func (s *Server) parsePages() error {
+	s.pages = map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return err
+		}
+		s.pages[name] = t
+	}
+	return nil
+}
+
+// render writes page with data, as the signed-in user sees it.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	s.renderView(w, r, status, page, view{Data: data})
+}
+
+func (s *Server) renderView(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	v.User, v.Role = s.who(r)
+	v.Finance = v.Role == Finance
+	v.CSRF = s.csrfToken(r.Context())
+	if v.Nav == "" {
+		v.Nav = page
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := s.pages[page].Execute(w, v); err != nil {
+		s.Log.Error("console page", "page", page, "error", err)
+	}
+}
+
+// fail shows err on an error page; what billrun refuses is the user's to
+// read, so it is shown as it is.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	var notFound *serviceerror.NotFound
+	if errors.Is(err, invoice.ErrNotFound) || errors.As(err, &notFound) {
+		status = http.StatusNotFound
+	}
+	s.Log.Warn("console request failed", "path", r.URL.Path, "error", err)
+	s.renderView(w, r, status, "error", view{Title: "Error", Data: err.Error()})
+}
+
+func (s *Server) audit(ctx context.Context, r *http.Request, action, subject string, detail map[string]any) {
+	user, _ := s.who(r)
+	if err := s.Store.Audit(ctx, postgres.AuditEvent{Actor: user, Action: action, Subject: subject, Detail: detail}); err != nil {
+		s.Log.Error("console audit record not written", "action", action, "subject", subject, "error", err)
+	}
+}
+
+func (s *Server) actor(r *http.Request) string {
+	user, _ := s.who(r)
+	return user + " (console)"
+}
+
+func (s *Server) workflows(r *http.Request) workflows.Client {
+	return workflows.Client{Client: s.Temporal, TaskQueue: s.TaskQueue, Actor: s.actor(r)}
+}
+
+// uiLink is the Temporal Web UI's page of workflow id, "" when unknown.
+func (s *Server) uiLink(id string) string {
+	if s.TemporalUI == "" {
+		return ""
+	}
+	return strings.TrimSuffix(s.TemporalUI, "/") + "/namespaces/" + url.PathEscape(s.Namespace) + "/workflows/" + url.PathEscape(id)
+}
+
+func intParam(r *http.Request, name string) int {
+	n, _ := strconv.Atoi(r.URL.Query().Get(name))
+	return max(n, 0)
+}
+
+// --- Months ---
+
+type runView struct {
+	ID, Phase, StartedBy string
+	StartedAt            time.Time
+	Finished             bool
+	St                   workflows.BillRunStatus
+	Resolutions          []report.Resolution
+}
+
+type monthRow struct {
+	Month period.Month
+	Ended bool // the calendar month has ended in UTC: a run may start
+	Run   *runView
+}
+
+// ended reports whether month's calendar month has ended in UTC; the bill
+// run itself invoices each client once its own period has ended.
+func (s *Server) ended(m period.Month) bool { return !s.Now().Before(m.Next().Start(time.UTC)) }
+
+// latestRuns reads each month's newest bill run record, with live status
+// for the runs still running.
+func (s *Server) latestRuns(ctx context.Context, month string) (map[period.Month]*runView, error) {
+	recs, err := s.Billing.BillRuns(ctx, month, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[period.Month]*runView{}
+	for _, r := range recs { // newest first
+		m := period.Month(r.Period)
+		if out[m] != nil {
+			continue
+		}
+		v := &runView{ID: r.WorkflowID, Phase: r.Phase, StartedBy: r.StartedBy, StartedAt: r.StartedAt, Finished: r.Finished, Resolutions: r.Resolutions}
+		_ = json.Unmarshal(r.Status, &v.St)
+		if !r.Finished {
+			s.liven(ctx, v)
+		}
+		out[m] = v
+	}
+	return out, nil
+}
+
+// liven reads a running run's status from the run itself; the record
+// may be a phase behind.
+func (s *Server) liven(ctx context.Context, v *runView) {
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if st, err := workflows.BillRunStatusOf(qctx, s.Temporal, v.ID); err == nil {
+		v.St, v.Phase = st, string(st.Phase)
+	}
+}
+
+func (s *Server) monthsPage(w http.ResponseWriter, r *http.Request) {
+	runs, err := s.latestRuns(r.Context(), "")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	months := map[period.Month]bool{}
+	for m := period.Of(s.Now().UTC()); len(months) < 6; m = m.Prev() {
+		months[m] = true
+	}
+	for m := range runs {
+		months[m] = true
+	}
+	var rows []monthRow
+	refresh := 0
+	for _, m := range slices.Sorted(func(yield func(period.Month) bool) {
+		for m := range months {
+			if !yield(m) {
+				return
+			}
+		}
+	}) {
+		row := monthRow{Month: m, Ended: s.ended(m), Run: runs[m]}
+		if row.Run != nil && running(row.Run.Phase) {
+			refresh = 3
+		}
+		rows = append(rows, row)
+	}
+	slices.Reverse(rows)
+	s.renderView(w, r, http.StatusOK, "months", view{Title: "Months", Refresh: refresh, Data: rows})
+}
+
+// running reports whether a run in phase is working on its own: its page
+// follows it.
+func running(phase string) bool {
+	switch workflows.Phase(phase) {
+	case workflows.PhaseIngesting, workflows.PhaseChecking, workflows.PhaseRerating, workflows.PhaseInvoicing:
+		return true
+	}
+	return false
+}
+
+func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
+	month, err := period.Parse(r.PathValue("period"))
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("period %q is not YYYY-MM", r.PathValue("period")))
+		return
+	}
+	if !s.ended(month) {
+		s.fail(w, r, fmt.Errorf("%s has not ended: its bill run can start from %s", month, month.Next().Start(time.UTC).Format(time.RFC3339)))
+		return
+	}
+	state := r.FormValue("state")
+	if state != "draft" && state != "issued" {
+		s.fail(w, r, fmt.Errorf("state %q: want draft or issued", state))
+		return
+	}
+	run, err := workflows.StartBillRun(r.Context(), s.workflows(r), workflows.BillRunInput{Period: month, Issue: state == "issued"})
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("start the bill run of %s: %w", month, err))
+		return
+	}
+	s.audit(r.Context(), r, "run.start", run.GetID(), map[string]any{"period": month, "state": state, "run_id": run.GetRunID()})
+	http.Redirect(w, r, "/runs/"+url.PathEscape(run.GetID()), http.StatusSeeOther)
+}
+
+// --- A run ---
+
+type mismatchCategory struct {
+	Category string
+	Calls    int64
+	Fix      string
+}
+
+// fixes says what finance does about each kind of mismatch.
+var fixes = map[string]string{
+	"unknown_account":     "Import the account (accounts file) for the IP, user name or caller number, or accept: these calls are not billed.",
+	"no_rate_table":       "Give the client or the account a rate table (clients or accounts file), then rerate.",
+	"unknown_destination": "Import a rate for the destination into the client's table or a parent (rates file), then rerate.",
+	"deleted_rate":        "A rate these calls were rated by was deleted: import the right rate, then rerate.",
+}
+
+type runPageData struct {
+	Run        runView
+	UILink     string
+	Refusal    string
+	Categories []mismatchCategory
+	Category   string
+	Calls      []report.MismatchDetail
+	Offset     int
+	More       bool
+	Waiting    bool
+}
+
+func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
+	s.showRun(w, r, http.StatusOK, "")
+}
+
+func (s *Server) showRun(w http.ResponseWriter, r *http.Request, status int, refusal string) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	d := runPageData{Run: runView{ID: id}, UILink: s.uiLink(id), Refusal: refusal, Category: r.URL.Query().Get("category"), Offset: intParam(r, "offset")}
+	recs, err := s.Billing.BillRuns(ctx, "", id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(recs) > 0 {
+		rec := recs[0]
+		d.Run = runView{ID: id, Phase: rec.Phase, StartedBy: rec.StartedBy, StartedAt: rec.StartedAt, Finished: rec.Finished, Resolutions: rec.Resolutions}
+		_ = json.Unmarshal(rec.Status, &d.Run.St)
+	}
+	st, err := workflows.BillRunStatusOf(ctx, s.Temporal, id)
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		d.Run.St, d.Run.Phase = st, string(st.Phase)
+	case errors.As(err, &notFound) && len(recs) > 0: // past retention: the record has it
+	default:
+		s.fail(w, r, err)
+		return
+	}
+	d.Waiting = d.Run.Phase == string(workflows.PhaseWaiting)
+	if from, to := d.Run.St.From, d.Run.St.To; !from.IsZero() && (d.Run.St.Mismatched || d.Category != "") {
+		rows, err := s.Billing.Mismatches(ctx, from, to)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		at := map[string]int{}
+		for _, m := range rows {
+			i, ok := at[m.Category]
+			if !ok {
+				i = len(d.Categories)
+				at[m.Category] = i
+				d.Categories = append(d.Categories, mismatchCategory{Category: m.Category, Fix: fixes[m.Category]})
+			}
+			d.Categories[i].Calls += m.Calls
+		}
+		if d.Category == "" && len(d.Categories) > 0 {
+			d.Category = d.Categories[0].Category
+		}
+		if d.Calls, d.More, err = s.Store.MismatchPage(ctx, from, to, d.Category, d.Offset, pageSize); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	refresh := 0
+	if running(d.Run.Phase) {
+		refresh = 2
+	}
+	s.renderView(w, r, status, "run", view{Title: "Bill run " + id, Refresh: refresh, Nav: "months", Data: d})
+}
+
+func (s *Server) resolveRun(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	action := workflows.Resolution(r.FormValue("action"))
+	// The run's own validator refuses a run that does not wait or an
+	// unknown action; its reason is shown as it is.
+	_, err := s.Temporal.UpdateWorkflow(r.Context(), client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.BillRunResolveUpdate,
+		Args: []any{workflows.BillRunResolve{Action: action, Actor: s.actor(r)}}, WaitForStage: client.WorkflowUpdateStageAccepted})
+	if err != nil {
+		s.showRun(w, r, http.StatusConflict, fmt.Sprintf("The run did not take %q: %s", action, workflows.Reason(err)))
+		return
+	}
+	s.audit(r.Context(), r, "run.resolve", id, map[string]any{"action": action})
+	http.Redirect(w, r, "/runs/"+url.PathEscape(id), http.StatusSeeOther)
+}
+
+// --- Invoices ---
+
+type invoicesPageData struct {
+	Filter   postgres.InvoiceFilter
+	Invoices []invoice.Stored
+	Offset   int
+	More     bool
+}
+
+func (s *Server) invoicesPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	d := invoicesPageData{Filter: postgres.InvoiceFilter{Month: period.Month(q.Get("month")), Client: q.Get("client"), State: q.Get("state"),
+		Kind: q.Get("kind"), Reseller: q.Get("reseller")}, Offset: intParam(r, "offset")}
+	var err error
+	if d.Invoices, d.More, err = s.Store.InvoicePage(r.Context(), d.Filter, d.Offset, pageSize); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderView(w, r, http.StatusOK, "invoices", view{Title: "Invoices and notes", Data: d})
+}
+
+type invoicePageData struct {
+	Inv      invoice.Stored
+	Doc      invoice.Document
+	Notes    []invoice.Stored
+	CanIssue bool
+	CanVoid  bool
+	Audit    []postgres.AuditEvent
+}
+
+func (s *Server) invoiceData(ctx context.Context, id string) (invoicePageData, error) {
+	inv, err := s.Billing.Invoice(ctx, id)
+	if err != nil {
+		return invoicePageData{}, err
+	}
+	d := invoicePageData{Inv: inv, Doc: inv.Document(), CanIssue: inv.State == "draft" && !inv.Preview, CanVoid: inv.State != "void"}
+	if d.Notes, _, err = s.Store.InvoicePage(ctx, postgres.InvoiceFilter{Corrects: inv.ID}, 0, pageSize); err != nil {
+		return d, err
+	}
+	d.Audit, err = s.Store.AuditEvents(ctx, inv.ID, 20)
+	return d, err
+}
+
+func (s *Server) invoicePage(w http.ResponseWriter, r *http.Request) {
+	d, err := s.invoiceData(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderView(w, r, http.StatusOK, "invoice", view{Title: title(d.Inv), Nav: "invoices", Data: d})
+}
+
+func title(inv invoice.Stored) string {
+	kind := strings.ReplaceAll(inv.Document().Kind, "_", " ")
+	if inv.Number != "" {
+		return kind + " " + inv.Number
+	}
+	return "draft " + kind + " " + inv.ID
+}
+
+// confirmPage asks before an invoice is issued or voided.
+func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
+	verb := r.PathValue("verb")
+	if verb != "issue" && verb != "void" {
+		http.NotFound(w, r)
+		return
+	}
+	d, err := s.invoiceData(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderView(w, r, http.StatusOK, "confirm", view{Title: verb + " " + title(d.Inv), Nav: "invoices", Data: map[string]any{"Verb": verb, "Inv": d.Inv}})
+}
+
+func (s *Server) changeInvoice(w http.ResponseWriter, r *http.Request) {
+	verb := r.PathValue("verb")
+	if verb != "issue" && verb != "void" {
+		http.NotFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	inv, err := s.Billing.Invoice(ctx, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	run, err := workflows.StartInvoiceState(ctx, s.workflows(r), workflows.InvoiceStateInput{Invoice: inv.ID, Void: verb == "void"})
+	if err == nil {
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err = run.Get(wctx, nil)
+		cancel()
+	}
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%s %s: %s", verb, title(inv), workflows.Reason(err)))
+		return
+	}
+	s.audit(ctx, r, "invoice."+verb, inv.ID, map[string]any{"client": inv.Client, "period": inv.Period})
+	http.Redirect(w, r, "/invoices/"+url.PathEscape(inv.ID), http.StatusSeeOther)
+}
+
+var contentTypes = map[string]string{"pdf": "application/pdf", "json": "application/json", "csv": "text/csv; charset=utf-8"}
+
+// document streams an invoice's PDF, JSON or CSV from S3 through the
+// console: the bucket stays private.
+func (s *Server) document(w http.ResponseWriter, r *http.Request) {
+	kind := r.PathValue("kind")
+	ctype, ok := contentTypes[kind]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	inv, err := s.Billing.Invoice(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	uri := inv.Documents[kind]
+	if uri == "" {
+		s.fail(w, r, fmt.Errorf("%s: its %s is not rendered yet", title(inv), kind))
+		return
+	}
+	body, err := s.Billing.OpenDocument(r.Context(), uri)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer body.Close()
+	name := strings.ReplaceAll(inv.Number, "/", "-")
+	if name == "" {
+		name = "draft-" + inv.ID
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+"."+kind))
+	if _, err := io.Copy(w, body); err != nil {
+		s.Log.Warn("console download cut short", "invoice", inv.ID, "kind", kind, "error", err)
+	}
+}
+
+// --- Master data ---
+
+type dataPageData struct {
+	Kinds   []string
+	Tables  []catalog.TableSummary
+	Filter  postgres.RateTableFilter
+	Result  *postgres.ImportResult
+	File    string
+	Error   string
+	Refused bool
+}
+
+func (s *Server) dataPage(w http.ResponseWriter, r *http.Request) {
+	s.showData(w, r, http.StatusOK, dataPageData{})
+}
+
+func (s *Server) showData(w http.ResponseWriter, r *http.Request, status int, d dataPageData) {
+	q := r.URL.Query()
+	d.Kinds = s.ImportKinds
+	d.Filter = postgres.RateTableFilter{Name: q.Get("name"), Reseller: q.Get("reseller"), Parent: q.Get("parent")}
+	var err error
+	if d.Tables, err = s.Store.RateTables(r.Context(), d.Filter, s.Now().UTC()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderView(w, r, status, "data", view{Title: "Master data", Data: d})
+}
+
+func (s *Server) importFile(w http.ResponseWriter, r *http.Request) {
+	kind := r.FormValue("kind")
+	f, hdr, err := r.FormFile("file")
+	if err != nil {
+		s.showData(w, r, http.StatusBadRequest, dataPageData{Error: "choose a file to import", Refused: true})
+		return
+	}
+	defer f.Close()
+	name := path.Base(hdr.Filename)
+	o := ImportOptions{Deck: r.FormValue("deck"), Table: r.FormValue("table"), AZ: r.FormValue("az") == "on"}
+	res, err := s.Import(r.Context(), kind, name, f, o)
+	if err != nil {
+		s.showData(w, r, http.StatusBadRequest, dataPageData{File: name, Error: err.Error() + " (nothing was imported)", Refused: true})
+		return
+	}
+	s.audit(r.Context(), r, "import."+kind, name, map[string]any{"inserted": res.Inserted, "updated": res.Updated, "ended": res.Ended,
+		"deck": o.Deck, "table": o.Table, "az": o.AZ})
+	s.showData(w, r, http.StatusOK, dataPageData{File: name, Result: &res})
+}
+
+// --- Audit ---
+
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
+	evs, err := s.Store.AuditEvents(r.Context(), "", 200)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderView(w, r, http.StatusOK, "audit", view{Title: "Audit", Data: evs})
+}
