@@ -106,9 +106,9 @@ func (a *app) console(ctx context.Context, users *console.Users, secure bool) (*
 	return console.New(console.Deps{
 		Billing: svc, Store: db, Temporal: c, TaskQueue: a.cfg.TaskQueue, Namespace: a.cfg.TemporalNamespace, TemporalUI: a.uiBase(),
 		Import: func(ctx context.Context, kind, name string, in io.Reader, o console.ImportOptions) (postgres.ImportResult, error) {
-			return importFile(ctx, db, kind, name, in, o)
+			return ImportFile(ctx, db, kind, name, in, o)
 		},
-		ImportKinds: importKindNames(), Users: users, SecureCookies: secure,
+		ImportKinds: ImportKinds(), Users: users, SecureCookies: secure,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 }

@@ -117,8 +117,9 @@ var importKinds = []importKind{
 	}, nil},
 }
 
-// importFile applies one file of a kind, all or nothing.
-func importFile(ctx context.Context, db *postgres.Store, kind, name string, in io.Reader, o console.ImportOptions) (postgres.ImportResult, error) {
+// ImportFile applies one master-data file of a kind (as billctl import
+// KIND names it), all or nothing: for the console.
+func ImportFile(ctx context.Context, db *postgres.Store, kind, name string, in io.Reader, o console.ImportOptions) (postgres.ImportResult, error) {
 	for _, k := range importKinds {
 		if k.kind == kind {
 			return k.run(ctx, db, name, in, o)
@@ -127,7 +128,8 @@ func importFile(ctx context.Context, db *postgres.Store, kind, name string, in i
 	return postgres.ImportResult{}, fmt.Errorf("no import of kind %q", kind)
 }
 
-func importKindNames() []string {
+// ImportKinds are the kinds ImportFile takes.
+func ImportKinds() []string {
 	var names []string
 	for _, k := range importKinds {
 		names = append(names, k.kind)

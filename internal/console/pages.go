@@ -58,6 +58,8 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"human": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	// lastDay is the last day of a period that ends (exclusively) at t.
+	"lastDay": func(t time.Time) string { return t.Add(-time.Nanosecond).Format(time.DateOnly) },
 	"add":   func(a, b int) int { return a + b },
 	"query": func(base string, kv ...any) string {
 		v := url.Values{}
@@ -424,9 +426,9 @@ func (s *Server) invoicePage(w http.ResponseWriter, r *http.Request) {
 func title(inv invoice.Stored) string {
 	kind := strings.ReplaceAll(inv.Document().Kind, "_", " ")
 	if inv.Number != "" {
-		return kind + " " + inv.Number
+		return strings.ToUpper(kind[:1]) + kind[1:] + " " + inv.Number
 	}
-	return "draft " + kind + " " + inv.ID
+	return "Draft " + kind + " " + inv.ID
 }
 
 // confirmPage asks before an invoice is issued or voided.
@@ -441,7 +443,7 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.renderView(w, r, http.StatusOK, "confirm", view{Title: verb + " " + title(d.Inv), Nav: "invoices", Data: map[string]any{"Verb": verb, "Inv": d.Inv}})
+	s.renderView(w, r, http.StatusOK, "confirm", view{Title: map[string]string{"issue": "Issue ", "void": "Void "}[verb] + strings.ToLower(title(d.Inv)[:1]) + title(d.Inv)[1:], Nav: "invoices", Data: map[string]any{"Verb": verb, "Inv": d.Inv}})
 }
 
 func (s *Server) changeInvoice(w http.ResponseWriter, r *http.Request) {

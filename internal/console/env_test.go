@@ -1,0 +1,157 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/billrun/billrun/activities"
+	"github.com/billrun/billrun/internal/billing"
+	"github.com/billrun/billrun/internal/cdr"
+	"github.com/billrun/billrun/internal/cli"
+	"github.com/billrun/billrun/internal/console"
+	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/internal/postgres/pgtest"
+	"github.com/billrun/billrun/internal/s3store"
+	"github.com/billrun/billrun/internal/s3store/s3test"
+	"github.com/billrun/billrun/internal/temporalclient"
+	"github.com/billrun/billrun/internal/testenv"
+	"github.com/billrun/billrun/internal/workerapp"
+	"github.com/billrun/billrun/workflows"
+)
+
+var ctx = context.Background()
+
+// Passwords of the test users.
+const (
+	financePassword = "fiona-signs-off"
+	viewerPassword  = "victor-only-reads"
+)
+
+// users is a users file with a finance user and a viewer.
+func users(t testing.TB) *console.Users {
+	t.Helper()
+	var b strings.Builder
+	for _, u := range []struct {
+		name     string
+		role     console.Role
+		password string
+	}{{"fiona", console.Finance, financePassword}, {"victor", console.Viewer, viewerPassword}} {
+		line, err := console.UserLine(u.name, u.role, u.password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(line + "\n")
+	}
+	us, err := console.ReadUsers("users.txt", strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return us
+}
+
+// testNamespace is the console tests' own Temporal namespace: the console
+// starts bill runs under their real IDs (bill-run-2026-10), which must not
+// meet other tests' runs.
+const testNamespace = "billrun-console-test"
+
+// namespaceClient registers the tests' namespace where it is missing and
+// returns a client of it once the server serves it.
+func namespaceClient(t testing.TB) client.Client {
+	t.Helper()
+	addr := testenv.Require(t, "TEMPORAL_ADDRESS")
+	opts, err := temporalclient.Resolve(addr, testNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := temporalclient.Dial(ctx, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	_, err = c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: testNamespace,
+		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)})
+	var exists *serviceerror.NamespaceAlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		t.Fatal(err)
+	}
+	// A namespace just registered reaches the server's caches within seconds.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		err = temporalclient.EnsureSearchAttributes(ctx, c, testNamespace, workflows.SearchAttributes())
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespace %s: %v", testNamespace, err)
+		}
+	}
+	return c
+}
+
+// month is the services of a console test: the demo catalogue, October's
+// calls in the inbox, a worker, and the console over them.
+type month struct {
+	store   *postgres.Store
+	s3      *s3store.Store
+	c       client.Client
+	queue   string
+	console *console.Server
+	url     string
+}
+
+func newMonth(t *testing.T) *month {
+	t.Helper()
+	m := &month{store: pgtest.New(t)}
+	pgtest.ImportDemo(t, m.store)
+	m.s3 = s3test.New(t)
+	body, err := os.ReadFile(filepath.Join("..", "..", "testdata", "demo", "cdrs-2026-10.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.s3.Put(ctx, billing.InboxKey(cdr.Canonical, "october.csv"), bytes.NewReader(body), "text/csv", nil); err != nil {
+		t.Fatal(err)
+	}
+	m.c = namespaceClient(t)
+	m.queue = fmt.Sprintf("billrun-console-test-%d", time.Now().UnixNano())
+	// A run of an earlier test cut short would be joined, not started.
+	id := workflows.BillRunWorkflowID("2026-10")
+	if d, err := m.c.DescribeWorkflowExecution(ctx, id, ""); err == nil && d.GetWorkflowExecutionInfo().GetCloseTime() == nil {
+		_ = m.c.TerminateWorkflow(ctx, id, "", "a new console test starts")
+	}
+	svc := billing.New(m.store, m.s3)
+	w := workerapp.New(m.c, m.queue, activities.New(svc))
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	store := m.store
+	m.console, err = console.New(console.Deps{Billing: svc, Store: store, Temporal: m.c, TaskQueue: m.queue, Namespace: testNamespace,
+		TemporalUI: "http://127.0.0.1:8233",
+		Import: func(ctx context.Context, kind, name string, in io.Reader, o console.ImportOptions) (postgres.ImportResult, error) {
+			return cli.ImportFile(ctx, store, kind, name, in, o)
+		},
+		ImportKinds: cli.ImportKinds(), Users: users(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.console.Handler())
+	t.Cleanup(srv.Close)
+	m.url = srv.URL
+	return m
+}
+
+// thisMonth is the month now, which has not ended.
+func (m *month) thisMonth() string { return time.Now().UTC().Format("2006-01") }
