@@ -11,9 +11,14 @@ import (
 // Readiness runs the checks of billing-rules §6 for a month's period, of
 // the active clients of scope.
 func (s *Service) Readiness(ctx context.Context, month period.Month, scope readiness.Scope) ([]readiness.Finding, error) {
+	findings, _, err := s.readiness(ctx, month, scope)
+	return findings, err
+}
+
+func (s *Service) readiness(ctx context.Context, month period.Month, scope readiness.Scope) ([]readiness.Finding, readiness.Facts, error) {
 	files, err := s.Inbox(ctx)
 	if err != nil {
-		return nil, err
+		return nil, readiness.Facts{}, err
 	}
 	// Failed files come with their reason from the store's facts; a file
 	// still being ingested is pending.
@@ -25,12 +30,12 @@ func (s *Service) Readiness(ctx context.Context, month period.Month, scope readi
 	}
 	facts, err := s.Store.ReadinessFacts(ctx, month, scope, pending)
 	if err != nil {
-		return nil, err
+		return nil, facts, err
 	}
 	if facts.OverLimit, err = s.overLimit(ctx); err != nil {
-		return nil, err
+		return nil, facts, err
 	}
-	return readiness.Check(facts), nil
+	return readiness.Check(facts), facts, nil
 }
 
 // MaxDigestFindings is how many findings a bill run's readiness digest
@@ -41,11 +46,13 @@ const MaxDigestFindings = 100
 // (autoinvoice): the counts, and the first findings, errors first. A client
 // the run does not bill does not hold it up.
 func (s *Service) ReadinessDigest(ctx context.Context, month period.Month) (readiness.Digest, error) {
-	findings, err := s.Readiness(ctx, month, readiness.Scope{Billed: true})
+	findings, facts, err := s.readiness(ctx, month, readiness.Scope{Billed: true})
 	if err != nil {
 		return readiness.Digest{}, err
 	}
-	return readiness.NewDigest(findings, MaxDigestFindings), nil
+	d := readiness.NewDigest(findings, MaxDigestFindings)
+	d.Categories = readiness.CategoryCounts(facts)
+	return d, nil
 }
 
 // PeriodSpan is the range that holds every active client's period of a

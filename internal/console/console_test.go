@@ -57,12 +57,12 @@ func TestOnlyTheRightPasswordSignsIn(t *testing.T) {
 // session is a browser-like client of a console with no services behind
 // it: enough for what is refused before any page is read.
 type session struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func newSession(t *testing.T, srv *httptest.Server) *session {
+func newSession(t testing.TB, srv *httptest.Server) *session {
 	jar, _ := cookiejar.New(nil)
 	return &session{t: t, base: srv.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
@@ -326,24 +328,27 @@ func (s *Server) showRun(w http.ResponseWriter, r *http.Request, status int, ref
 	}
 	d.Waiting = d.Run.Phase == string(workflows.PhaseWaiting)
 	if from, to := d.Run.St.From, d.Run.St.To; !from.IsZero() && (d.Run.St.Mismatched || d.Category != "") {
-		rows, err := s.Billing.Mismatches(ctx, from, to)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		at := map[string]int{}
-		for _, m := range rows {
-			i, ok := at[m.Category]
-			if !ok {
-				i = len(d.Categories)
-				at[m.Category] = i
-				d.Categories = append(d.Categories, mismatchCategory{Category: m.Category, Fix: fixes[m.Category]})
+		// The run's last check counted them; runs from before it kept
+		// counts are counted again.
+		counts := d.Run.St.Categories
+		if counts == nil {
+			rows, err := s.Billing.Mismatches(ctx, from, to)
+			if err != nil {
+				s.fail(w, r, err)
+				return
 			}
-			d.Categories[i].Calls += m.Calls
+			counts = map[string]int64{}
+			for _, m := range rows {
+				counts[m.Category] += m.Calls
+			}
+		}
+		for _, cat := range slices.Sorted(maps.Keys(counts)) {
+			d.Categories = append(d.Categories, mismatchCategory{Category: cat, Calls: counts[cat], Fix: fixes[cat]})
 		}
 		if d.Category == "" && len(d.Categories) > 0 {
 			d.Category = d.Categories[0].Category
 		}
+		var err error
 		if d.Calls, d.More, err = s.Store.MismatchPage(ctx, from, to, d.Category, d.Offset, pageSize); err != nil {
 			s.fail(w, r, err)
 			return
@@ -531,7 +536,7 @@ func (s *Server) showData(w http.ResponseWriter, r *http.Request, status int, d 
 	d.Kinds = s.ImportKinds
 	d.Filter = postgres.RateTableFilter{Name: q.Get("name"), Reseller: q.Get("reseller"), Parent: q.Get("parent")}
 	var err error
-	if d.Tables, err = s.Store.RateTables(r.Context(), d.Filter, s.Now().UTC()); err != nil {
+	if d.Tables, err = s.rateTables(r.Context(), d.Filter); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -567,4 +572,41 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.renderView(w, r, http.StatusOK, "audit", view{Title: "Audit", Data: evs})
+}
+
+// tableCache keeps rate-table lists for a minute of the same catalogue
+// version: counting the rates in force reads every rate, and an import
+// advances the version.
+type tableCache struct {
+	mu      sync.Mutex
+	version int64
+	minute  time.Time
+	lists   map[postgres.RateTableFilter][]catalog.TableSummary
+}
+
+func (s *Server) rateTables(ctx context.Context, f postgres.RateTableFilter) ([]catalog.TableSummary, error) {
+	version, err := s.Store.CatalogVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	c := &s.tables
+	c.mu.Lock()
+	if c.version != version || !c.minute.Equal(now.Truncate(time.Minute)) || len(c.lists) > 100 {
+		c.version, c.minute, c.lists = version, now.Truncate(time.Minute), map[postgres.RateTableFilter][]catalog.TableSummary{}
+	}
+	list, ok := c.lists[f]
+	c.mu.Unlock()
+	if ok {
+		return list, nil
+	}
+	if list, err = s.Store.RateTables(ctx, f, now); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.version == version {
+		c.lists[f] = list
+	}
+	c.mu.Unlock()
+	return list, nil
 }

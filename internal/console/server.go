@@ -60,6 +60,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	failures map[string]*rate.Limiter // login throttling, by name and by address
+	tables   tableCache
 }
 
 //go:embed templates/*.html

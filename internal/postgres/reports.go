@@ -141,11 +141,21 @@ func (s *Store) ReconcileGroups(ctx context.Context, month period.Month, client 
 // MismatchPage lists mismatched calls of [from, to) of one category ("":
 // all), offset rows in, at most limit; more is whether there are others.
 func (s *Store) MismatchPage(ctx context.Context, from, to time.Time, category string, offset, limit int) (page []report.MismatchDetail, more bool, err error) {
-	rows, _ := s.pool.Query(ctx, `SELECT m.category, coalesce(m.client, ''), m.connect_time, m.orig_ip, m.orig_account,
+	query := `SELECT m.category, coalesce(m.client, ''), m.connect_time, m.orig_ip, m.orig_account,
 		m.src_number, m.dst_number, coalesce(f.key, ''), m.line
-		FROM (`+mismatchSQL+`) m LEFT JOIN cdr_files f ON f.id = m.file_id
+		FROM (` + mismatchSQL + `) m LEFT JOIN cdr_files f ON f.id = m.file_id
 		WHERE $3 = '' OR m.category = $3
-		ORDER BY m.connect_time, m.file_id, m.line OFFSET $4 LIMIT $5`, from, to, category, offset, limit+1)
+		ORDER BY m.connect_time, m.file_id, m.line OFFSET $4 LIMIT $5`
+	if category != "" && category != "deleted_rate" {
+		// Calls that were never rated, in the order of their partial index
+		// (migration 027): no scan of the month's rated calls.
+		query = `SELECT c.status, coalesce(c.client, ''), c.connect_time, c.orig_ip, c.orig_account,
+			c.src_number, c.dst_number, coalesce(f.key, ''), c.line
+			FROM cdrs c LEFT JOIN cdr_files f ON f.id = c.file_id
+			WHERE c.connect_time >= $1 AND c.connect_time < $2 AND c.status <> 'rated' AND c.status = $3
+			ORDER BY c.connect_time, c.file_id, c.line OFFSET $4 LIMIT $5`
+	}
+	rows, _ := s.pool.Query(ctx, query, from, to, category, offset, limit+1)
 	page, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.MismatchDetail, error) {
 		var d report.MismatchDetail
 		err := r.Scan(&d.Category, &d.Client, &d.ConnectTime, &d.OrigIP, &d.OrigAccount, &d.SrcNumber, &d.DstNumber, &d.File, &d.Line)

@@ -184,6 +184,23 @@ type Digest struct {
 	Errors, Warnings int
 	Mismatched       bool // some finding is about mismatched or stale calls
 	Findings         []Finding
+	// Categories counts the mismatched calls by category, of every client
+	// checked and of no client: what the console lists without a scan.
+	Categories map[string]int64 `json:",omitempty"`
+}
+
+// CategoryCounts sums the facts' mismatched calls by category.
+func CategoryCounts(f Facts) map[string]int64 {
+	var out map[string]int64
+	for _, byCat := range f.Mismatches {
+		for cat, n := range byCat {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[cat] += n
+		}
+	}
+	return out
 }
 
 // NewDigest counts fs and keeps the first keep of them, errors first, each
