@@ -62,7 +62,7 @@ var funcs = template.FuncMap{
 	"human": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	// lastDay is the last day of a period that ends (exclusively) at t.
 	"lastDay": func(t time.Time) string { return t.Add(-time.Nanosecond).Format(time.DateOnly) },
-	"add":   func(a, b int) int { return a + b },
+	"add":     func(a, b int) int { return a + b },
 	"query": func(base string, kv ...any) string {
 		v := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {
