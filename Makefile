@@ -73,6 +73,7 @@ bench: up
 	$(ENV) go test -run '^$$' -bench AMonthThroughTheWorker -benchtime 3x -count 3 -timeout 30m ./internal/workerapp/
 	go test -run '^$$' -bench Render -benchtime 3s -cpu 1 ./internal/pdf/
 	$(ENV) go test -run '^$$' -bench Put -benchtime 3000x ./internal/s3store/
+	$(ENV) go test -run '^$$' -bench Pages -benchtime 20x -count 3 -timeout 30m ./internal/console/
 
 # Peak memory while ingesting a generated 5 GB stream (a few minutes, ~10 GB of disk).
 bench-memory: up

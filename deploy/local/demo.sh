@@ -34,7 +34,9 @@ temporal=$(command -v .local/bin/temporal || command -v temporal || true)
 
 step "starting over: database billrun_demo, Temporal namespace billrun-demo, bucket billrun-demo"
 # Workers a demo cut short left behind.
-if [ -f .local/run/demo-workers.pid ]; then kill $(cat .local/run/demo-workers.pid) 2>/dev/null || true; fi
+for f in .local/run/demo-workers.pid .local/run/demo-console.pid; do
+	if [ -f $f ]; then kill $(cat $f) 2>/dev/null || true; rm -f $f; fi
+done
 psql "$(with_db "$admin" postgres)" -q -v ON_ERROR_STOP=1 \
 	-c "DROP DATABASE IF EXISTS billrun_demo WITH (FORCE)" -c "CREATE DATABASE billrun_demo"
 "$temporal" operator namespace delete --address "$TEMPORAL_ADDRESS" -n billrun-demo --yes >/dev/null 2>&1 || true
@@ -155,8 +157,26 @@ step "what every client owes, aged by days past due"
 $B client balance
 $B client statement --client northwind --from 2026-11-01 --to "$(date -u -d tomorrow +%F)" --out "$OUT/documents"
 
+step "the finance console: the same month in a browser (docs/console.md)"
+# A worker and the console stay up after the demo, for finance to look
+# around and act; the next demo or make down stops them.
+CONSOLE=${BILLRUN_CONSOLE_ADDR:-127.0.0.1:8080}
+printf 'billrun-demo\n' | $B console user finance finance >"$OUT/console-users.txt"
+printf 'billrun-view\n' | $B console user viewer viewer >>"$OUT/console-users.txt"
+setsid env DATABASE_URL="$worker_url" bin/billrun-worker >.local/log/demo-console-worker.log 2>&1 </dev/null &
+console_worker=$!
+setsid env DATABASE_URL="$billctl_url" BILLRUN_CONSOLE_USERS="$OUT/console-users.txt" bin/billctl console --listen "$CONSOLE" \
+	>.local/log/demo-console.log 2>&1 </dev/null &
+echo "$console_worker $!" >.local/run/demo-console.pid
+for i in $(seq 1 50); do
+	(exec 3<>"/dev/tcp/${CONSOLE%:*}/${CONSOLE##*:}") 2>/dev/null && break
+	[ "$i" = 50 ] && { echo "demo: the console did not start (.local/log/demo-console.log)" >&2; cat .local/log/demo-console.log >&2; exit 1; }
+	sleep 0.2
+done
+
 step "the runs in the Temporal UI"
 echo "bill run:   $UI/namespaces/billrun-demo/workflows/$RUN"
 echo "every run:  $UI/namespaces/billrun-demo/workflows"
 printf '\n\033[1mOctober from upload to issued invoices: %s s, on two workers; the whole demo: %s s.\033[0m\n' \
 	"$(since "$T_UPLOAD" "$T_ISSUED")" "$(since "$T0")"
+printf '\033[1mThe finance console: http://%s (sign in as finance / billrun-demo, or viewer / billrun-view; make down stops it).\033[0m\n' "$CONSOLE"

@@ -3,6 +3,11 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 L=$root/.local
+# The demo's console and its worker, when a demo left them up.
+if [ -f "$L/run/demo-console.pid" ]; then
+	kill $(cat "$L/run/demo-console.pid") 2>/dev/null && echo "down: stopped the demo's console"
+	rm -f "$L/run/demo-console.pid"
+fi
 for name in temporal s3; do
 	f=$L/run/$name.pid
 	[ -f "$f" ] || continue
