@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/billrun/billrun/internal/postgres"
+	"github.com/billrun/billrun/internal/postgres/pgtest"
 )
 
 // browser starts Debian's headless Chromium for a test; under CI a
@@ -180,6 +181,40 @@ func TestFinanceClosesOctoberInABrowser(t *testing.T) {
 	}
 	screenshot(t, b, "run-waiting")
 
+	// Master data: a bad file is refused whole, naming file, line and field;
+	// the right one is applied.
+	dir := t.TempDir()
+	bad, good := filepath.Join(dir, "accounts.csv"), filepath.Join(dir, "accounts-fix.csv")
+	header := "client,kind,value,tech_prefix,rate_table,enabled\n"
+	if err := os.WriteFile(bad, []byte(header+"acme,ip,203.0.113.99,,,true\nacme,iq,203.0.113.98,,,true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(good, []byte(header+"acme,ip,203.0.113.99,,,true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	upload := func(file string) {
+		t.Helper()
+		run(t, b, chromedp.Navigate(m.url+"/data"), chromedp.SetValue(chromedp.ID("import-kind"), "accounts"),
+			chromedp.SetUploadFiles(chromedp.ID("import-file"), []string{file}), chromedp.Click(chromedp.ID("import-submit")),
+			chromedp.WaitVisible(chromedp.CSS("#import-error, #import-result")))
+	}
+	upload(bad)
+	if got := get(t, b, chromedp.Text(chromedp.CSS("#import-error"))); !strings.Contains(got, "accounts.csv:3: field kind") ||
+		!strings.Contains(got, "nothing was imported") {
+		t.Fatalf("a bad file: %q", got)
+	}
+	if n := accounts(t, m.store, "203.0.113.99"); n != 0 {
+		t.Fatalf("a refused file applied %d accounts", n)
+	}
+	upload(good)
+	if got := get(t, b, chromedp.Text(chromedp.CSS("#import-result"))); !strings.Contains(got, "accounts-fix.csv: 1 inserted") {
+		t.Fatalf("the fix: %q", got)
+	}
+	if n := accounts(t, m.store, "203.0.113.99"); n != 1 {
+		t.Fatalf("the fix applied %d accounts", n)
+	}
+	screenshot(t, b, "data")
+
 	// A form without its token is refused, even from finance.
 	if status := post(t, b, "/runs/bill-run-2026-10/resolve", map[string]string{"action": "accept"}); status != 403 {
 		t.Fatalf("resolve without a CSRF token: status %d, want 403", status)
@@ -227,7 +262,7 @@ func TestFinanceClosesOctoberInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !audited(evs, "fiona", "run.start", "bill-run-2026-10") || !audited(evs, "fiona", "run.resolve", "bill-run-2026-10") ||
-		!audited(evs, "fiona", "invoice.void", "") {
+		!audited(evs, "fiona", "invoice.void", "") || !audited(evs, "fiona", "import.accounts", "accounts-fix.csv") {
 		t.Fatalf("audit: %+v", evs)
 	}
 	recs, err := m.store.BillRuns(ctx, "2026-10", "")
@@ -272,4 +307,14 @@ func audited(evs []postgres.AuditEvent, actor, action, subject string) bool {
 		}
 	}
 	return false
+}
+
+// accounts counts the accounts with value.
+func accounts(t *testing.T, store *postgres.Store, value string) int {
+	t.Helper()
+	var n int
+	if err := pgtest.Pool(store).QueryRow(ctx, `SELECT count(*) FROM accounts WHERE value = $1`, value).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
