@@ -250,9 +250,13 @@ func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRun
 	var a *activities.Activities
 	for {
 		setPhase(PhaseChecking)
-		if err := workflow.ExecuteActivity(summarized(actx, "readiness of "+string(in.Period)), a.ReadinessDigest, activities.ReadinessInput{Period: in.Period}).Get(ctx, &st.Digest); err != nil {
+		// Decoded afresh: into st.Digest, a category the last check found
+		// and this one does not would stay in its map.
+		var d readiness.Digest
+		if err := workflow.ExecuteActivity(summarized(actx, "readiness of "+string(in.Period)), a.ReadinessDigest, activities.ReadinessInput{Period: in.Period}).Get(ctx, &d); err != nil {
 			return err
 		}
+		st.Digest = d
 		if !st.blocked() {
 			return nil
 		}

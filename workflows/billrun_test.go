@@ -72,7 +72,16 @@ func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
 		func(context.Context, activities.ReadinessInput) (readiness.Digest, error) {
 			fs := b.checks[min(b.checked, len(b.checks)-1)]
 			b.checked++
-			return readiness.NewDigest(fs, billing.MaxDigestFindings), nil
+			d := readiness.NewDigest(fs, billing.MaxDigestFindings)
+			for _, f := range fs {
+				if f.Check == readiness.CheckMismatches {
+					if d.Categories == nil {
+						d.Categories = map[string]int64{}
+					}
+					d.Categories["unknown_account"]++
+				}
+			}
+			return d, nil
 		})
 	b.env.OnWorkflow(Ingest, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in IngestInput) (IngestProgress, error) {
 		b.ingested = append(b.ingested, in)
@@ -161,6 +170,7 @@ func TestABillRunWaitsOnMismatchesAndRerateResolvesThem(t *testing.T) {
 	require.Len(t, st.Reratings, 2)
 	require.False(t, st.Accepted)
 	require.False(t, st.Mismatched)
+	require.Empty(t, st.Categories, "the last check's mismatch counts, not an earlier check's")
 	require.Len(t, b.invoiced, 1)
 }
 
