@@ -230,6 +230,11 @@ func TestFinanceClosesOctoberInABrowser(t *testing.T) {
 		t.Fatalf("invoiced: %s", got)
 	}
 	screenshot(t, b, "run-done")
+	// A run that no longer waits refuses a resolution through its validator.
+	token := get(t, b, chromedp.Evaluate[string](`document.querySelector('header form.who input[name=csrf]').value`))
+	if status := post(t, b, "/runs/bill-run-2026-10/resolve", map[string]string{"csrf": token, "action": "accept"}); status != 409 {
+		t.Fatalf("resolving a run that is done: status %d, want 409", status)
+	}
 
 	// The month's invoices, one opened, its PDF downloaded.
 	run(t, b, chromedp.Navigate(m.url+"/invoices?month=2026-10"), chromedp.WaitVisible(chromedp.ID("#invoices")))
@@ -285,7 +290,7 @@ func TestFinanceClosesOctoberInABrowser(t *testing.T) {
 	if n := count(t, b, "#void, #issue"); n != 0 {
 		t.Fatalf("a viewer sees %d invoice buttons", n)
 	}
-	token := get(t, b, chromedp.Evaluate[string](`document.querySelector('header form.who input[name=csrf]').value`))
+	token = get(t, b, chromedp.Evaluate[string](`document.querySelector('header form.who input[name=csrf]').value`))
 	for _, p := range []string{"/months/2026-10/run", "/runs/bill-run-2026-10/resolve", "/data/import"} {
 		if status := post(t, b, p, map[string]string{"csrf": token, "state": "draft", "action": "accept"}); status != 403 {
 			t.Fatalf("a viewer's POST %s: status %d, want 403", p, status)
