@@ -3,7 +3,6 @@ package console_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -13,10 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/billrun/billrun/activities"
 	"github.com/billrun/billrun/internal/billing"
@@ -27,8 +23,7 @@ import (
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/s3store"
 	"github.com/billrun/billrun/internal/s3store/s3test"
-	"github.com/billrun/billrun/internal/temporalclient"
-	"github.com/billrun/billrun/internal/testenv"
+	"github.com/billrun/billrun/internal/temporalclient/temporaltest"
 	"github.com/billrun/billrun/internal/workerapp"
 	"github.com/billrun/billrun/workflows"
 )
@@ -68,39 +63,6 @@ func users(t testing.TB) *console.Users {
 // meet other tests' runs.
 const testNamespace = "billrun-console-test"
 
-// namespaceClient registers the tests' namespace where it is missing and
-// returns a client of it once the server serves it.
-func namespaceClient(t testing.TB) client.Client {
-	t.Helper()
-	addr := testenv.Require(t, "TEMPORAL_ADDRESS")
-	opts, err := temporalclient.Resolve(addr, testNamespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := temporalclient.Dial(ctx, opts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	_, err = c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: testNamespace,
-		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)})
-	var exists *serviceerror.NamespaceAlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		t.Fatal(err)
-	}
-	// A namespace just registered reaches the server's caches within seconds.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-		err = temporalclient.EnsureSearchAttributes(ctx, c, testNamespace, workflows.SearchAttributes())
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("namespace %s: %v", testNamespace, err)
-		}
-	}
-	return c
-}
-
 // month is the services of a console test: the demo catalogue, October's
 // calls in the inbox, a worker, and the console over them.
 type month struct {
@@ -124,7 +86,7 @@ func newMonth(t *testing.T) *month {
 	if _, err := m.s3.Put(ctx, billing.InboxKey(cdr.Canonical, "october.csv"), bytes.NewReader(body), "text/csv", nil); err != nil {
 		t.Fatal(err)
 	}
-	m.c = namespaceClient(t)
+	m.c = temporaltest.Namespace(t, testNamespace)
 	m.queue = fmt.Sprintf("billrun-console-test-%d", time.Now().UnixNano())
 	// A run of an earlier test cut short would be joined, not started.
 	id := workflows.BillRunWorkflowID("2026-10")
