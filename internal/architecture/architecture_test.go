@@ -65,7 +65,7 @@ var rules = map[string]rule{
 	// The finance console: billctl's pages, over what billctl reads and starts.
 	"internal/console": {billrun: append(slices.Clone(domain), "internal/billing", "internal/postgres", "workflows"),
 		outside: []string{"github.com/alexedwards/scs/", "golang.org/x/crypto/bcrypt", "golang.org/x/time/rate", "go.temporal.io/api/", "go.temporal.io/sdk/client"}},
-	"worker":  {billrun: []string{"internal/config", "internal/workerapp"}},
+	"worker": {billrun: []string{"internal/config", "internal/workerapp"}},
 	// The demo's month generator: real numbering data, no billrun package.
 	"internal/demo": {outside: []string{"github.com/nyaruka/phonenumbers", "golang.org/x/text/", "github.com/shopspring/decimal"}},
 	// Test helpers.
