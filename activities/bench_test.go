@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -664,24 +666,31 @@ func ingestAsTheUserWaits(b *testing.B, files func(file []byte) map[string][]byt
 			b.Fatal(err)
 		}
 
+		var before map[string]time.Duration
+		if os.Getenv("BILLRUN_BENCH_CPU") != "" {
+			before = cpuByCommand()
+		}
 		b.StartTimer()
-		start := time.Now()
+		start, busy := time.Now(), machineBusy(b)
 		ingest := exec.Command(filepath.Join(bin, "billctl"), "cdr", "ingest", "--wait")
 		ingest.Env = env
 		if out, err := ingest.CombinedOutput(); err != nil {
 			b.Fatalf("billctl cdr ingest --wait: %v\n%s", err, out)
 		}
-		billrun := time.Since(start)
+		billrun, billrunCPU := time.Since(start), machineBusy(b)-busy
 		b.StopTimer()
+		if before != nil {
+			logCPUByCommand(b, before, cpuByCommand())
+		}
 		if os.Getenv("BILLRUN_BENCH_TRACE") != "" {
 			traceWorkflows(b, tc, start)
 		}
-		start = time.Now()
+		start, busy = time.Now(), machineBusy(b)
 		psql := exec.Command("psql", pgtest.URL(b, d.store), "-q", "-c", `\copy floor_copy FROM '`+path+`' CSV HEADER`)
 		if out, err := psql.CombinedOutput(); err != nil {
 			b.Fatalf("psql \\copy: %v\n%s", err, out)
 		}
-		floor := time.Since(start)
+		floor, floorCPU := time.Since(start), machineBusy(b)-busy
 		var stored int64
 		_ = pgtest.Pool(d.store).QueryRow(ctx, `SELECT count(*) FROM cdrs`).Scan(&stored)
 		if stored != 1_000_000 {
@@ -691,8 +700,74 @@ func ingestAsTheUserWaits(b *testing.B, files func(file []byte) map[string][]byt
 		b.ReportMetric(floor.Seconds(), "copy_s")
 		b.ReportMetric(billrun.Seconds()/floor.Seconds(), "ratio")
 		b.ReportMetric(1_000_000/billrun.Seconds(), "CDRs/s")
+		// The machine's busy CPU time over each (every process: worker,
+		// PostgreSQL, Temporal, S3, billctl, psql): ingestion on all cores
+		// at once could not take less than ingest_cpu_s / cores.
+		b.ReportMetric(billrunCPU.Seconds(), "ingest_cpu_s")
+		b.ReportMetric(floorCPU.Seconds(), "copy_cpu_s")
+		b.ReportMetric(billrunCPU.Seconds()/float64(runtime.NumCPU())/floor.Seconds(), "cpu_bound_ratio")
 		b.StartTimer()
 	}
+}
+
+// cpuByCommand sums the CPU time (user and system) of the running
+// processes by command name: where a step's CPU went, with
+// BILLRUN_BENCH_CPU=1 (processes that end between two readings are missed).
+func cpuByCommand() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		open, end := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		fields := strings.Fields(string(raw[end+1:])) // state ppid … utime (12) stime (13)
+		if len(fields) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(fields[11], 10, 64)
+		st, _ := strconv.ParseInt(fields[12], 10, 64)
+		out[string(raw[open+1:end])] += time.Duration(u+st) * time.Second / 100
+	}
+	return out
+}
+
+func logCPUByCommand(b *testing.B, before, after map[string]time.Duration) {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(after)) {
+		if d := after[name] - before[name]; d >= 50*time.Millisecond {
+			parts = append(parts, fmt.Sprintf("%s %.2f s", name, d.Seconds()))
+		}
+	}
+	b.Logf("CPU by command: %s", strings.Join(parts, ", "))
+}
+
+// machineBusy is the CPU time every core of the machine has spent busy
+// since boot (/proc/stat: all but idle and iowait).
+func machineBusy(b *testing.B) time.Duration {
+	b.Helper()
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(stat), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	var busy int64
+	for i, f := range fields[1:min(len(fields), 9)] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			b.Fatalf("/proc/stat: %q", line)
+		}
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
 }
 
 // BenchmarkCopyFormats measures PostgreSQL's share of ingestion by the
