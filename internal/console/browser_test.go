@@ -303,6 +303,11 @@ func TestFinanceClosesOctoberInABrowser(t *testing.T) {
 	if got := text(t, b, loc, "#state"); got != "issued" {
 		t.Fatalf("after a viewer's void the invoice is %q", got)
 	}
+	// Nor does the confirmation page show a viewer its button.
+	run(t, b, chromedp.Navigate(loc+"/void"))
+	if n := count(t, b, "#confirm"); n != 0 {
+		t.Fatalf("a viewer is shown the void confirmation")
+	}
 }
 
 func audited(evs []postgres.AuditEvent, actor, action, subject string) bool {

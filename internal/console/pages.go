@@ -443,6 +443,10 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if _, role := s.who(r); role != Finance {
+		http.Error(w, "your role may read, not change: ask for the finance role", http.StatusForbidden)
+		return
+	}
 	d, err := s.invoiceData(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)

@@ -205,13 +205,22 @@ func (s *Server) finance(next http.HandlerFunc) http.HandlerFunc {
 // Login throttling: a name or an address gets loginBurst tries, then one
 // more every loginEvery; a successful login does not spend one.
 const (
-	loginBurst = 5
-	loginEvery = 12 * time.Second
+	loginBurst   = 5
+	loginEvery   = 12 * time.Second
+	maxThrottled = 10_000 // names and addresses remembered before the whole ones are dropped
 )
 
 func (s *Server) limiter(key string) *rate.Limiter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.failures) >= maxThrottled { // names sprayed at the form: forget those that are whole again
+		now := s.Now()
+		for k, l := range s.failures {
+			if l.TokensAt(now) >= loginBurst {
+				delete(s.failures, k)
+			}
+		}
+	}
 	l := s.failures[key]
 	if l == nil {
 		l = rate.NewLimiter(rate.Every(loginEvery), loginBurst)
