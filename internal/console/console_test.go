@@ -146,6 +146,26 @@ func TestPagesNeedASignInAndFormsTheirToken(t *testing.T) {
 	}
 }
 
+func TestTheSessionCookieIsSecureUnderTLS(t *testing.T) {
+	srv, err := console.New(console.Deps{Users: users(t), SecureCookies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewTLSServer(srv.Handler())
+	defer hs.Close()
+	resp, err := hs.Client().Get(hs.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "billrun_console" && c.Secure && c.HttpOnly {
+			return
+		}
+	}
+	t.Fatalf("no Secure session cookie: %v", resp.Cookies())
+}
+
 func TestPagesKeepOutOfFramesAndCaches(t *testing.T) {
 	hs := consoleOnly(t)
 	resp, err := http.Get(hs.URL + "/login")
@@ -164,7 +184,7 @@ func TestPagesKeepOutOfFramesAndCaches(t *testing.T) {
 			cookie = c
 		}
 	}
-	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode {
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Secure {
 		t.Fatalf("session cookie: %+v", cookie)
 	}
 }
