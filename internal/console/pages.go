@@ -161,6 +161,19 @@ type runView struct {
 	Resolutions          []report.Resolution
 }
 
+// Calls is the calls of the month the run accounted for (every call of
+// the period, after its last wave), or else those it ingested.
+func (v runView) Calls() int64 {
+	var n int64
+	for _, r := range v.St.Accounted {
+		n += r.Calls
+	}
+	if n == 0 {
+		n = v.St.Ingest.CDRs
+	}
+	return n
+}
+
 type monthRow struct {
 	Month period.Month
 	Ended bool // the calendar month has ended in UTC: a run may start
