@@ -85,6 +85,10 @@ func TestEachRoleHasOnlyTheRightsItNeeds(t *testing.T) {
 		{"the worker records archives", worker, `INSERT INTO cdr_archives (day, month, key, calls, bytes, sha256) VALUES ('2026-09-01', '2026-09', 'k', 1, 1, 's')`, true},
 		{"billctl does not drop months of calls", billctl, `SELECT drop_cdr_month('2026-10-01')`, false},
 		{"billctl creates no table", billctl, `CREATE TABLE evil (x int)`, false},
+		{"the console records who changed what", billctl, `INSERT INTO audit_events (actor, action, subject) VALUES ('fiona', 'invoice.void', 'x')`, true},
+		{"the console does not rewrite what was recorded", billctl, `UPDATE audit_events SET actor = 'someone else'`, false},
+		{"nor delete it", billctl, `DELETE FROM audit_events`, false},
+		{"the worker does not write the console's audit", worker, `INSERT INTO audit_events (actor, action, subject) VALUES ('w', 'x', 'y')`, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

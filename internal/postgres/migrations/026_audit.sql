@@ -12,6 +12,14 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_events_at ON audit_events (at DESC);
 
+-- Append-only, whoever asks: what was recorded stays as it was recorded.
+CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'permission denied: audit_events is append-only';
+END $$;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+
 -- The console runs with billctl's settings and role.
 INSERT INTO billrun_writers (relname, role) VALUES ('audit_events', 'billrun_billctl');
 
