@@ -88,7 +88,7 @@ func TestTheComposeFileLoadsAndWouldStart(t *testing.T) {
 			t.Errorf("service %s: image %q is not pinned to a published version", name, s.Image)
 		}
 	}
-	for _, name := range []string{"migrate", "worker"} {
+	for _, name := range []string{"migrate", "worker", "console"} {
 		for k := range svc(name).Environment {
 			if !known[k] {
 				t.Errorf("service %s sets %s, which billrun does not read", name, k)
@@ -111,6 +111,12 @@ func TestTheComposeFileLoadsAndWouldStart(t *testing.T) {
 		if svc(name).HealthCheck == nil {
 			t.Errorf("service %s has no health check", name)
 		}
+	}
+	// The console is reached from the host's loopback only, with a users file
+	// given as a secret.
+	if c := svc("console"); len(c.Ports) != 1 || c.Ports[0].HostIP != "127.0.0.1" || len(c.Secrets) != 1 ||
+		c.Environment["BILLRUN_CONSOLE_USERS"] == nil || *c.Environment["BILLRUN_CONSOLE_USERS"] != "/run/secrets/"+c.Secrets[0].Source {
+		t.Errorf("console: ports %+v, secrets %+v, users %v", c.Ports, c.Secrets, c.Environment["BILLRUN_CONSOLE_USERS"])
 	}
 	w := svc("worker")
 	stop, err := time.ParseDuration(*w.Environment["BILLRUN_WORKER_STOP_TIMEOUT"])
