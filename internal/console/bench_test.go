@@ -94,7 +94,7 @@ func BenchmarkPages(b *testing.B) {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
-	s := newSession(b, hs)
+	s := newSession(b, hs.URL)
 	if resp := s.post("/login", url.Values{"csrf": {s.token()}, "user": {"fiona"}, "password": {financePassword}}); resp.StatusCode != http.StatusSeeOther {
 		b.Fatalf("sign-in: %d", resp.StatusCode)
 	}

@@ -62,9 +62,9 @@ type session struct {
 	c    *http.Client
 }
 
-func newSession(t testing.TB, srv *httptest.Server) *session {
+func newSession(t testing.TB, base string) *session {
 	jar, _ := cookiejar.New(nil)
-	return &session{t: t, base: srv.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &session{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }
@@ -109,7 +109,7 @@ func consoleOnly(t *testing.T) *httptest.Server {
 
 func TestPagesNeedASignInAndFormsTheirToken(t *testing.T) {
 	hs := consoleOnly(t)
-	s := newSession(t, hs)
+	s := newSession(t, hs.URL)
 	for _, path := range []string{"/months", "/runs/bill-run-2026-10", "/invoices", "/invoices/x/documents/pdf", "/data", "/audit"} {
 		resp, err := s.c.Get(hs.URL + path)
 		if err != nil {
@@ -191,7 +191,7 @@ func TestPagesKeepOutOfFramesAndCaches(t *testing.T) {
 
 func TestSignInsAreThrottledAfterFiveFailures(t *testing.T) {
 	hs := consoleOnly(t)
-	s := newSession(t, hs)
+	s := newSession(t, hs.URL)
 	for i := range 5 {
 		if resp := s.post("/login", url.Values{"csrf": {s.token()}, "user": {"fiona"}, "password": {"guess" + string(rune('a'+i))}}); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d", i+1, resp.StatusCode)

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -200,21 +201,35 @@ func (s *Server) latestRuns(ctx context.Context, month string) (map[period.Month
 		v := &runView{ID: r.WorkflowID, Phase: r.Phase, StartedBy: r.StartedBy, StartedAt: r.StartedAt, Finished: r.Finished, Resolutions: r.Resolutions}
 		_ = json.Unmarshal(r.Status, &v.St)
 		if !r.Finished {
-			s.liven(ctx, v)
+			_ = s.liven(ctx, v) // the record stands when Temporal does not answer
 		}
 		out[m] = v
 	}
 	return out, nil
 }
 
-// liven reads a running run's status from the run itself; the record
-// may be a phase behind.
-func (s *Server) liven(ctx context.Context, v *runView) {
-	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+// liven reads a run's status from Temporal: a running run's by query (its
+// record may be a phase behind), a completed one's result; a run that
+// failed or was stopped keeps its record's status and shows how it ended.
+func (s *Server) liven(ctx context.Context, v *runView) error {
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if st, err := workflows.BillRunStatusOf(qctx, s.Temporal, v.ID); err == nil {
-		v.St, v.Phase = st, string(st.Phase)
+	d, err := s.Temporal.DescribeWorkflowExecution(qctx, v.ID, "")
+	if err != nil {
+		return err
 	}
+	switch status := d.GetWorkflowExecutionInfo().GetStatus(); status {
+	case enums.WORKFLOW_EXECUTION_STATUS_RUNNING, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		st, err := workflows.BillRunStatusOf(qctx, s.Temporal, v.ID)
+		if err != nil {
+			return err
+		}
+		v.St, v.Phase = st, string(st.Phase)
+	default: // failed, terminated, cancelled, timed out: no query would answer
+		v.Phase = strings.ToLower(strings.TrimPrefix(status.String(), "WorkflowExecutionStatus"))
+		v.Finished = true
+	}
+	return nil
 }
 
 func (s *Server) monthsPage(w http.ResponseWriter, r *http.Request) {
@@ -329,13 +344,8 @@ func (s *Server) showRun(w http.ResponseWriter, r *http.Request, status int, ref
 		d.Run = runView{ID: id, Phase: rec.Phase, StartedBy: rec.StartedBy, StartedAt: rec.StartedAt, Finished: rec.Finished, Resolutions: rec.Resolutions}
 		_ = json.Unmarshal(rec.Status, &d.Run.St)
 	}
-	st, err := workflows.BillRunStatusOf(ctx, s.Temporal, id)
 	var notFound *serviceerror.NotFound
-	switch {
-	case err == nil:
-		d.Run.St, d.Run.Phase = st, string(st.Phase)
-	case errors.As(err, &notFound) && len(recs) > 0: // past retention: the record has it
-	default:
+	if err := s.liven(ctx, &d.Run); err != nil && !(errors.As(err, &notFound) && len(recs) > 0) { // past retention: the record has it
 		s.fail(w, r, err)
 		return
 	}
