@@ -275,8 +275,14 @@ func TestFinanceClosesOctoberInABrowser(t *testing.T) {
 		recs[0].Resolutions[0].Actor != "fiona (console)" {
 		t.Fatalf("the run's own record: %+v %v", recs, err)
 	}
-	run(t, b, chromedp.Navigate(m.url+"/months"), chromedp.WaitVisible(chromedp.ID("#months")))
+	run(t, b, chromedp.Navigate(m.url+"/months"), chromedp.WaitVisible(chromedp.ID("months")))
 	screenshot(t, b, "months")
+	// What the clients owe: the issued invoice, not the void one.
+	run(t, b, chromedp.Navigate(m.url+"/balances?owing=on"), chromedp.WaitVisible(chromedp.ID("balances")))
+	if n := count(t, b, "#balances tr td a"); n != 1 {
+		t.Fatalf("want one client owing after one of two invoices was voided, found %d", n)
+	}
+	screenshot(t, b, "balances")
 	signOut(t, b)
 
 	// A viewer reads, without buttons, and is refused the POSTs behind them.

@@ -21,8 +21,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/catalog"
 	"github.com/billrun/billrun/internal/invoice"
+	"github.com/billrun/billrun/internal/ledger"
 	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/report"
@@ -78,7 +80,7 @@ var funcs = template.FuncMap{
 	},
 }
 
-var pageNames = []string{"login", "months", "run", "invoices", "invoice", "confirm", "data", "audit", "error"}
+var pageNames = []string{"login", "months", "run", "invoices", "invoice", "confirm", "data", "balances", "audit", "error"}
 
 func (s *Server) parsePages() error {
 	s.pages = map[string]*template.Template{}
@@ -588,6 +590,73 @@ func (s *Server) importFile(w http.ResponseWriter, r *http.Request) {
 	s.audit(r.Context(), r, "import."+kind, name, map[string]any{"inserted": res.Inserted, "updated": res.Updated, "ended": res.Ended,
 		"deck": o.Deck, "table": o.Table, "az": o.AZ})
 	s.showData(w, r, http.StatusOK, dataPageData{File: name, Result: &res})
+}
+
+// --- Balances ---
+
+type balancesPageData struct {
+	At       time.Time
+	Client   string
+	Reseller string
+	Owing    bool   // only clients that owe something
+	OwingArg string // "on" when Owing: the pager keeps it
+	Totals   []currencyTotal
+	Rows     []billing.Balance
+	Offset   int
+	More     bool
+}
+
+// currencyTotal sums the balances of one currency: what the carrier is
+// owed, aged.
+type currencyTotal struct {
+	Currency string
+	ledger.Ageing
+	Clients int
+}
+
+// balancesPage shows what each client owes at the start of a day (default
+// tomorrow: today's documents count, as billctl client balance).
+func (s *Server) balancesPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	d := balancesPageData{Client: q.Get("client"), Reseller: q.Get("reseller"), Owing: q.Get("owing") == "on", OwingArg: q.Get("owing"),
+		Offset: intParam(r, "offset")}
+	d.At = period.DateIn(s.Now(), time.UTC).AddDate(0, 0, 1)
+	if at := q.Get("at"); at != "" {
+		t, err := report.ParseDate(at, nil)
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("at %q: want YYYY-MM-DD", at))
+			return
+		}
+		d.At = t
+	}
+	all, err := s.Billing.Balances(r.Context(), d.Client, d.At)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	at := map[string]int{}
+	var rows []billing.Balance
+	for _, b := range all {
+		if d.Reseller != "" && b.Reseller != d.Reseller || d.Owing && !b.Balance.IsPositive() {
+			continue
+		}
+		rows = append(rows, b)
+		i, ok := at[b.Currency]
+		if !ok {
+			i = len(d.Totals)
+			at[b.Currency] = i
+			d.Totals = append(d.Totals, currencyTotal{Currency: b.Currency})
+		}
+		t := &d.Totals[i]
+		t.Clients++
+		t.Balance, t.Current = t.Balance.Add(b.Balance), t.Current.Add(b.Current)
+		t.Days1to30, t.Days31to60 = t.Days1to30.Add(b.Days1to30), t.Days31to60.Add(b.Days31to60)
+		t.Days61to90, t.Over90 = t.Days61to90.Add(b.Days61to90), t.Over90.Add(b.Over90)
+	}
+	slices.SortFunc(d.Totals, func(a, b currencyTotal) int { return strings.Compare(a.Currency, b.Currency) })
+	d.Rows = rows[min(d.Offset, len(rows)):min(d.Offset+pageSize, len(rows))]
+	d.More = d.Offset+pageSize < len(rows)
+	s.renderView(w, r, http.StatusOK, "balances", view{Title: "Balances", Data: d})
 }
 
 // --- Audit ---

@@ -123,6 +123,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /invoices/{id}/documents/{kind}", s.signedIn(s.document))
 	m.HandleFunc("GET /data", s.signedIn(s.dataPage))
 	m.HandleFunc("POST /data/import", s.finance(s.importFile))
+	m.HandleFunc("GET /balances", s.signedIn(s.balancesPage))
 	m.HandleFunc("GET /audit", s.signedIn(s.auditPage))
 	s.mux = m
 }
