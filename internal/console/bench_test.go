@@ -31,10 +31,11 @@ import (
 )
 
 // BenchmarkPages times each console page, from request to the last byte,
-// signed in as finance, over a month of 10,000 clients with an invoice each
-// (issued, so that balances have something to age) and 1,000,000 calls, 1 % of them from no known account (BILLRUN_CLIENTS
-// and BILLRUN_CALLS change the size). Its metric ms/page is what a user
-// waits for on loopback; the target is under 200 (make bench).
+// signed in as finance, over a month of 10,000 clients with an issued
+// invoice each (so that balances have something to age) and 1,000,000
+// calls, 1 % of them from no known account (BILLRUN_CLIENTS and
+// BILLRUN_CALLS change the size). Its metric ms/page is what a user waits
+// for on loopback; the target is under 200 (make bench).
 func BenchmarkPages(b *testing.B) {
 	clients, calls := envInt("BILLRUN_CLIENTS", 10_000), envInt("BILLRUN_CALLS", 1_000_000)
 	store := pgtest.New(b)
