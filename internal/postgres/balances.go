@@ -81,14 +81,16 @@ func (s *Store) Accounts(ctx context.Context, client string, limited bool) ([]le
 			return nil
 		}
 		at := make(map[string]int, len(out))
-		ids := make([]string, len(out))
 		for i, a := range out {
-			at[a.Client], ids[i] = i, a.Client
+			at[a.Client] = i
 		}
+		// Every client's entries, or one's; those of clients not asked for
+		// are skipped below. (client = ANY(ids) compared each row with every
+		// ID: 1.5 s for 10,000 clients.)
 		rows, _ = tx.Query(ctx, `SELECT client, kind, coalesce(number, ''), issue_date, coalesce(due_date, issue_date), total
-			FROM invoices WHERE state = 'issued' AND client = ANY($1)
+			FROM invoices WHERE state = 'issued' AND ($1 = '' OR client = $1)
 			UNION ALL
-			SELECT client, 'payment', reference, paid_on, paid_on, -amount FROM payments WHERE client = ANY($1)`, ids)
+			SELECT client, 'payment', reference, paid_on, paid_on, -amount FROM payments WHERE $1 = '' OR client = $1`, client)
 		var who string
 		var e ledger.Entry
 		_, err := pgx.ForEachRow(rows, []any{&who, &e.Kind, &e.Reference, &e.Date, &e.Due, &e.Amount}, func() error {
