@@ -142,6 +142,7 @@ type manifests struct {
 	secrets    map[string]corev1.Secret
 	jobs       []batchv1.Job
 	deploys    []appsv1.Deployment
+	services   []corev1.Service
 }
 
 func readManifests(t *testing.T, body []byte) (manifests, error) {
@@ -169,6 +170,10 @@ func readManifests(t *testing.T, body []byte) (manifests, error) {
 			var d appsv1.Deployment
 			err = decodeStrictly(doc, &d)
 			m.deploys = append(m.deploys, d)
+		case "Service":
+			var v corev1.Service
+			err = decodeStrictly(doc, &v)
+			m.services = append(m.services, v)
 		default:
 			t.Fatalf("a manifest of kind %q: add its type here", head.Kind)
 		}
@@ -199,8 +204,16 @@ func TestTheKubernetesManifestsDecodeStrictlyAndWouldRun(t *testing.T) {
 			settings[k] = true
 		}
 	}
+	mounted := map[string]bool{} // secrets a pod mounts: files, not settings
+	for _, d := range m.deploys {
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Secret != nil {
+				mounted[v.Secret.SecretName] = true
+			}
+		}
+	}
 	for _, s := range m.secrets {
-		if s.Type == corev1.SecretTypeTLS {
+		if s.Type == corev1.SecretTypeTLS || mounted[s.Name] {
 			continue // files, mounted
 		}
 		for k := range s.StringData {
@@ -218,6 +231,33 @@ func TestTheKubernetesManifestsDecodeStrictlyAndWouldRun(t *testing.T) {
 	}
 	if len(m.jobs) != 1 || !slices.Equal(m.jobs[0].Spec.Template.Spec.Containers[0].Command, []string{"/usr/local/bin/billctl", "migrate"}) {
 		t.Errorf("no migration Job")
+	}
+	// The console: one replica (sessions live in the process), billctl's
+	// command, its users file in a mounted volume.
+	var console *appsv1.Deployment
+	for i := range m.deploys {
+		if m.deploys[i].Name == "billrun-console" {
+			console = &m.deploys[i]
+		}
+	}
+	if console == nil || console.Spec.Replicas == nil || *console.Spec.Replicas != 1 ||
+		!slices.Equal(console.Spec.Template.Spec.Containers[0].Command[:2], []string{"/usr/local/bin/billctl", "console"}) {
+		t.Errorf("no console Deployment of one replica running billctl console")
+	} else {
+		c := console.Spec.Template.Spec.Containers[0]
+		var users string
+		for _, e := range c.Env {
+			if e.Name == "BILLRUN_CONSOLE_USERS" {
+				users = e.Value
+			}
+		}
+		found := false
+		for _, vm := range c.VolumeMounts {
+			found = found || users != "" && strings.HasPrefix(users, vm.MountPath+"/")
+		}
+		if !found {
+			t.Errorf("the console's users file %q is in no mounted volume", users)
+		}
 	}
 	var pods []corev1.PodSpec
 	for _, j := range m.jobs {

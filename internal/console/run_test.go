@@ -40,3 +40,17 @@ func TestARunThatWasStoppedShowsHowItEnded(t *testing.T) {
 		t.Fatalf("%d after %v: %.600s", resp.StatusCode, took, body)
 	}
 }
+
+func TestTheConsoleAnswersItsProbesUnsigned(t *testing.T) {
+	m := newMonth(t)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(m.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+	}
+}

@@ -108,6 +108,10 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.Handle("GET /static/", http.FileServerFS(staticFiles))
+	// Probes for an orchestrator: alive, and ready when PostgreSQL and
+	// Temporal answer. They show nothing of billing.
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	m.HandleFunc("GET /readyz", s.ready)
 	m.HandleFunc("GET /login", s.loginPage)
 	m.HandleFunc("POST /login", s.csrf(s.login))
 	m.HandleFunc("POST /logout", s.csrf(s.logout))
@@ -126,6 +130,20 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /balances", s.signedIn(s.balancesPage))
 	m.HandleFunc("GET /audit", s.signedIn(s.auditPage))
 	s.mux = m
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		http.Error(w, "PostgreSQL does not answer", http.StatusServiceUnavailable)
+		return
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		http.Error(w, "Temporal does not answer", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = io.WriteString(w, "ready\n")
 }
 
 // headers keeps pages out of frames and other origins' reach; pages carry
