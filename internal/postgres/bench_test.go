@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/catalog"
+	"github.com/billrun/billrun/internal/postgres"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/rating/ratingtest"
 )
@@ -56,4 +58,24 @@ func BenchmarkSnapshot(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/snapshot")
+}
+
+// BenchmarkRateTables times the rate-table list with the rates in force
+// counted, over the benchmark catalogue's 111,000 rates: the console's
+// Master data page after an import.
+func BenchmarkRateTables(b *testing.B) {
+	s := pgtest.New(b)
+	c, _ := ratingtest.Catalog(rand.New(rand.NewPCG(7, 7)))
+	pgtest.LoadCatalog(b, s, c)
+	if _, err := pgtest.Pool(s).Exec(ctx, `ANALYZE rates`); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ts, err := s.RateTables(ctx, postgres.RateTableFilter{}, time.Now())
+		if err != nil || len(ts) != 3 {
+			b.Fatal(ts, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/list")
 }

@@ -24,8 +24,14 @@ const inForceBySource = `WITH latest AS (
 		ORDER BY rate_table DESC, code DESC, src_code DESC, effective_from DESC)
 	SELECT * FROM latest WHERE (end_at IS NULL OR end_at > $1)`
 
-// inForce is, per table, the codes with a rate in force at $1.
-const inForce = `SELECT DISTINCT rate_table, code FROM (` + inForceBySource + `) f`
+// inForce is, per table, the codes with a rate in force at $1: a version
+// started by then, not deleted nor ended, and no later one started by then.
+// (An anti-join: no sort of every rate, as inForceBySource's DISTINCT ON
+// needs.)
+const inForce = `SELECT DISTINCT r.rate_table, r.code FROM rates r
+	WHERE r.deleted_at IS NULL AND r.effective_from <= $1 AND (r.end_at IS NULL OR r.end_at > $1)
+	AND NOT EXISTS (SELECT 1 FROM rates n WHERE n.rate_table = r.rate_table AND n.code = r.code AND n.src_code = r.src_code
+		AND n.deleted_at IS NULL AND n.effective_from > r.effective_from AND n.effective_from <= $1)`
 
 const tableColumns = `t.id, t.name, t.currency, coalesce(t.deck, ''), coalesce(t.src_deck, ''), coalesce(t.reseller, ''),
 	coalesce(t.parent, ''), t.rates_include_taxes, t.notes`
@@ -61,7 +67,7 @@ func (s *Store) RateTables(ctx context.Context, f RateTableFilter, at time.Time)
 func (s *Store) RateTable(ctx context.Context, name string, at time.Time) (catalog.TableDetail, error) {
 	var d catalog.TableDetail
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := scanTable(tx.QueryRow(ctx, `WITH cur AS (`+inForce+` WHERE rate_table = $2)
+		err := scanTable(tx.QueryRow(ctx, `WITH cur AS (SELECT * FROM (`+inForce+`) f WHERE rate_table = $2)
 			SELECT `+tableColumns+`, (SELECT count(*) FROM cur),
 				(SELECT count(*) FROM rates WHERE rate_table = t.name),
 				(SELECT count(*) FROM rates WHERE rate_table = t.name AND deleted_at IS NOT NULL),
