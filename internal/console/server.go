@@ -207,18 +207,20 @@ func (s *Server) signedIn(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // finance lets finance users change things; a viewer's POST is refused
-// whatever the page showed them.
+// whatever the page showed them. The role is checked before the form's
+// token, so that nobody else's upload is even read.
 func (s *Server) finance(next http.HandlerFunc) http.HandlerFunc {
-	return s.csrf(func(w http.ResponseWriter, r *http.Request) {
+	guarded := s.csrf(next)
+	return func(w http.ResponseWriter, r *http.Request) {
 		switch _, role := s.who(r); role {
 		case "":
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 		case Finance:
-			next(w, r)
+			guarded(w, r)
 		default:
 			http.Error(w, "your role may read, not change: ask for the finance role", http.StatusForbidden)
 		}
-	})
+	}
 }
 
 // Login throttling: a name or an address gets loginBurst tries, then one
