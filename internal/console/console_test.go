@@ -206,3 +206,21 @@ func TestSignInsAreThrottledAfterFiveFailures(t *testing.T) {
 		}
 	}
 }
+
+func TestAViewerOrAStrangerIsRefusedEveryChange(t *testing.T) {
+	hs := consoleOnly(t)
+	stranger := newSession(t, hs.URL)
+	viewer := newSession(t, hs.URL)
+	if resp := viewer.post("/login", url.Values{"csrf": {viewer.token()}, "user": {"victor"}, "password": {viewerPassword}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", resp.StatusCode)
+	}
+	tok := viewer.token()
+	for _, path := range []string{"/months/2026-10/run", "/runs/bill-run-2026-10/resolve", "/invoices/x/issue", "/invoices/x/void", "/data/import"} {
+		if resp := stranger.post(path, url.Values{"csrf": {stranger.token()}}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
+			t.Errorf("a stranger's POST %s: %d to %q", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if resp := viewer.post(path, url.Values{"csrf": {tok}}); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a viewer's POST %s: %d", path, resp.StatusCode)
+		}
+	}
+}
