@@ -41,6 +41,13 @@ type Balance struct {
 	OverLimit bool // owes more than its credit limit
 }
 
+// BalanceDay is the day balances are read at unless one is asked for:
+// tomorrow in UTC, so that today's documents and payments count (a day's
+// balance is at its start).
+func (s *Service) BalanceDay() time.Time {
+	return s.now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+}
+
 // Balances are the balances at the start of day at of every client, or of
 // one; Entries are left out.
 func (s *Service) Balances(ctx context.Context, client string, at time.Time) ([]Balance, error) {
@@ -103,7 +110,7 @@ func (s *Service) Statement(ctx context.Context, client string, from, to time.Ti
 // their balance and limit written for a readiness finding. Only clients
 // with a limit are read: a bill run's readiness pays nothing without one.
 func (s *Service) overLimit(ctx context.Context) (map[string][2]string, error) {
-	tomorrow := s.now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	tomorrow := s.BalanceDay()
 	bs, err := s.balances(ctx, "", tomorrow, true)
 	if err != nil {
 		return nil, err

@@ -225,6 +225,19 @@ func (a *app) knownClient(ctx context.Context, id string) error {
 	return s.CheckClient(ctx, id)
 }
 
+// knownReseller refuses a --reseller the master data does not have,
+// before a run starts or an empty report reads as "nothing owed".
+func (a *app) knownReseller(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	s, err := a.db(ctx)
+	if err != nil {
+		return err
+	}
+	return s.CheckReseller(ctx, id)
+}
+
 func (a *app) bucket(ctx context.Context) (*s3store.Store, error) {
 	if a.s3 == nil {
 		s, err := s3store.New(ctx, a.cfg.S3Endpoint, a.cfg.S3Bucket)

@@ -278,6 +278,27 @@ func TestACommandNamingAnUnknownClientIsRefusedBeforeAnyRunStarts(t *testing.T) 
 	}
 }
 
+// TestACommandNamingAnUnknownResellerIsRefused before any run starts, and
+// before a report reads as "nothing owed" or "nothing issued".
+func TestACommandNamingAnUnknownResellerIsRefused(t *testing.T) {
+	store := pgtest.New(t)
+	pgtest.ImportDemo(t, store)
+	for _, args := range [][]string{
+		{"invoice", "create", "--all", "--period", "2026-10", "--reseller", "nosuch"},
+		{"invoice", "list", "--reseller", "nosuch"},
+		{"client", "balance", "--reseller", "nosuch"},
+		{"report", "reconcile", "--period", "2026-10", "--reseller", "nosuch"},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+			code, out, errOut := run(t, pgtest.URL(t, store), args...)
+			if code != 2 || !strings.Contains(errOut, `no reseller "nosuch"`) || out != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+		})
+	}
+}
+
 // TestExitStatusesTellOutcomesApart: scripts branch on billctl's exit
 // status (docs/interfaces.md), each checked here on the real services.
 func TestExitStatusesTellOutcomesApart(t *testing.T) {
@@ -431,6 +452,9 @@ func TestEveryCommandPrintsOneJSONDocument(t *testing.T) {
 		{"check", "readiness", "--period", "2026-10"},
 		{"invoice", "list", "--period", "2026-10"},
 		{"run", "list"},
+		{"ratetables", "list"},
+		{"ratetables", "show", "retail-eur"},
+		{"client", "balance"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, out, errOut := run(t, url, append([]string{"--format", "json"}, args...)...)

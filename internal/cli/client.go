@@ -34,15 +34,17 @@ func (a *app) clientCmd() *cobra.Command {
   billctl client balance --client acme --at 2026-12-01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			when := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+			svc, err := a.billing(cmd.Context())
+			if err != nil {
+				return err
+			}
+			when := svc.BalanceDay()
 			if at != "" {
-				var err error
 				if when, err = dayFlag("at", at); err != nil {
 					return err
 				}
 			}
-			svc, err := a.billing(cmd.Context())
-			if err != nil {
+			if err := a.knownReseller(cmd.Context(), reseller); err != nil {
 				return err
 			}
 			bs, err := svc.Balances(cmd.Context(), client, when)

@@ -85,8 +85,12 @@ func (a *app) consoleCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintln(a.out, line)
-			return err
+			if a.format == "table" { // the line itself, to append to the file
+				_, err = fmt.Fprintln(a.out, line)
+				return err
+			}
+			return a.print(table{header: []string{"user", "role", "line"}, rows: [][]string{{args[0], args[1], line}},
+				json: map[string]string{"user": args[0], "role": args[1], "line": line}})
 		},
 	})
 	return cmd

@@ -190,6 +190,9 @@ func (a *app) invoiceCreateCmd() *cobra.Command {
 			if err := a.knownClient(ctx, clientID); err != nil {
 				return err
 			}
+			if err := a.knownReseller(ctx, reseller); err != nil {
+				return err
+			}
 			c, err := a.workflows(ctx)
 			if err != nil {
 				return err
@@ -325,6 +328,9 @@ func (a *app) invoiceListCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--kind %q: want invoice, credit_note or debit_note", kind)
 			}
+			if err := a.knownReseller(cmd.Context(), listReseller); err != nil {
+				return err
+			}
 			b, err := a.billing(cmd.Context())
 			if err != nil {
 				return err
@@ -441,11 +447,7 @@ func (a *app) invoiceDownloadCmd() *cobra.Command {
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
-			// A number may hold slashes ({YYYY}/{SEQ}): one file name still.
-			name := strings.ReplaceAll(inv.Number, "/", "-")
-			if name == "" {
-				name = "draft-" + inv.ID
-			}
+			name := inv.FileName()
 			for _, k := range []string{"pdf", "json", "csv"} {
 				path := filepath.Join(out, name+"."+k)
 				if err := a.saveObject(ctx, inv.Documents[k], path); err != nil {

@@ -249,13 +249,7 @@ func (s *Server) monthsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	var rows []monthRow
 	refresh := 0
-	for _, m := range slices.Sorted(func(yield func(period.Month) bool) {
-		for m := range months {
-			if !yield(m) {
-				return
-			}
-		}
-	}) {
+	for _, m := range slices.Sorted(maps.Keys(months)) {
 		row := monthRow{Month: m, Ended: s.ended(m), Run: runs[m]}
 		if row.Run != nil && running(row.Run.Phase) {
 			refresh = 3
@@ -533,12 +527,8 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer body.Close()
-	name := strings.ReplaceAll(inv.Number, "/", "-")
-	if name == "" {
-		name = "draft-" + inv.ID
-	}
 	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+"."+kind))
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", inv.FileName()+"."+kind))
 	if _, err := io.Copy(w, body); err != nil {
 		s.Log.Warn("console download cut short", "invoice", inv.ID, "kind", kind, "error", err)
 	}
@@ -620,7 +610,7 @@ func (s *Server) balancesPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := balancesPageData{Client: q.Get("client"), Reseller: q.Get("reseller"), Owing: q.Get("owing") == "on", OwingArg: q.Get("owing"),
 		Offset: intParam(r, "offset")}
-	d.At = period.DateIn(s.Now(), time.UTC).AddDate(0, 0, 1)
+	d.At = s.Billing.BalanceDay()
 	if at := q.Get("at"); at != "" {
 		t, err := report.ParseDate(at, nil)
 		if err != nil {
@@ -647,11 +637,8 @@ func (s *Server) balancesPage(w http.ResponseWriter, r *http.Request) {
 			at[b.Currency] = i
 			d.Totals = append(d.Totals, currencyTotal{Currency: b.Currency})
 		}
-		t := &d.Totals[i]
-		t.Clients++
-		t.Balance, t.Current = t.Balance.Add(b.Balance), t.Current.Add(b.Current)
-		t.Days1to30, t.Days31to60 = t.Days1to30.Add(b.Days1to30), t.Days31to60.Add(b.Days31to60)
-		t.Days61to90, t.Over90 = t.Days61to90.Add(b.Days61to90), t.Over90.Add(b.Over90)
+		d.Totals[i].Clients++
+		d.Totals[i].Ageing = d.Totals[i].Ageing.Add(b.Ageing)
 	}
 	slices.SortFunc(d.Totals, func(a, b currencyTotal) int { return strings.Compare(a.Currency, b.Currency) })
 	d.Rows = rows[min(d.Offset, len(rows)):min(d.Offset+pageSize, len(rows))]

@@ -42,6 +42,16 @@ type Stored struct {
 	Reseller    string            // the reseller that issues it, "" for the carrier: set when the draft is made
 }
 
+// FileName is the name its downloaded documents take, before the
+// extension: the number with its slashes as dashes (one file name, whatever
+// the template), or draft-ID.
+func (s Stored) FileName() string {
+	if s.Number == "" {
+		return "draft-" + s.ID
+	}
+	return strings.ReplaceAll(s.Number, "/", "-")
+}
+
 // Ref names an invoice.
 type Ref struct {
 	ID     string `json:"id"`

@@ -214,3 +214,18 @@ func TestAnUnknownRoundingModeIsRefused(t *testing.T) {
 		t.Fatal("a typo in the rounding mode was taken for round_then_sum")
 	}
 }
+
+func TestADownloadedDocumentIsNamedByItsNumberInOneFileName(t *testing.T) {
+	for _, c := range []struct {
+		inv  Stored
+		want string
+	}{
+		{Stored{ID: "7f3c", Number: "INV-2026-000001"}, "INV-2026-000001"},
+		{Stored{ID: "7f3c", Number: "INV/2026/000001"}, "INV-2026-000001"},
+		{Stored{ID: "7f3c"}, "draft-7f3c"},
+	} {
+		if got := c.inv.FileName(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.inv, got, c.want)
+		}
+	}
+}

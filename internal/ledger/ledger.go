@@ -35,6 +35,13 @@ type Ageing struct {
 	Days1to30, Days31to60, Days61to90, Over90 decimal.Decimal
 }
 
+// Add is a and b summed bucket by bucket: the ageing of several accounts
+// in one currency.
+func (a Ageing) Add(b Ageing) Ageing {
+	return Ageing{Balance: a.Balance.Add(b.Balance), Current: a.Current.Add(b.Current), Days1to30: a.Days1to30.Add(b.Days1to30),
+		Days31to60: a.Days31to60.Add(b.Days31to60), Days61to90: a.Days61to90.Add(b.Days61to90), Over90: a.Over90.Add(b.Over90)}
+}
+
 // Sort orders entries by date, debits before credits on a day, then by
 // reference: the order of a statement.
 func Sort(entries []Entry) {

@@ -90,3 +90,17 @@ func TestAStatementClosesAtTheBalanceAtItsEnd(t *testing.T) {
 		t.Errorf("balance at the end %s, statement closes at %s", b, s.Closing)
 	}
 }
+
+func TestAgeingsAddBucketByBucket(t *testing.T) {
+	a := Ageing{Balance: d("100"), Current: d("10"), Days1to30: d("20"), Days31to60: d("30"), Days61to90: d("15"), Over90: d("25")}
+	b := Ageing{Balance: d("-5"), Current: d("-5")}
+	got := a.Add(b).Add(a)
+	want := Ageing{Balance: d("195"), Current: d("15"), Days1to30: d("40"), Days31to60: d("60"), Days61to90: d("30"), Over90: d("50")}
+	for name, pair := range map[string][2]decimal.Decimal{"balance": {got.Balance, want.Balance}, "current": {got.Current, want.Current},
+		"1-30": {got.Days1to30, want.Days1to30}, "31-60": {got.Days31to60, want.Days31to60}, "61-90": {got.Days61to90, want.Days61to90},
+		"over 90": {got.Over90, want.Over90}} {
+		if !pair[0].Equal(pair[1]) {
+			t.Errorf("%s: %s, want %s", name, pair[0], pair[1])
+		}
+	}
+}

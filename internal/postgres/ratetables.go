@@ -153,14 +153,23 @@ func (s *Store) Reseller(ctx context.Context, id string) (catalog.Reseller, erro
 	return r, err
 }
 
-// ClientsOf are the IDs of a reseller's clients, in order.
-func (s *Store) ClientsOf(ctx context.Context, reseller string) ([]string, error) {
+// CheckReseller fails unless the master data has reseller id, so that a
+// command naming one refuses at once.
+func (s *Store) CheckReseller(ctx context.Context, id string) error {
 	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM resellers WHERE id = $1)`, reseller).Scan(&exists); err != nil {
-		return nil, err
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM resellers WHERE id = $1)`, id).Scan(&exists); err != nil {
+		return err
 	}
 	if !exists {
-		return nil, fmt.Errorf("no reseller %q", reseller)
+		return fmt.Errorf("no reseller %q", id)
+	}
+	return nil
+}
+
+// ClientsOf are the IDs of a reseller's clients, in order.
+func (s *Store) ClientsOf(ctx context.Context, reseller string) ([]string, error) {
+	if err := s.CheckReseller(ctx, reseller); err != nil {
+		return nil, err
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT id FROM clients WHERE reseller = $1 ORDER BY id`, reseller)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
