@@ -159,7 +159,6 @@ func intParam(r *http.Request, name string) int {
 type runView struct {
 	ID, Phase, StartedBy string
 	StartedAt            time.Time
-	Finished             bool
 	St                   workflows.BillRunStatus
 	Resolutions          []report.Resolution
 }
@@ -200,14 +199,20 @@ func (s *Server) latestRuns(ctx context.Context, month string) (map[period.Month
 		if out[m] != nil {
 			continue
 		}
-		v := &runView{ID: r.WorkflowID, Phase: r.Phase, StartedBy: r.StartedBy, StartedAt: r.StartedAt, Finished: r.Finished, Resolutions: r.Resolutions}
-		_ = json.Unmarshal(r.Status, &v.St)
+		v := recorded(r)
 		if !r.Finished {
 			_ = s.liven(ctx, v) // the record stands when Temporal does not answer
 		}
 		out[m] = v
 	}
 	return out, nil
+}
+
+// recorded is a run as its audit record (bill_runs) last had it.
+func recorded(r report.BillRun) *runView {
+	v := &runView{ID: r.WorkflowID, Phase: r.Phase, StartedBy: r.StartedBy, StartedAt: r.StartedAt, Resolutions: r.Resolutions}
+	_ = json.Unmarshal(r.Status, &v.St)
+	return v
 }
 
 // liven reads a run's status from Temporal: a running run's by query (its
@@ -229,7 +234,6 @@ func (s *Server) liven(ctx context.Context, v *runView) error {
 		v.St, v.Phase = st, string(st.Phase)
 	default: // failed, terminated, cancelled, timed out: no query would answer
 		v.Phase = strings.ToLower(strings.TrimPrefix(status.String(), "WorkflowExecutionStatus"))
-		v.Finished = true
 	}
 	return nil
 }
@@ -319,8 +323,10 @@ type runPageData struct {
 	Calls      []report.MismatchDetail
 	Offset     int
 	More       bool
-	Waiting    bool
 }
+
+// Waiting is whether the run waits for finance to resolve it.
+func (d runPageData) Waiting() bool { return d.Run.Phase == string(workflows.PhaseWaiting) }
 
 func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	s.showRun(w, r, http.StatusOK, "")
@@ -336,16 +342,13 @@ func (s *Server) showRun(w http.ResponseWriter, r *http.Request, status int, ref
 		return
 	}
 	if len(recs) > 0 {
-		rec := recs[0]
-		d.Run = runView{ID: id, Phase: rec.Phase, StartedBy: rec.StartedBy, StartedAt: rec.StartedAt, Finished: rec.Finished, Resolutions: rec.Resolutions}
-		_ = json.Unmarshal(rec.Status, &d.Run.St)
+		d.Run = *recorded(recs[0])
 	}
 	var notFound *serviceerror.NotFound
 	if err := s.liven(ctx, &d.Run); err != nil && !(errors.As(err, &notFound) && len(recs) > 0) { // past retention: the record has it
 		s.fail(w, r, err)
 		return
 	}
-	d.Waiting = d.Run.Phase == string(workflows.PhaseWaiting)
 	if from, to := d.Run.St.From, d.Run.St.To; !from.IsZero() && (d.Run.St.Mismatched || d.Category != "") {
 		// The run's last check counted them; runs from before it kept
 		// counts are counted again.
@@ -471,7 +474,10 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.renderView(w, r, http.StatusOK, "confirm", view{Title: map[string]string{"issue": "Issue ", "void": "Void "}[verb] + strings.ToLower(title(d.Inv)[:1]) + title(d.Inv)[1:], Nav: "invoices", Data: map[string]any{"Verb": verb, "Inv": d.Inv}})
+	what := title(d.Inv)
+	what = strings.ToLower(what[:1]) + what[1:]
+	s.renderView(w, r, http.StatusOK, "confirm", view{Title: strings.ToUpper(verb[:1]) + verb[1:] + " " + what, Nav: "invoices",
+		Data: map[string]any{"Verb": verb, "Inv": d.Inv}})
 }
 
 func (s *Server) changeInvoice(w http.ResponseWriter, r *http.Request) {
