@@ -112,20 +112,25 @@ func TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
 	}
 	total := decimal.RequireFromString(invs[0]["total"].(string))
+	// Every day below is taken from the invoice itself: it is issued today,
+	// whatever day that is, so no fixed date can stand before or after it.
+	issued, _ := time.Parse(time.DateOnly, invs[0]["issue_date"].(string))
 	due, _ := time.Parse(time.DateOnly, invs[0]["due_date"].(string))
 	number := invs[0]["number"].(string)
+	day := func(t time.Time) string { return t.Format(time.DateOnly) }
+	paid := issued.AddDate(0, 0, 1) // the day after issue: a balance at its start is before the payment
 
 	for _, bad := range []struct{ file, want string }{
-		{"client,date,amount,currency,reference\nacme,2026-12-01,20.00,USD,BANK-1\n", "payments.csv:2: field currency: client acme is billed in EUR"},
-		{"client,date,amount,currency,reference\nacme,2026-12-01,20.00,EUR,BANK-1\nacme,2026-12-02,5.00,EUR,BANK-1\n", "payments.csv:3: field reference"},
-		{"client,date,amount,currency,reference\nghost,2026-12-01,20.00,EUR,BANK-9\n", "payments.csv:2: field client: unknown client"},
+		{"client,date,amount,currency,reference\nacme," + day(paid) + ",20.00,USD,BANK-1\n", "payments.csv:2: field currency: client acme is billed in EUR"},
+		{"client,date,amount,currency,reference\nacme," + day(paid) + ",20.00,EUR,BANK-1\nacme," + day(paid.AddDate(0, 0, 1)) + ",5.00,EUR,BANK-1\n", "payments.csv:3: field reference"},
+		{"client,date,amount,currency,reference\nghost," + day(paid) + ",20.00,EUR,BANK-9\n", "payments.csv:2: field client: unknown client"},
 	} {
 		code, _, errOut := run(t, url, "import", "payments", write(t, "payments.csv", bad.file))
 		if code == 0 || !strings.Contains(errOut, bad.want) {
 			t.Errorf("exit %d: %s, want %s", code, errOut, bad.want)
 		}
 	}
-	payments := write(t, "payments.csv", "client,date,amount,currency,reference\nacme,2026-12-01,20.00,EUR,BANK-1\n")
+	payments := write(t, "payments.csv", "client,date,amount,currency,reference\nacme,"+day(paid)+",20.00,EUR,BANK-1\n")
 	importAll(t, url, []string{"payments", payments})
 	if code, _, errOut := run(t, url, "import", "payments", payments); code == 0 || !strings.Contains(errOut, `payment "BANK-1" was imported before`) {
 		t.Errorf("a reference used again: exit %d: %s", code, errOut)
@@ -133,7 +138,7 @@ func TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere
 
 	owed := total.Sub(decimal.NewFromInt(20))
 	late := due.AddDate(0, 0, 36) // 36 days past due: the 31–60 bucket
-	code, out, errOut = run(t, url, "--format", "json", "client", "balance", "--client", "acme", "--at", late.Format(time.DateOnly))
+	code, out, errOut = run(t, url, "--format", "json", "client", "balance", "--client", "acme", "--at", day(late))
 	var bal []map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &bal) != nil || len(bal) != 1 {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
@@ -141,13 +146,17 @@ func TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere
 	if bal[0]["balance"] != owed.StringFixed(2) || bal[0]["days_31_60"] != owed.StringFixed(2) || bal[0]["current"] != "0.00" || bal[0]["currency"] != "EUR" {
 		t.Fatalf("balance %v, want %s owed 31–60 days", bal[0], owed.StringFixed(2))
 	}
-	code, out, _ = run(t, url, "--format", "json", "client", "balance", "--client", "acme", "--at", "2026-12-01")
+	code, out, _ = run(t, url, "--format", "json", "client", "balance", "--client", "acme", "--at", day(paid))
 	if code != 0 || !strings.Contains(out, `"balance": "`+total.StringFixed(2)+`"`) || !strings.Contains(out, `"current": "`+total.StringFixed(2)+`"`) {
 		t.Fatalf("before the payment and the due date: %s", out)
 	}
+	code, out, _ = run(t, url, "--format", "json", "client", "balance", "--client", "acme", "--at", day(issued))
+	if code != 0 || !strings.Contains(out, `"balance": "0.00"`) {
+		t.Fatalf("at the start of the issue day, before the invoice: %s", out)
+	}
 
 	dir := t.TempDir()
-	code, out, errOut = run(t, url, "--format", "json", "client", "statement", "--client", "acme", "--from", "2026-11-01", "--to", late.Format(time.DateOnly), "--out", dir)
+	code, out, errOut = run(t, url, "--format", "json", "client", "statement", "--client", "acme", "--from", day(issued), "--to", day(late), "--out", dir)
 	var st map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
@@ -156,11 +165,11 @@ func TestAClientsBalanceAgesItsInvoicesLessItsPaymentsAndItsStatementClosesThere
 	if st["opening_balance"] != "0.00" || st["closing_balance"] != bal[0]["balance"] || !strings.Contains(string(lines), number) || !strings.Contains(string(lines), "BANK-1") {
 		t.Fatalf("statement %s", out)
 	}
-	csv, err := os.ReadFile(filepath.Join(dir, "statement-acme-2026-11-01.csv"))
+	csv, err := os.ReadFile(filepath.Join(dir, "statement-acme-"+day(issued)+".csv"))
 	if err != nil || !strings.Contains(string(csv), "closing_balance,,,,"+owed.StringFixed(2)+"\n") {
 		t.Fatalf("%v\n%s", err, csv)
 	}
-	if pdf, err := os.ReadFile(filepath.Join(dir, "statement-acme-2026-11-01.pdf")); err != nil || !strings.HasPrefix(string(pdf), "%PDF") {
+	if pdf, err := os.ReadFile(filepath.Join(dir, "statement-acme-"+day(issued)+".pdf")); err != nil || !strings.HasPrefix(string(pdf), "%PDF") {
 		t.Fatalf("%v: %d bytes", err, len(pdf))
 	}
 

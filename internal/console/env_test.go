@@ -72,11 +72,12 @@ type month struct {
 	queue   string
 	console *console.Server
 	url     string
+	began   time.Time // the wall clock when the test began
 }
 
 func newMonth(t *testing.T) *month {
 	t.Helper()
-	m := &month{store: pgtest.New(t)}
+	m := &month{store: pgtest.New(t), began: time.Now()}
 	pgtest.ImportDemo(t, m.store)
 	m.s3 = s3test.New(t)
 	body, err := os.ReadFile(filepath.Join("..", "..", "testdata", "demo", "cdrs-2026-10.csv"))
@@ -105,7 +106,7 @@ func newMonth(t *testing.T) *month {
 		Import: func(ctx context.Context, kind, name string, in io.Reader, o console.ImportOptions) (postgres.ImportResult, error) {
 			return cli.ImportFile(ctx, store, kind, name, in, o)
 		},
-		ImportKinds: cli.ImportKinds(), Users: users(t)})
+		ImportKinds: cli.ImportKinds(), Users: users(t), Now: m.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,5 +116,13 @@ func newMonth(t *testing.T) *month {
 	return m
 }
 
-// thisMonth is the month now, which has not ended.
-func (m *month) thisMonth() string { return time.Now().UTC().Format("2006-01") }
+// consoleEpoch is the console's clock at the start of a test: mid-November
+// 2026, so October has ended and November has not, whatever today is.
+var consoleEpoch = time.Date(2026, 11, 15, 12, 0, 0, 0, time.UTC)
+
+// now is the console's clock: consoleEpoch when the test began, running
+// on at the wall clock's pace (sessions and throttles need time to pass).
+func (m *month) now() time.Time { return consoleEpoch.Add(time.Since(m.began)) }
+
+// thisMonth is the month on the console's clock, which has not ended.
+func (m *month) thisMonth() string { return m.now().UTC().Format("2006-01") }
