@@ -29,6 +29,9 @@ const (
 	// ErrCallsChanged: an invoice's calls changed since it was computed;
 	// the workflow computes it again rather than retry the step.
 	ErrCallsChanged = "CallsChanged"
+	// ErrNoteOutdated: another note of the invoice was issued since this
+	// one was computed; adjusting again makes the correction still due.
+	ErrNoteOutdated = "NoteOutdated"
 )
 
 // invoiceError maps billing's invoice errors to their non-retryable types.
@@ -48,6 +51,8 @@ func invoiceError(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrUnknownClient, err)
 	case errors.Is(err, billing.ErrCallsChanged):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrCallsChanged, err)
+	case errors.Is(err, invoice.ErrNoteOutdated):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrNoteOutdated, err)
 	}
 	return err
 }

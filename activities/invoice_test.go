@@ -132,7 +132,7 @@ func TestCreatingAnInvoiceAgainKeepsOneInvoiceAndOneNumber(t *testing.T) {
 		t.Fatalf("%d invoices", n)
 	}
 	// Void keeps the number; a new draft may then replace it, and its issue takes the next number.
-	if err := f.store.Void(ctx, a.ID); err != nil {
+	if _, err := f.store.Void(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
 	next, err := f.create(activities.CreateInvoiceInput{Client: "acme", InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Issue: true}})
@@ -219,7 +219,7 @@ func TestABatchIsNumberedInTheOrderGivenOrNotAtAll(t *testing.T) {
 	f := newFixture(t)
 	ids := drafts(t, f, 4)
 	tpl := map[string]string{"invoice": "INV-{YYYY}-{SEQ:6}"}
-	if err := f.store.Void(ctx, ids[2]); err != nil {
+	if _, err := f.store.Void(ctx, ids[2]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.store.Issue(ctx, ids[:3], invoicedAt, tpl, nil); err == nil {

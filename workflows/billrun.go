@@ -74,6 +74,10 @@ type BillRunInput struct {
 	CDRTimeZone string
 	// StartedBy is who started the run, for its audit record.
 	StartedBy string
+	// LateFiles is how long after each client's period ends the run waits
+	// before invoicing it, for CDR files that arrive late (each wave
+	// ingests the inbox first); 0 invoices right at the end.
+	LateFiles time.Duration
 }
 
 // BillRunResolve tells a waiting run how to go on: ResolveRerate or
@@ -217,7 +221,7 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 		now := workflow.Now(ctx)
 		var p InvoiceRunProgress
 		err = workflow.ExecuteChildWorkflow(child(name("invoices")), InvoiceRun,
-			InvoiceRunInput{Period: in.Period, Template: in.Template, Issue: in.Issue, Now: now, EndedAfter: endedAfter}).Get(ctx, &p)
+			InvoiceRunInput{Period: in.Period, Template: in.Template, Issue: in.Issue, Now: now, EndedAfter: endedAfter, LateFiles: in.LateFiles}).Get(ctx, &p)
 		if err != nil {
 			return st, err
 		}
@@ -453,12 +457,14 @@ func isApplicationError(err error, kind string) bool {
 }
 
 // ScheduledBillRunInput is what a schedule's action carries: the bill
-// run's options. The month billed is the one before the action's time in
+// run's options. The month billed is the one before the action's nominal
+// time (the schedule's, not the moment a late or caught-up action ran) in
 // TimeZone.
 type ScheduledBillRunInput struct {
-	TimeZone string // IANA; "" is UTC
-	Issue    bool
-	Template string
+	TimeZone  string // IANA; "" is UTC
+	Issue     bool
+	Template  string
+	LateFiles time.Duration // BillRunInput.LateFiles
 }
 
 // ScheduledBillRun starts, under its usual ID, the bill run of the month
@@ -473,7 +479,7 @@ func ScheduledBillRun(ctx workflow.Context, in ScheduledBillRunInput) (string, e
 		if err != nil {
 			return period.Month("")
 		}
-		return period.Of(workflow.Now(ctx).In(loc)).Prev()
+		return period.Of(scheduledTime(ctx).In(loc)).Prev()
 	}).Get(&month)
 	if err != nil {
 		return "", err
@@ -488,7 +494,7 @@ func ScheduledBillRun(ctx workflow.Context, in ScheduledBillRunInput) (string, e
 		TypedSearchAttributes: temporal.NewSearchAttributes(KindAttr.ValueSet(KindBillRun), PeriodAttr.ValueSet(string(month))),
 	})
 	run := workflow.ExecuteChildWorkflow(cctx, BillRun, BillRunInput{Period: month, Issue: in.Issue, Template: in.Template,
-		StartedBy: workflow.GetInfo(ctx).WorkflowExecution.ID})
+		StartedBy: workflow.GetInfo(ctx).WorkflowExecution.ID, LateFiles: in.LateFiles})
 	if err := run.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		var started *temporal.ChildWorkflowExecutionAlreadyStartedError
 		if errors.As(err, &started) {
@@ -498,4 +504,19 @@ func ScheduledBillRun(ctx workflow.Context, in ScheduledBillRunInput) (string, e
 		return "", err
 	}
 	return id, nil
+}
+
+// scheduledStartTime is the search attribute a schedule sets on the
+// workflows it starts: the action's nominal time.
+var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// scheduledTime is the nominal time of the schedule action that started
+// the workflow; now for one started otherwise. A schedule set to midnight
+// whose action runs a second early, or a day late after an outage, bills
+// the month its time says.
+func scheduledTime(ctx workflow.Context) time.Time {
+	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime); ok {
+		return t
+	}
+	return workflow.Now(ctx)
 }

@@ -211,17 +211,25 @@ func TestAScheduledBillRunBillsTheMonthBeforeInItsTimeZone(t *testing.T) {
 		name, zone string
 		at         time.Time
 		want       string
+		nominal    time.Time // the schedule's action time, when a schedule started it
 	}{
-		{"early in a month", "Europe/Berlin", time.Date(2026, 11, 2, 5, 30, 0, 0, time.UTC), "2026-10"},
-		{"already the next month in the zone", "Asia/Tokyo", time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), "2026-11"},
-		{"the same instant in UTC", "", time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), "2026-10"},
-		{"January bills December", "UTC", time.Date(2027, 1, 1, 6, 0, 0, 0, time.UTC), "2026-12"},
+		{"early in a month", "Europe/Berlin", time.Date(2026, 11, 2, 5, 30, 0, 0, time.UTC), "2026-10", time.Time{}},
+		{"already the next month in the zone", "Asia/Tokyo", time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), "2026-11", time.Time{}},
+		{"the same instant in UTC", "", time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), "2026-10", time.Time{}},
+		{"January bills December", "UTC", time.Date(2027, 1, 1, 6, 0, 0, 0, time.UTC), "2026-12", time.Time{}},
+		{"an action run a second before its nominal midnight bills by its nominal time", "UTC",
+			time.Date(2026, 11, 30, 23, 59, 59, 0, time.UTC), "2026-11", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		{"an action caught up a month late bills by its nominal time", "Europe/Berlin",
+			time.Date(2027, 1, 2, 6, 0, 0, 0, time.UTC), "2026-11", time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
 			env.SetStartTime(tt.at)
+			if !tt.nominal.IsZero() {
+				require.NoError(t, env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(scheduledStartTime.ValueSet(tt.nominal))))
+			}
 			env.RegisterWorkflow(BillRun)
 			var got BillRunInput
 			env.OnWorkflow(BillRun, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in BillRunInput) (BillRunStatus, error) {

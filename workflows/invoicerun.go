@@ -56,6 +56,9 @@ type InvoiceRunInput struct {
 	EndedAfter time.Time
 	// Reseller invoices only that reseller's clients; "" every client.
 	Reseller string
+	// LateFiles waits that long after each client's period ends before
+	// invoicing it (billing.InvoiceOptions.LateFiles).
+	LateFiles time.Duration
 	// Carried across continue-as-new.
 	After    string    // the last client of the pages done
 	Now      time.Time // the run's start: every page issues on the same day
@@ -184,7 +187,7 @@ func invoiceBatchOnce(ctx workflow.Context, in InvoiceRunInput, clients []string
 	var created activities.CreateInvoicesResult
 	if err := workflow.ExecuteActivity(summarized(ctx, clientSpan(clients)), a.CreateInvoices, activities.CreateInvoicesInput{Clients: clients,
 		InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
-			Now: in.Now, Rounding: in.Rounding, EndedAfter: in.EndedAfter}}).Get(ctx, &created); err != nil {
+			Now: in.Now, Rounding: in.Rounding, EndedAfter: in.EndedAfter, LateFiles: in.LateFiles}}).Get(ctx, &created); err != nil {
 		return err
 	}
 	var ids []string

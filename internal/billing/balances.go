@@ -10,6 +10,7 @@ import (
 	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/ledger"
 	"github.com/billrun/billrun/internal/pdf"
+	"github.com/billrun/billrun/internal/period"
 )
 
 // Ledgers read what clients owe, and who sells to them.
@@ -41,15 +42,17 @@ type Balance struct {
 	OverLimit bool // owes more than its credit limit
 }
 
-// BalanceDay is the day balances are read at unless one is asked for:
-// tomorrow in UTC, so that today's documents and payments count (a day's
-// balance is at its start).
-func (s *Service) BalanceDay() time.Time {
-	return s.now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+// BalanceDay is the day a client's balance is read at unless one is asked
+// for: tomorrow in its time zone, so that today's documents and payments
+// count (a day's balance is at its start, and a document is dated in its
+// client's zone: a Pacific/Kiritimati client's invoice issued at 11:00 UTC
+// is dated the next UTC day).
+func (s *Service) BalanceDay(zone *time.Location) time.Time {
+	return period.DateIn(s.now(), zone).AddDate(0, 0, 1)
 }
 
 // Balances are the balances at the start of day at of every client, or of
-// one; Entries are left out.
+// one; a zero at is each client's BalanceDay. Entries are left out.
 func (s *Service) Balances(ctx context.Context, client string, at time.Time) ([]Balance, error) {
 	return s.balances(ctx, client, at, false)
 }
@@ -61,7 +64,11 @@ func (s *Service) balances(ctx context.Context, client string, at time.Time, lim
 	}
 	out := make([]Balance, len(accounts))
 	for i, a := range accounts {
-		out[i] = Balance{Ageing: ledger.Age(a.Entries, at), At: at}
+		day := at
+		if day.IsZero() {
+			day = s.BalanceDay(a.Zone)
+		}
+		out[i] = Balance{Ageing: ledger.Age(a.Entries, day), At: day}
 		a.Entries = nil
 		out[i].Account = a
 		out[i].OverLimit = a.CreditLimit != nil && out[i].Balance.GreaterThan(*a.CreditLimit)
@@ -110,8 +117,7 @@ func (s *Service) Statement(ctx context.Context, client string, from, to time.Ti
 // their balance and limit written for a readiness finding. Only clients
 // with a limit are read: a bill run's readiness pays nothing without one.
 func (s *Service) overLimit(ctx context.Context) (map[string][2]string, error) {
-	tomorrow := s.BalanceDay()
-	bs, err := s.balances(ctx, "", tomorrow, true)
+	bs, err := s.balances(ctx, "", time.Time{}, true) // each client's tomorrow
 	if err != nil {
 		return nil, err
 	}

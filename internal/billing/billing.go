@@ -48,7 +48,17 @@ type Invoices interface {
 	InvoiceBases(ctx context.Context, clients []string, month period.Month, issue time.Time, withUsage bool) ([]invoice.Basis, error)
 	SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoice.Saved, error)
 	Issue(ctx context.Context, ids []string, at time.Time, templates map[string]string, snaps map[string]invoice.Snapshot) ([]string, error)
-	Void(ctx context.Context, id string) error
+	// IssueNotes issues notes computed from the database as it was at
+	// since: an error wrapping invoice.ErrNoteOutdated when another note
+	// of an invoice was issued since, one with Running() when a rerate of
+	// a note's period runs or started since.
+	IssueNotes(ctx context.Context, ids []string, at time.Time, templates map[string]string, snaps map[string]invoice.Snapshot, since time.Time) ([]string, error)
+	// RerateOver names a rerate that runs over [from, to) ("" for none),
+	// and the database's clock.
+	RerateOver(ctx context.Context, from, to time.Time) (string, time.Time, error)
+	// Void voids an invoice and the notes that correct it, and returns
+	// the IDs of those notes.
+	Void(ctx context.Context, id string) ([]string, error)
 	SetDocuments(ctx context.Context, docs map[string]invoice.Written) error
 	Snapshots(ctx context.Context, ids []string) (map[string]invoice.Snapshot, error)
 	Invoice(ctx context.Context, id string) (invoice.Stored, error)

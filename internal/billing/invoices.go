@@ -56,6 +56,10 @@ type InvoiceOptions struct {
 	EndedAfter time.Time
 	// Preview makes previews of periods that have not ended, never issued.
 	Preview bool
+	// LateFiles is how long after a client's period ends it is first
+	// invoiced, for CDR files that arrive late: until then it is Open, and
+	// EndedAfter compares the period's end plus it. 0 invoices at the end.
+	LateFiles time.Duration
 }
 
 // Created names a client's invoice, or why there is none.
@@ -104,11 +108,12 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 		b := &bases[i]
 		r := &out[i]
 		r.Client = b.Stored.Client
-		if !o.EndedAfter.IsZero() && !b.Stored.PeriodEnd.After(o.EndedAfter) {
+		end := b.Stored.PeriodEnd
+		due := end.Add(o.LateFiles) // when it is invoiced: a bill run's wave
+		if !o.EndedAfter.IsZero() && !due.After(o.EndedAfter) {
 			r.Earlier = true
 			continue
 		}
-		end := b.Stored.PeriodEnd
 		if o.Preview && !o.Now.Before(end) {
 			r.Ended = fmt.Sprintf("client %s's period %s ended %s: make its invoice, not a preview", r.Client, o.Period,
 				end.Format("2006-01-02 15:04 MST"))
@@ -121,7 +126,12 @@ func (s *Service) CreateInvoices(ctx context.Context, clients []string, o Invoic
 		}
 		if o.Now.Before(end) && !o.Preview {
 			r.Open, r.Ends = fmt.Sprintf("client %s's period %s ends %s: it is invoiced once it has ended", r.Client, o.Period,
-				end.Format("2006-01-02 15:04 MST")), end
+				end.Format("2006-01-02 15:04 MST")), due
+			continue
+		}
+		if o.Now.Before(due) && !o.Preview {
+			r.Open, r.Ends = fmt.Sprintf("client %s's period %s ended %s: it is invoiced at %s, once late files have had %s to arrive", r.Client,
+				o.Period, end.Format("2006-01-02 15:04 MST"), due.Format("2006-01-02 15:04 MST"), o.LateFiles), due
 			continue
 		}
 		if o.Template != "" {
@@ -255,24 +265,37 @@ func (s *Service) IssueInvoice(ctx context.Context, id string, at time.Time) (in
 	return s.Store.Invoice(ctx, inv.ID)
 }
 
-// VoidInvoice voids an invoice (by ID or number) at the instant at; it keeps
-// its number and its documents. An issued invoice gets a void notice beside
-// its documents (NUMBER.void.json), written once.
+// VoidInvoice voids an invoice (by ID or number) at the instant at, and
+// the notes that correct it (billing-rules §7): each keeps its number and
+// its documents, and an issued one gets a void notice beside its
+// documents (NUMBER.void.json), written once.
 func (s *Service) VoidInvoice(ctx context.Context, id string, at time.Time) (invoice.Stored, error) {
 	inv, err := s.Store.Invoice(ctx, id)
 	if err != nil {
 		return inv, err
 	}
-	if err := s.Store.Void(ctx, inv.ID); err != nil {
+	notes, err := s.Store.Void(ctx, inv.ID)
+	if err != nil {
 		return inv, err
 	}
-	if inv.Number != "" {
-		notice, err := json.MarshalIndent(map[string]string{"id": inv.ID, "number": inv.Number, "kind": "invoice", "state": "void",
-			"voided_at": at.UTC().Format(time.RFC3339)}, "", "  ")
+	voided := []invoice.Stored{inv}
+	if len(notes) > 0 {
+		ns, err := s.Store.InvoicesByID(ctx, notes)
 		if err != nil {
 			return inv, err
 		}
-		if _, err := s.Objects.PutNew(ctx, documentBase(inv)+".void.json", bytes.NewReader(notice), "application/json"); err != nil &&
+		voided = append(voided, ns...)
+	}
+	for _, v := range voided {
+		if v.Number == "" {
+			continue
+		}
+		notice, err := json.MarshalIndent(map[string]string{"id": v.ID, "number": v.Number, "kind": cmp.Or(v.Kind, invoice.KindInvoice),
+			"state": "void", "voided_at": at.UTC().Format(time.RFC3339)}, "", "  ")
+		if err != nil {
+			return inv, err
+		}
+		if _, err := s.Objects.PutNew(ctx, documentBase(v)+".void.json", bytes.NewReader(notice), "application/json"); err != nil &&
 			!errors.Is(err, blob.ErrExists) {
 			return inv, err
 		}

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,13 +27,48 @@ type Adjusted struct {
 // note, and issues it when asked. The recomputation keeps the issued
 // invoice's taxes and rounding mode. An invoice that no longer differs has
 // no note: a draft note left from before is voided.
+//
+// Corrections are made one at a time (billing-rules §7): an adjust that
+// meets a rerate of the month, running or started while it computed, is
+// refused naming it (ErrRerateRunning), since it would bill a passing
+// state; a note another adjust issued first for the same invoice is taken
+// into account by computing again.
 func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client string, issue bool, now time.Time) ([]Adjusted, error) {
 	if now.IsZero() {
 		now = s.now()
 	}
+	for tries := 1; ; tries++ {
+		out, err := s.adjust(ctx, month, client, issue, now)
+		if errors.Is(err, invoice.ErrNoteOutdated) && tries < maxAdjustTries {
+			continue
+		}
+		var running interface{ Running() string }
+		if errors.As(err, &running) {
+			return nil, fmt.Errorf("%w: %s; adjust %s once it has ended", ErrRerateRunning, running.Running(), month)
+		}
+		return out, err
+	}
+}
+
+// maxAdjustTries bounds the computations of one adjust that other adjusts
+// of the same invoices outran.
+const maxAdjustTries = 5
+
+func (s *Service) adjust(ctx context.Context, month period.Month, client string, issue bool, now time.Time) ([]Adjusted, error) {
 	listed, err := s.Store.Invoices(ctx, month, client)
 	if err != nil {
 		return nil, err
+	}
+	// A rerate of the month's periods makes a passing state: wait for it.
+	var since time.Time
+	if from, to, ok := issuedSpan(listed); ok {
+		var run string
+		if run, since, err = s.Store.RerateOver(ctx, from, to); err != nil {
+			return nil, err
+		}
+		if run != "" {
+			return nil, &runningError{run}
+		}
 	}
 	cs, drafts, err := s.corrections(ctx, listed, month, now)
 	if err != nil || len(cs) == 0 {
@@ -46,7 +82,7 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 		out[i] = Adjusted{Client: inv.Client, Invoice: inv.Number}
 		if !c.Due {
 			if id := drafts[inv.ID]; id != "" {
-				if err := s.Store.Void(ctx, id); err != nil {
+				if _, err := s.Store.Void(ctx, id); err != nil {
 					return nil, err
 				}
 			}
@@ -75,7 +111,7 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 		out[at[k]].NoteID, ids[k] = sv.ID, sv.ID
 	}
 	if issue {
-		numbers, err := s.Store.Issue(ctx, ids, now, s.templates(), snaps)
+		numbers, err := s.Store.IssueNotes(ctx, ids, now, s.templates(), snaps, since)
 		if err != nil {
 			return nil, err
 		}
@@ -101,10 +137,15 @@ type correction struct {
 func (s *Service) corrections(ctx context.Context, listed []invoice.Stored, month period.Month, now time.Time) ([]correction, map[string]string, error) {
 	var ids, clients []string
 	drafts := map[string]string{} // invoice ID → its draft note
+	seen := map[string]bool{}
 	for _, inv := range listed {
 		switch {
 		case inv.State == "issued" && inv.Corrects == nil:
-			ids, clients = append(ids, inv.ID), append(clients, inv.Client)
+			ids = append(ids, inv.ID)
+			if !seen[inv.Client] {
+				seen[inv.Client] = true
+				clients = append(clients, inv.Client)
+			}
 		case inv.State == "issued":
 			ids = append(ids, inv.ID)
 		case inv.State == "draft" && inv.Corrects != nil:
@@ -131,9 +172,13 @@ func (s *Service) corrections(ctx context.Context, listed []invoice.Stored, mont
 	if err != nil {
 		return nil, nil, err
 	}
+	basis := make(map[string]invoice.Basis, len(bases))
+	for _, b := range bases {
+		basis[b.Stored.Client] = b
+	}
 	out := make([]correction, len(issued))
 	for i, inv := range issued {
-		b := bases[i]
+		b := basis[inv.Client]
 		b.Input.Taxes, b.Input.Rounding = issuedTaxes(inv), inv.Rounding
 		recomputed, err := invoice.Compute(b.Input)
 		if err != nil {
@@ -141,6 +186,7 @@ func (s *Service) corrections(ctx context.Context, listed []invoice.Stored, mont
 		}
 		out[i] = correction{Issued: inv}
 		out[i].Note, out[i].Due = invoice.Adjust(inv, notes[inv.ID], recomputed)
+		out[i].Note.NotesBefore = len(notes[inv.ID])
 		out[i].Note.IssueDate, out[i].Note.DueDate = b.Input.IssueDate, recomputed.DueDate
 	}
 	return out, drafts, nil
@@ -158,3 +204,22 @@ func issuedTaxes(inv invoice.Stored) []invoice.Tax {
 	}
 	return out
 }
+
+// issuedSpan is the smallest range that holds the periods of the issued
+// invoices of listed, and whether there is one.
+func issuedSpan(listed []invoice.Stored) (from, to time.Time, ok bool) {
+	var froms, tos []time.Time
+	for _, inv := range listed {
+		if inv.State == "issued" && inv.Corrects == nil {
+			froms, tos = append(froms, inv.PeriodStart), append(tos, inv.PeriodEnd)
+		}
+	}
+	from, to = period.Cover(froms, tos)
+	return from, to, len(froms) > 0
+}
+
+// runningError names the rerate an adjust met.
+type runningError struct{ id string }
+
+func (e *runningError) Error() string   { return "rerate " + e.id + " is running" }
+func (e *runningError) Running() string { return e.id }

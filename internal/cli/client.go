@@ -29,7 +29,7 @@ func (a *app) clientCmd() *cobra.Command {
 	var client, at, reseller string
 	balance := &cobra.Command{
 		Use:   "balance [--client ID] [--at DATE]",
-		Short: "What each client owes at the start of a day (default tomorrow: today included), aged by days past due",
+		Short: "What each client owes at the start of a day (default tomorrow in the client's time zone: today included), aged by days past due",
 		Example: `  billctl client balance                      # every client, today's documents and payments included
   billctl client balance --client acme --at 2026-12-01`,
 		Args: cobra.NoArgs,
@@ -38,7 +38,7 @@ func (a *app) clientCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			when := svc.BalanceDay()
+			var when time.Time // each client's tomorrow in its own zone
 			if at != "" {
 				if when, err = dayFlag("at", at); err != nil {
 					return err

@@ -30,8 +30,9 @@ func (a *app) runCmd() *cobra.Command {
 func (a *app) runBillCmd() *cobra.Command {
 	var monthFlag, state, template, tz string
 	var wait bool
+	var lateFiles time.Duration
 	cmd := &cobra.Command{
-		Use: "bill --period YYYY-MM [--state draft|issued] [--template NAME] [--tz ZONE] [--wait]",
+		Use: "bill --period YYYY-MM [--state draft|issued] [--template NAME] [--tz ZONE] [--late-files DURATION] [--wait]",
 		Example: `  billctl run bill --period 2026-10 --wait                  # exits 3 when it waits for finance
   billctl run bill --period 2026-10 --state issued --wait   # number the invoices too`,
 		Short: "Start (or join) the month's bill run: ingest → readiness and mismatches → rerate → invoices",
@@ -48,12 +49,15 @@ func (a *app) runBillCmd() *cobra.Command {
 			if _, err := time.LoadLocation(tz); err != nil {
 				return fmt.Errorf("--tz %q: %w", tz, err)
 			}
+			if err := checkLateFiles(lateFiles); err != nil {
+				return err
+			}
 			c, err := a.workflows(ctx)
 			if err != nil {
 				return err
 			}
 			run, err := workflows.StartBillRun(ctx, c, workflows.BillRunInput{Period: month, Issue: state == "issued", Template: template,
-				CDRTimeZone: tz})
+				CDRTimeZone: tz, LateFiles: lateFiles})
 			if err != nil {
 				return fmt.Errorf("start bill run: %w", err)
 			}
@@ -73,8 +77,18 @@ func (a *app) runBillCmd() *cobra.Command {
 	cmd.Flags().StringVar(&template, "template", "", "default or extended (default: each client's)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run until it is done or waits to be resolved")
 	cmd.Flags().StringVar(&tz, "tz", "", "time zone of naive timestamps in asterisk and freeswitch files (default UTC)")
+	cmd.Flags().DurationVar(&lateFiles, "late-files", 0, "wait this long after each client's period ends before invoicing it, for CDR files that arrive late (e.g. 6h)")
 	_ = cmd.MarkFlagRequired("period")
 	return cmd
+}
+
+// checkLateFiles refuses a --late-files that is negative or longer than
+// the month that follows the period.
+func checkLateFiles(d time.Duration) error {
+	if d < 0 || d > 28*24*time.Hour {
+		return fmt.Errorf("--late-files %s: want 0 to 672h (28 days)", d)
+	}
+	return nil
 }
 
 func (a *app) runResolveCmd() *cobra.Command {
@@ -179,7 +193,10 @@ func (a *app) runListCmd() *cobra.Command {
 				if !slices.Contains(workflows.Phases, workflows.Phase(phase)) {
 					return fmt.Errorf("--phase %q: want one of %s", phase, strings.Join(phaseNames(), ", "))
 				}
-				query += ` AND ` + workflows.PhaseAttr.GetName() + ` = '` + phase + `' AND ExecutionStatus = 'Running'`
+				// A run started before the phase was a search attribute has
+				// none until its next phase: its status says where it is.
+				query += ` AND (` + workflows.PhaseAttr.GetName() + ` = '` + phase + `' OR ` + workflows.PhaseAttr.GetName() +
+					` IS NULL) AND ExecutionStatus = 'Running'`
 			}
 			c, err := a.temporalClient(ctx)
 			if err != nil {
@@ -204,6 +221,15 @@ func (a *app) runListCmd() *cobra.Command {
 					closed := ""
 					if e.GetCloseTime() != nil {
 						closed = e.GetCloseTime().AsTime().UTC().Format(time.RFC3339)
+					}
+					if phase != "" && ph == "" {
+						st, err := workflows.BillRunStatusOf(ctx, c, e.GetExecution().GetWorkflowId())
+						if err != nil {
+							return err
+						}
+						if ph = string(st.Phase); ph != phase {
+							continue
+						}
 					}
 					row := []string{e.GetExecution().GetWorkflowId(), p, status, ph, e.GetStartTime().AsTime().UTC().Format(time.RFC3339), closed}
 					t.rows = append(t.rows, row)

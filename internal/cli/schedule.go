@@ -26,8 +26,9 @@ func (a *app) scheduleCmd() *cobra.Command {
 func (a *app) scheduleCreateCmd() *cobra.Command {
 	var day, hour int
 	var tz, state, template string
+	var lateFiles time.Duration
 	cmd := &cobra.Command{
-		Use:     "create NAME [--day 1-28] [--hour 0-23] [--tz ZONE] [--state draft|issued] [--template NAME]",
+		Use:     "create NAME [--day 1-28] [--hour 0-23] [--tz ZONE] [--state draft|issued] [--template NAME] [--late-files DURATION]",
 		Example: `  billctl schedule create monthly --day 2 --hour 6 --tz Europe/Berlin --state issued`,
 		Short:   "Start the bill run of the month before on the given day and hour of every month",
 		Args:    cobra.ExactArgs(1),
@@ -48,6 +49,9 @@ func (a *app) scheduleCreateCmd() *cobra.Command {
 			if err := checkInvoiceFlags(state, template); err != nil {
 				return err
 			}
+			if err := checkLateFiles(lateFiles); err != nil {
+				return err
+			}
 			c, err := a.temporalClient(ctx)
 			if err != nil {
 				return err
@@ -60,7 +64,7 @@ func (a *app) scheduleCreateCmd() *cobra.Command {
 					TimeZoneName: tz,
 				},
 				Action: workflows.ScheduleAction(workflows.Client{Client: c, TaskQueue: a.cfg.TaskQueue}, args[0],
-					workflows.ScheduledBillRunInput{TimeZone: tz, Issue: state == "issued", Template: template}),
+					workflows.ScheduledBillRunInput{TimeZone: tz, Issue: state == "issued", Template: template, LateFiles: lateFiles}),
 			})
 			if err != nil {
 				return fmt.Errorf("create schedule %s: %w", args[0], err)
@@ -74,6 +78,7 @@ func (a *app) scheduleCreateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&tz, "tz", "UTC", "time zone of the day and hour, and of the month billed")
 	cmd.Flags().StringVar(&state, "state", "draft", "invoices as draft or issued")
 	cmd.Flags().StringVar(&template, "template", "", "default or extended (default: each client's)")
+	cmd.Flags().DurationVar(&lateFiles, "late-files", 0, "the runs wait this long after each client's period ends before invoicing it (e.g. 6h)")
 	return cmd
 }
 

@@ -616,8 +616,7 @@ func (s *Server) balancesPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := balancesPageData{Client: q.Get("client"), Reseller: q.Get("reseller"), Owing: q.Get("owing") == "on", OwingArg: q.Get("owing"),
 		Offset: intParam(r, "offset")}
-	d.At = s.Billing.BalanceDay()
-	if at := q.Get("at"); at != "" {
+	if at := q.Get("at"); at != "" { // else each client's tomorrow in its zone
 		t, err := report.ParseDate(at, nil)
 		if err != nil {
 			s.fail(w, r, fmt.Errorf("at %q: want YYYY-MM-DD", at))

@@ -79,6 +79,11 @@ var ErrNotFound = errors.New("no such invoice")
 // hold: asking again does not help.
 var ErrNoClient = errors.New("no such client")
 
+// ErrNoteOutdated is wrapped by the error for issuing a note computed
+// before another note of its invoice was issued: it would bill the same
+// correction twice. Computing the correction again puts it right.
+var ErrNoteOutdated = errors.New("another note of its invoice was issued since it was computed")
+
 // ErrPreview is wrapped by the error for issuing a preview: a preview of a
 // period that has not ended is never issued.
 var ErrPreview = errors.New("a preview is never issued")

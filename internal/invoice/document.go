@@ -40,6 +40,9 @@ type Stored struct {
 	Rounding    Rounding          // how the subtotal was formed
 	Preview     bool              // a draft of a period that has not ended (billing-rules §7)
 	Reseller    string            // the reseller that issues it, "" for the carrier: set when the draft is made
+	// NotesBefore is, on a note, how many issued notes its invoice had when
+	// the note was computed: it is issued only while that still holds.
+	NotesBefore int
 }
 
 // FileName is the name its downloaded documents take, before the

@@ -70,6 +70,11 @@ type Input struct {
 	Usage                  []Usage
 	Subscriptions          []Subscription
 	Rounding               Rounding
+	// RegularDays are the days of a regular period of the month (MonthDays),
+	// over which subscription fees are prorated, so that a transition period
+	// (PeriodOf) longer or shorter than a month is charged by its days; 0 is
+	// the period's own days.
+	RegularDays int
 }
 
 // Line kinds.
@@ -90,6 +95,9 @@ type Line struct {
 	Amount        decimal.Decimal
 	Exact         decimal.Decimal
 	Gross         bool
+	// Rounded says that Exact is only Amount: the line was stored before
+	// exact amounts were (migration 016), so its calls are checked to the cent.
+	Rounded bool
 }
 
 // TaxLine is a tax added to the subtotal, or contained in gross amounts.
@@ -141,6 +149,9 @@ func Compute(in Input) (Invoice, error) {
 	}
 	first, last := dateOf(in.PeriodStart), dateOf(in.PeriodEnd)
 	periodDays := days(first, last)
+	if in.RegularDays > 0 {
+		periodDays = in.RegularDays
+	}
 	subs := append([]Subscription(nil), in.Subscriptions...)
 	sort.SliceStable(subs, func(i, j int) bool { return subs[i].Package < subs[j].Package })
 	for _, s := range subs {
@@ -153,8 +164,11 @@ func Compute(in Input) (Invoice, error) {
 		if covered := days(from, to); covered > 0 {
 			exact := s.MonthlyFee.Mul(q).Mul(decimal.NewFromInt(int64(covered))).Div(decimal.NewFromInt(int64(periodDays)))
 			desc := s.Package
-			if covered < periodDays {
+			switch {
+			case covered < periodDays:
 				desc = fmt.Sprintf("%s (%d of %d days)", s.Package, covered, periodDays)
+			case covered > periodDays: // a transition period longer than a month
+				desc = fmt.Sprintf("%s (%d days at %d a month)", s.Package, covered, periodDays)
 			}
 			inv.Lines = append(inv.Lines, Line{Kind: KindSubscription, Description: desc, Quantity: s.Quantity,
 				Amount: Round(exact), Exact: exact, Gross: s.FeesIncludeTax})
@@ -220,8 +234,10 @@ func maxDate(a, b time.Time) time.Time {
 	return b
 }
 
-// Period returns a client's period for a month: from its invoice day at
-// midnight in its zone to the same day of the next month.
+// Period returns a client's regular period for a month: from its invoice
+// day at midnight in its zone to the same day of the next month. It has as
+// many days as the month (invoice days run to 28). PeriodOf is the period
+// that is invoiced.
 func Period(month period.Month, invoiceDay int, loc *time.Location) (time.Time, time.Time, error) {
 	if _, err := period.Parse(string(month)); err != nil {
 		return time.Time{}, time.Time{}, err
@@ -230,4 +246,49 @@ func Period(month period.Month, invoiceDay int, loc *time.Location) (time.Time, 
 		return time.Time{}, time.Time{}, fmt.Errorf("invoice day %d is not from 1 to 28", invoiceDay)
 	}
 	return month.Day(invoiceDay, loc), month.Next().Day(invoiceDay, loc), nil
+}
+
+// Span is a period [Start, End), its instants in the zone it was issued in.
+type Span struct{ Start, End time.Time }
+
+// IsZero tells that there is no such period.
+func (s Span) IsZero() bool { return s.Start.IsZero() }
+
+// Issued are the periods of a client's issued invoices around a month: the
+// month's own and those of the months before and after, zero where the month
+// has none. They fix the client's period of the month (PeriodOf).
+type Issued struct{ Before, This, After Span }
+
+// PeriodOf is a client's period of month (billing-rules §5): the period its
+// issued invoice of month was issued for, whatever its invoice day and time
+// zone are now; otherwise its regular period (Period) in loc, starting
+// where the month before's issued invoice ended and ending where the next
+// month's begins. So an invoice day or time zone changed after issue never
+// reopens an issued period and never leaves calls between two periods: the
+// first period not yet invoiced is the transition period that joins them.
+func PeriodOf(month period.Month, invoiceDay int, loc *time.Location, issued Issued) (Span, error) {
+	if !issued.This.IsZero() {
+		return issued.This, nil
+	}
+	start, end, err := Period(month, invoiceDay, loc)
+	if err != nil {
+		return Span{}, err
+	}
+	if !issued.Before.IsZero() {
+		start = issued.Before.End.In(loc)
+	}
+	if !issued.After.IsZero() {
+		end = issued.After.Start.In(loc)
+	}
+	if !end.After(start) {
+		return Span{}, fmt.Errorf("period %s would run from %s to %s: the issued invoices of the months around it leave it no time",
+			month, start.Format("2006-01-02 15:04 MST"), end.Format("2006-01-02 15:04 MST"))
+	}
+	return Span{Start: start, End: end}, nil
+}
+
+// MonthDays is the days of month: those of its clients' regular periods,
+// which fees are prorated over.
+func MonthDays(month period.Month) int {
+	return days(month.Start(time.UTC), month.Next().Start(time.UTC))
 }

@@ -229,3 +229,77 @@ func TestADownloadedDocumentIsNamedByItsNumberInOneFileName(t *testing.T) {
 		}
 	}
 }
+
+func TestAnIssuedPeriodStaysAndTheNextJoinsIt(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	at := func(s string, loc *time.Location) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	octoberOn1 := Span{Start: at("2026-10-01 00:00", berlin), End: at("2026-11-01 00:00", berlin)}
+	decemberOn1 := Span{Start: at("2026-12-01 00:00", berlin), End: at("2027-01-01 00:00", berlin)}
+	tests := []struct {
+		name       string
+		month      period.Month
+		day        int
+		loc        *time.Location
+		issued     Issued
+		start, end time.Time
+	}{
+		{"nothing issued: the regular period", "2026-11", 15, berlin, Issued{},
+			at("2026-11-15 00:00", berlin), at("2026-12-15 00:00", berlin)},
+		{"the month issued on day 1, the day now 15: the issued period", "2026-10", 15, berlin, Issued{This: octoberOn1},
+			octoberOn1.Start, octoberOn1.End},
+		{"the month after a move from day 1 to 15 joins the issued one: 44 days", "2026-11", 15, berlin, Issued{Before: octoberOn1},
+			at("2026-11-01 00:00", berlin), at("2026-12-15 00:00", berlin)},
+		{"a move from day 15 to 1 makes a shorter transition", "2026-11", 1, berlin,
+			Issued{Before: Span{Start: at("2026-10-15 00:00", berlin), End: at("2026-11-15 00:00", berlin)}},
+			at("2026-11-15 00:00", berlin), at("2026-12-01 00:00", berlin)},
+		{"a month issued after stops where it starts", "2026-11", 15, berlin, Issued{Before: octoberOn1, After: decemberOn1},
+			at("2026-11-01 00:00", berlin), at("2026-12-01 00:00", berlin)},
+		{"a new time zone starts where the old one's period ended", "2026-11", 1, tokyo, Issued{Before: octoberOn1},
+			at("2026-11-01 08:00", tokyo), at("2026-12-01 00:00", tokyo)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := PeriodOf(tt.month, tt.day, tt.loc, tt.issued)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Start.Equal(tt.start) || !got.End.Equal(tt.end) {
+				t.Fatalf("%s – %s, want %s – %s", got.Start, got.End, tt.start, tt.end)
+			}
+		})
+	}
+	if _, err := PeriodOf("2026-11", 1, berlin, Issued{Before: Span{Start: octoberOn1.Start, End: decemberOn1.End}, After: decemberOn1}); err == nil {
+		t.Fatal("a period with no time left was made")
+	}
+}
+
+// TestATransitionPeriodChargesFeesByItsDays: a subscription of 10.00 a
+// month over a 44-day transition period (November 2026, 30 days) is
+// 10.00 × 44 / 30 = 14.666… → 14.67; over a 16-day one, 5.33.
+func TestATransitionPeriodChargesFeesByItsDays(t *testing.T) {
+	d := decimal.RequireFromString
+	seat := []Subscription{{Package: "pbx-seat", Quantity: 1, Start: date("2026-01-01"), MonthlyFee: d("10.00")}}
+	for _, tt := range []struct {
+		from, to, line string
+	}{
+		{"2026-11-01", "2026-12-15", "subscription pbx-seat (44 days at 30 a month) 14.67"},
+		{"2026-11-15", "2026-12-01", "subscription pbx-seat (16 of 30 days) 5.33"},
+		{"2026-11-01", "2026-12-01", "subscription pbx-seat 10.00"},
+	} {
+		inv, err := Compute(Input{PeriodStart: date(tt.from), PeriodEnd: date(tt.to), IssueDate: date(tt.to), Subscriptions: seat,
+			RegularDays: MonthDays("2026-11")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := inv.Lines[0].Kind + " " + inv.Lines[0].Description + " " + inv.Lines[0].Amount.StringFixed(2); got != tt.line {
+			t.Errorf("%s – %s: %s, want %s", tt.from, tt.to, got, tt.line)
+		}
+	}
+}

@@ -8,6 +8,14 @@ type CallTotals map[string]*callTotal
 type callTotal struct {
 	calls, seconds int64
 	cost           decimal.Decimal
+	rounded        bool // a line's sum of rounded amounts (Line.Rounded)
+}
+
+func (c *callTotal) costOrZero() decimal.Decimal {
+	if c == nil {
+		return decimal.Zero
+	}
+	return c.cost
 }
 
 // Add counts c.
@@ -43,9 +51,15 @@ func (t CallTotals) Differ(inv Stored) (string, bool) {
 		s.calls += l.Calls
 		s.seconds += l.BilledSeconds
 		s.cost = s.cost.Add(l.Exact)
+		s.rounded = s.rounded || l.Rounded
 	}
 	for d, s := range lines {
-		if c := t[d]; c == nil || c.calls != s.calls || c.seconds != s.seconds || !c.cost.Equal(s.cost) {
+		c := t[d]
+		cost := c.costOrZero()
+		if s.rounded { // a line of before exact amounts: to the cent
+			cost = Round(cost)
+		}
+		if c == nil || c.calls != s.calls || c.seconds != s.seconds || !cost.Equal(s.cost) {
 			return d, true
 		}
 	}

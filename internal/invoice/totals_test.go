@@ -29,6 +29,8 @@ func TestCallTotalsFindALineTheCallsDoNotAddUpTo(t *testing.T) {
 		{"billed seconds changed", func(c []Call) []Call { c[2].BilledSeconds = 120; return c }, inv, "Germany Berlin"},
 		{"a call gone", func(c []Call) []Call { return c[1:] }, inv, "Germany Mobile"},
 		{"a call of a line the invoice lacks", func(c []Call) []Call { return append(c, Call{Description: "UK Mobile", Cost: d("0.07")}) }, inv, "UK Mobile"},
+		{"a line stored before exact amounts is checked to the cent", func(c []Call) []Call { return c }, rounded(inv), ""},
+		{"a line stored before exact amounts still sees a cent rerated", func(c []Call) []Call { c[1].Cost = d("0.07"); return c }, rounded(inv), "Germany Mobile"},
 		{"a note's lines are differences", func(c []Call) []Call { return c[:1] }, Stored{Corrects: &Ref{ID: "x"}, Lines: inv.Lines}, ""},
 	}
 	for _, tt := range tests {
@@ -42,4 +44,15 @@ func TestCallTotalsFindALineTheCallsDoNotAddUpTo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rounded is inv as stored before migration 016: each line's exact amount
+// unknown, its rounded amount in its place.
+func rounded(inv Stored) Stored {
+	out := inv
+	out.Lines = append([]Line(nil), inv.Lines...)
+	for i := range out.Lines {
+		out.Lines[i].Exact, out.Lines[i].Rounded = Round(out.Lines[i].Exact), true
+	}
+	return out
 }

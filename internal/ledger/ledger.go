@@ -144,6 +144,8 @@ type Account struct {
 	Reseller               string           // who sells to the client; "" the carrier
 	CreditLimit            *decimal.Decimal // nil: none
 	Entries                []Entry
+	// Zone is the client's time zone: its documents are dated in it.
+	Zone *time.Location
 }
 
 // WriteCSV writes a statement as CSV: the opening balance, each entry with

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 
@@ -62,13 +64,19 @@ func (s *Store) ImportPayments(ctx context.Context, file string, payments []cata
 func (s *Store) Accounts(ctx context.Context, client string, limited bool) ([]ledger.Account, error) {
 	var out []ledger.Account
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT id, name, currency, credit_limit, coalesce(reseller, '') FROM clients
+		rows, _ := tx.Query(ctx, `SELECT id, name, currency, credit_limit, coalesce(reseller, ''), timezone FROM clients
 			WHERE ($1 = '' OR id = $1) AND (NOT $2 OR credit_limit IS NOT NULL) ORDER BY id`, client, limited)
 		var a ledger.Account
 		var limit *decimal.Decimal
-		if _, err := pgx.ForEachRow(rows, []any{&a.Client, &a.Name, &a.Currency, &limit, &a.Reseller}, func() error {
+		var tz string
+		if _, err := pgx.ForEachRow(rows, []any{&a.Client, &a.Name, &a.Currency, &limit, &a.Reseller, &tz}, func() error {
 			x := a
 			x.CreditLimit = limit
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				return fmt.Errorf("client %s: time zone %q: %w", a.Client, tz, err)
+			}
+			x.Zone = loc
 			out = append(out, x)
 			return nil
 		}); err != nil {

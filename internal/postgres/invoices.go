@@ -66,6 +66,10 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period
 		var name, address, email, currency, template, reseller string
 		var rounding invoice.Rounding
 		profiles := map[string][]int{}
+		periods, err := readPeriods(ctx, tx, month, clients)
+		if err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `SELECT id, name, address, billing_email, currency, timezone, invoice_day, grace_days, template,
 			coalesce(tax_profile, ''), rounding, coalesce(reseller, '') FROM clients WHERE id = ANY($1)`, clients)
 		if _, err := pgx.ForEachRow(rows, []any{&client, &name, &address, &email, &currency, &tz, &day, &grace, &template, &profile, &rounding, &reseller}, func() error {
@@ -74,24 +78,23 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period
 			b.Stored = invoice.Stored{Client: client, ClientName: name, Address: address, Email: email, Currency: currency, Template: template,
 				Period: month, Reseller: reseller}
 			b.Input.GraceDays, b.Input.Rounding = grace, rounding
-			loc, err := time.LoadLocation(tz)
+			span, err := periods.of(client, day, tz)
 			if err != nil {
-				return fmt.Errorf("client %s: time zone %q: %w", client, tz, err)
-			}
-			b.Location = loc
-			if b.Stored.PeriodStart, b.Stored.PeriodEnd, err = invoice.Period(month, day, loc); err != nil {
 				return err
 			}
-			b.Input.PeriodStart, b.Input.PeriodEnd = b.Stored.PeriodStart, b.Stored.PeriodEnd
-			b.Input.IssueDate = period.DateIn(issue, loc)
+			// An issued period keeps the zone it was issued in.
+			b.Location = span.Start.Location()
+			b.Stored.PeriodStart, b.Stored.PeriodEnd = span.Start, span.End
+			b.Input.PeriodStart, b.Input.PeriodEnd, b.Input.RegularDays = span.Start, span.End, invoice.MonthDays(month)
+			b.Input.IssueDate = period.DateIn(issue, b.Location)
 			profiles[profile] = append(profiles[profile], i)
 			return nil
 		}); err != nil {
 			return err
 		}
-		for i, b := range out {
-			if b.Stored.Client == "" {
-				return fmt.Errorf("%w: %q", invoice.ErrNoClient, clients[i])
+		for _, c := range clients { // a client named twice gets the same basis, copied at the end
+			if out[at[c]].Stored.Client == "" {
+				return fmt.Errorf("%w: %q", invoice.ErrNoClient, c)
 			}
 		}
 		var t invoice.Tax
@@ -144,13 +147,20 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period
 		}
 		var id, number string
 		rows, _ = tx.Query(ctx, `SELECT i.client, i.id::text, i.number FROM invoices i
-			JOIN unnest($1::text[], $2::timestamptz[]) AS p(client, period_start) USING (client, period_start)
-			WHERE i.state = 'issued' AND i.kind = 'invoice'`, clients, periodStarts(stored))
-		_, err := pgx.ForEachRow(rows, []any{&client, &id, &number}, func() error {
+			WHERE i.period = $2 AND i.client = ANY($1) AND i.state = 'issued' AND i.kind = 'invoice' AND NOT i.preview
+			ORDER BY i.created_at`, clients, string(month))
+		if _, err := pgx.ForEachRow(rows, []any{&client, &id, &number}, func() error {
 			out[at[client]].Issued = invoice.IssuedRef{ID: id, Number: number}
 			return nil
-		})
-		return err
+		}); err != nil {
+			return err
+		}
+		for i, c := range clients {
+			if j := at[c]; j != i {
+				out[i] = out[j]
+			}
+		}
+		return nil
 	})
 	return out, err
 }
@@ -209,9 +219,9 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 	if len(invs) == 0 { // a batch whose clients all had nothing to invoice
 		return out, nil
 	}
-	clients, starts, corrects, previews := make([]string, len(invs)), periodStarts(invs), make([]*string, len(invs)), make([]bool, len(invs))
+	clients, months, corrects, previews := make([]string, len(invs)), make([]string, len(invs)), make([]*string, len(invs)), make([]bool, len(invs))
 	for i, inv := range invs {
-		clients[i], previews[i] = inv.Client, inv.Preview
+		clients[i], months[i], previews[i] = inv.Client, string(inv.Period), inv.Preview
 		if inv.Corrects != nil {
 			corrects[i] = &inv.Corrects.ID
 		}
@@ -225,11 +235,21 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 		// preview, the period's preview; a note, the draft note of the
 		// invoice it corrects.
 		// (Two joins an index serves each, rather than one that none does.)
-		for _, join := range []string{`i.client = p.client AND i.period_start = p.period_start AND p.corrects IS NULL
+		// A note's invoice is locked before its draft note (lockInvoices):
+		// two adjusts of one invoice save one after the other, the second
+		// replacing the first's draft.
+		if slices.ContainsFunc(corrects, func(c *string) bool { return c != nil }) {
+			if err := lockInvoices(ctx, tx, `id = ANY($1::uuid[])`, corrects); err != nil {
+				return err
+			}
+		}
+		// The period is the month's, whatever its days: an invoice day
+		// changed since a draft was made replaces that draft.
+		for _, join := range []string{`i.client = p.client AND i.period = p.period AND p.corrects IS NULL
 			AND i.kind = 'invoice' AND i.state <> 'void' AND i.preview = p.preview`, `i.corrects = p.corrects AND i.state = 'draft'`} {
 			rows, _ := tx.Query(ctx, `SELECT p.n, i.id::text, i.state, coalesce(i.number, '')
-				FROM unnest($1::text[], $2::timestamptz[], $3::uuid[], $4::bool[]) WITH ORDINALITY AS p(client, period_start, corrects, preview, n)
-				JOIN invoices i ON `+join+` ORDER BY i.id FOR UPDATE OF i`, clients, starts, corrects, previews)
+				FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bool[]) WITH ORDINALITY AS p(client, period, corrects, preview, n)
+				JOIN invoices i ON `+join+` ORDER BY i.id FOR UPDATE OF i`, clients, months, corrects, previews)
 			if _, err := pgx.ForEachRow(rows, []any{&n, &c.id, &c.state, &c.number}, func() error {
 				have[n-1] = c
 				return nil
@@ -253,21 +273,27 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 			}
 			out[i].ID = id
 			if !inv.Preview && inv.Corrects == nil { // the period's first real draft drops its preview
-				batch.Queue(`DELETE FROM invoices WHERE preview AND client = $1 AND period_start = $2`, inv.Client, inv.PeriodStart)
+				batch.Queue(`DELETE FROM invoices WHERE preview AND client = $1 AND period = $2`, inv.Client, string(inv.Period))
 			}
 			taxes, _ := json.Marshal(inv.Taxes)
+			var basis *int
+			if inv.Corrects != nil {
+				basis = &invs[i].NotesBefore
+			}
 			kind, rounding := cmp.Or(inv.Kind, invoice.KindInvoice), cmp.Or(inv.Rounding, invoice.RoundThenSum)
 			batch.Queue(`INSERT INTO invoices (id, client, period_start, period_end, state, issuer, template, currency, subtotal, total,
-					issue_date, due_date, taxes, client_name, address, email, period, timezone, documents, kind, corrects, rounding, preview, reseller)
-				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}', $18, $19, $20, $21, $22)
+					issue_date, due_date, taxes, client_name, address, email, period, timezone, documents, kind, corrects, rounding, preview, reseller,
+				basis_notes)
+				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}', $18, $19, $20, $21, $22, $23)
 				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, issuer = excluded.issuer, rounding = excluded.rounding, reseller = excluded.reseller,
 					template = excluded.template, currency = excluded.currency, subtotal = excluded.subtotal,
 					total = excluded.total, issue_date = excluded.issue_date, due_date = excluded.due_date, taxes = excluded.taxes,
 					client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}', document_sums = '{}',
-					snapshot_calls = NULL, snapshot_detail = NULL`,
+					snapshot_calls = NULL, snapshot_detail = NULL, period_start = excluded.period_start, period_end = excluded.period_end,
+					timezone = excluded.timezone, basis_notes = excluded.basis_notes`,
 				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, issuerOf(inv.Reseller, kind), inv.Template, inv.Currency, inv.Subtotal, inv.Total,
 				inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period, inv.PeriodStart.Location().String(),
-				kind, corrects[i], rounding, inv.Preview, nullIfEmpty(inv.Reseller))
+				kind, corrects[i], rounding, inv.Preview, nullIfEmpty(inv.Reseller), basis)
 			for j, l := range inv.Lines {
 				var calls, billed *int64
 				var qty *int
@@ -298,11 +324,24 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 // for their documents. One draft that cannot be issued (a preview, a void
 // invoice, an unknown ID) fails the whole call and none is issued.
 func (s *Store) Issue(ctx context.Context, ids []string, at time.Time, templates map[string]string, snaps map[string]invoice.Snapshot) ([]string, error) {
+	return s.IssueNotes(ctx, ids, at, templates, snaps, time.Time{})
+}
+
+// IssueNotes is Issue for drafts that may be notes computed from the
+// database as it was at since (zero: unknown). A draft note is issued only
+// while it is the correction due (billing-rules §7): its invoice, locked,
+// has had no note issued since the note was computed (invoice.ErrNoteOutdated
+// otherwise), and no rerate over its period runs or started since (a
+// *RerateRunningError).
+func (s *Store) IssueNotes(ctx context.Context, ids []string, at time.Time, templates map[string]string, snaps map[string]invoice.Snapshot, since time.Time) ([]string, error) {
 	numbers := make([]string, len(ids))
 	if len(ids) == 0 {
 		return numbers, nil
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := checkNotes(ctx, tx, ids, since); err != nil {
+			return err
+		}
 		type draft struct {
 			state, tz, kind string
 			grace           int
@@ -412,17 +451,29 @@ func (s *Store) Issue(ctx context.Context, ids []string, at time.Time, templates
 	return numbers, nil
 }
 
-// Void voids an invoice; it keeps its number.
-func (s *Store) Void(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE invoices SET state = 'void' WHERE id = $1 AND state <> 'void'`, id)
-	if err == nil && tag.RowsAffected() == 0 {
-		var exists bool
-		_ = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM invoices WHERE id = $1)`, id).Scan(&exists)
-		if !exists {
+// Void voids an invoice and, with it, the notes that correct it, in one
+// transaction (billing-rules §7): each keeps its number. It returns the
+// IDs of the invoice's notes, all void now.
+func (s *Store) Void(ctx context.Context, id string) ([]string, error) {
+	var notes []string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var found bool
+		if err := tx.QueryRow(ctx, `SELECT true FROM invoices WHERE id = $1 FOR UPDATE`, id).Scan(&found); errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w: %s", invoice.ErrNotFound, id)
+		} else if err != nil {
+			return err
 		}
-	}
-	return err
+		// Its notes after it (lockInvoices), void already too after a
+		// retry: their notices may still be due.
+		rows, _ := tx.Query(ctx, `SELECT id::text FROM invoices WHERE corrects = $1 ORDER BY id FOR UPDATE`, id)
+		var err error
+		if notes, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE invoices SET state = 'void' WHERE (id = $1 OR corrects = $1) AND state <> 'void'`, id)
+		return err
+	})
+	return notes, err
 }
 
 // SetDocuments records where invoices' documents are and their SHA-256
@@ -516,10 +567,10 @@ func (s *Store) readLines(ctx context.Context, invs []invoice.Stored) error {
 		at[inv.ID], ids[i] = i, inv.ID
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT invoice_id::text, kind, description, coalesce(code, ''), coalesce(calls, 0), coalesce(billed_seconds, 0),
-		coalesce(quantity, 0), amount, coalesce(exact, amount) FROM invoice_lines WHERE invoice_id = ANY($1::uuid[]) ORDER BY invoice_id, position`, ids)
+		coalesce(quantity, 0), amount, coalesce(exact, amount), exact IS NULL FROM invoice_lines WHERE invoice_id = ANY($1::uuid[]) ORDER BY invoice_id, position`, ids)
 	var id string
 	var l invoice.Line
-	_, err := pgx.ForEachRow(rows, []any{&id, &l.Kind, &l.Description, &l.Code, &l.Calls, &l.BilledSeconds, &l.Quantity, &l.Amount, &l.Exact}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&id, &l.Kind, &l.Description, &l.Code, &l.Calls, &l.BilledSeconds, &l.Quantity, &l.Amount, &l.Exact, &l.Rounded}, func() error {
 		invs[at[id]].Lines = append(invs[at[id]].Lines, l)
 		return nil
 	})
@@ -687,4 +738,67 @@ func (s *Store) InvoicePage(ctx context.Context, f InvoiceFilter, offset, limit 
 		return page[:limit], true, err
 	}
 	return page, false, err
+}
+
+// checkNotes locks the invoices that the draft notes among ids correct,
+// then ids (lockInvoices), and checks that each draft note is still the correction due: no note of
+// its invoice was issued since it was computed (nor was it voided, by an
+// adjust that found nothing due), and no rerate over its period runs or
+// started since since.
+func checkNotes(ctx context.Context, tx pgx.Tx, ids []string, since time.Time) error {
+	if err := lockInvoices(ctx, tx, `id IN (SELECT corrects FROM invoices WHERE id = ANY($1::uuid[]) AND state = 'draft')`, ids); err != nil {
+		return err
+	}
+	if err := lockInvoices(ctx, tx, `id = ANY($1::uuid[])`, ids); err != nil {
+		return err
+	}
+	var note, corrects, number string
+	var outdated bool
+	err := tx.QueryRow(ctx, `SELECT n.id::text, n.corrects::text, coalesce(i.number, ''), true FROM invoices n JOIN invoices i ON i.id = n.corrects
+		WHERE n.id = ANY($1::uuid[]) AND (n.state = 'void' OR n.state = 'draft' AND n.basis_notes IS NOT NULL
+			AND n.basis_notes <> (SELECT count(*) FROM invoices o WHERE o.corrects = n.corrects AND o.state = 'issued'))
+		ORDER BY n.id LIMIT 1`, ids).Scan(&note, &corrects, &number, &outdated)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return err
+	default:
+		return fmt.Errorf("note %s of invoice %s: %w", note, number, invoice.ErrNoteOutdated)
+	}
+	var run string
+	err = tx.QueryRow(ctx, `SELECT r.id FROM invoices n JOIN rerate_runs r ON r.period && tstzrange(n.period_start, n.period_end)
+			AND (r.state = 'running' OR r.started_at >= $2)
+		WHERE n.id = ANY($1::uuid[]) AND n.state = 'draft' AND n.corrects IS NOT NULL ORDER BY r.started_at LIMIT 1`, ids, nullTime(since)).Scan(&run)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return &RerateRunningError{ID: run}
+}
+
+// RerateOver names a rerate that runs over [from, to), "" when none does,
+// and returns the database's clock: a note computed from then on is issued
+// only if no rerate over its period starts in between (IssueNotes).
+func (s *Store) RerateOver(ctx context.Context, from, to time.Time) (string, time.Time, error) {
+	var id *string
+	var now time.Time
+	err := s.pool.QueryRow(ctx, `SELECT (SELECT id FROM rerate_runs WHERE state = 'running' AND period && tstzrange($1, $2) LIMIT 1), now()`,
+		from, to).Scan(&id, &now)
+	if id == nil {
+		return "", now, err
+	}
+	return *id, now, err
+}
+
+// lockInvoices locks the invoices that where (over $1, arg) selects, in
+// ID order. Every writer of invoices locks them so, and an invoice before
+// the notes that correct it, each in a statement of its own (which sees
+// the notes committed while it waited): two writers never wait on each
+// other in a cycle.
+func lockInvoices(ctx context.Context, tx pgx.Tx, where string, arg any) error {
+	rows, _ := tx.Query(ctx, `SELECT id FROM invoices WHERE `+where+` ORDER BY id FOR UPDATE`, arg)
+	rows.Close()
+	return rows.Err()
 }

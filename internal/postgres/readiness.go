@@ -24,6 +24,14 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope re
 		return f, err
 	}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var only []string
+		if client != "" {
+			only = []string{client}
+		}
+		fixed, err := readPeriods(ctx, tx, month, only)
+		if err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `SELECT c.id, c.currency, c.timezone, c.invoice_day, coalesce(c.rate_table, ''), coalesce(t.currency, '')
 			FROM clients c LEFT JOIN rate_tables t ON t.name = c.rate_table
 			WHERE c.status = 'active' AND ($1 = '' OR c.id = $1) AND (NOT $2 OR c.autoinvoice) ORDER BY c.id`, client, scope.Billed)
@@ -34,17 +42,13 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope re
 		var tz string
 		var day int
 		if _, err := pgx.ForEachRow(rows, []any{&c.ID, &c.Currency, &tz, &day, &c.RateTable, &c.RateTableCurrency}, func() error {
-			loc, err := time.LoadLocation(tz)
-			if err != nil {
-				return fmt.Errorf("client %s: time zone %q: %w", c.ID, tz, err)
-			}
-			from, to, err := invoice.Period(month, day, loc)
+			span, err := fixed.of(c.ID, day, tz)
 			if err != nil {
 				return err
 			}
 			index[c.ID] = len(f.Clients)
 			f.Clients = append(f.Clients, c)
-			ids, froms, tos = append(ids, c.ID), append(froms, from), append(tos, to)
+			ids, froms, tos = append(ids, c.ID), append(froms, span.Start), append(tos, span.End)
 			return nil
 		}); err != nil {
 			return err
@@ -133,7 +137,7 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope re
 		}
 		rows, _ = tx.Query(ctx, `SELECT key, error FROM cdr_files WHERE status = 'failed' ORDER BY key`)
 		var file readiness.File
-		_, err := pgx.ForEachRow(rows, []any{&file.Key, &file.Reason}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&file.Key, &file.Reason}, func() error {
 			file.Status = "failed"
 			f.Files = append(f.Files, file)
 			return nil
@@ -166,6 +170,19 @@ func (s *Store) PeriodSpan(ctx context.Context, month period.Month) (time.Time, 
 	if len(froms) == 0 {
 		from, to, err := invoice.Period(month, 1, time.UTC)
 		return from, to, err
+	}
+	// A transition period (invoice.PeriodOf) starts where the month
+	// before's issued invoice ended and ends where the next month's starts.
+	var before, after *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT min(period_end) FROM invoices WHERE period = $1 AND kind = 'invoice' AND state = 'issued' AND NOT preview),
+		(SELECT max(period_start) FROM invoices WHERE period = $2 AND kind = 'invoice' AND state = 'issued' AND NOT preview)`,
+		string(month.Prev()), string(month.Next())).Scan(&before, &after); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	for _, t := range []*time.Time{before, after} {
+		if t != nil { // an instant, as a range of none
+			froms, tos = append(froms, *t), append(tos, *t)
+		}
 	}
 	from, to := period.Cover(froms, tos)
 	return from, to, nil

@@ -77,18 +77,22 @@ func (s *Store) ReconcileGroups(ctx context.Context, month period.Month, client 
 		if _, err := tx.Exec(ctx, `SELECT set_config('jit', 'off', true)`); err != nil {
 			return err
 		}
+		var only []string
+		if client != "" {
+			only = []string{client}
+		}
+		periods, err := readPeriods(ctx, tx, month, only)
+		if err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `SELECT id, currency, timezone, invoice_day FROM clients WHERE $1 = '' OR id = $1 ORDER BY id`, client)
 		var ids, currencies []string
 		var froms, tos []time.Time
 		var id, currency, tz string
 		var day int
 		if _, err := pgx.ForEachRow(rows, []any{&id, &currency, &tz, &day}, func() error {
-			loc, err := time.LoadLocation(tz)
-			if err != nil {
-				return fmt.Errorf("client %s: time zone %q: %w", id, tz, err)
-			}
-			from, to, err := invoice.Period(month, day, loc)
-			ids, currencies, froms, tos = append(ids, id), append(currencies, currency), append(froms, from), append(tos, to)
+			span, err := periods.of(id, day, tz)
+			ids, currencies, froms, tos = append(ids, id), append(currencies, currency), append(froms, span.Start), append(tos, span.End)
 			return err
 		}); err != nil {
 			return err
