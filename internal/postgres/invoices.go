@@ -242,6 +242,16 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 			if err := lockInvoices(ctx, tx, `id = ANY($1::uuid[])`, corrects); err != nil {
 				return err
 			}
+			// An invoice voided since its note was computed takes no note.
+			var number string
+			err := tx.QueryRow(ctx, `SELECT coalesce(number, id::text) FROM invoices WHERE id = ANY($1::uuid[]) AND state <> 'issued' LIMIT 1`,
+				corrects).Scan(&number)
+			if err == nil {
+				return fmt.Errorf("invoice %s is no longer issued: %w", number, invoice.ErrNoteOutdated)
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
 		}
 		// The period is the month's, whatever its days: an invoice day
 		// changed since a draft was made replaces that draft.
@@ -755,8 +765,8 @@ func checkNotes(ctx context.Context, tx pgx.Tx, ids []string, since time.Time) e
 	var note, corrects, number string
 	var outdated bool
 	err := tx.QueryRow(ctx, `SELECT n.id::text, n.corrects::text, coalesce(i.number, ''), true FROM invoices n JOIN invoices i ON i.id = n.corrects
-		WHERE n.id = ANY($1::uuid[]) AND (n.state = 'void' OR n.state = 'draft' AND n.basis_notes IS NOT NULL
-			AND n.basis_notes <> (SELECT count(*) FROM invoices o WHERE o.corrects = n.corrects AND o.state = 'issued'))
+		WHERE n.id = ANY($1::uuid[]) AND (n.state = 'void' OR n.state = 'draft' AND (i.state <> 'issued' OR n.basis_notes IS NOT NULL
+			AND n.basis_notes <> (SELECT count(*) FROM invoices o WHERE o.corrects = n.corrects AND o.state = 'issued')))
 		ORDER BY n.id LIMIT 1`, ids).Scan(&note, &corrects, &number, &outdated)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
