@@ -198,20 +198,50 @@ type AdjustInvoicesInput struct {
 	Client string // "" for every client
 	Issue  bool
 	Now    time.Time
+	// MadeBy names the run on the notes it makes; the result then counts
+	// them, and NotesMadeBy reads them back. "" (a run started before notes
+	// were named) lists them in the result.
+	MadeBy string
 }
 
 // Adjusted is what adjusting an issued invoice made: its note, or nothing.
 type Adjusted = billing.Adjusted
 
-// AdjustInvoicesResult has an entry per issued invoice of the period.
+// AdjustInvoicesResult counts the issued invoices looked at and the notes
+// made, and lists them only for a run that named none.
 type AdjustInvoicesResult struct {
-	Notes []Adjusted
+	Notes    []Adjusted
+	Invoices int // issued invoices looked at
+	Made     int // notes made
 }
 
 // AdjustInvoices makes the credit and debit notes that bring the period's
 // issued invoices up to date (billing.Service.AdjustInvoices).
 func (a *Activities) AdjustInvoices(ctx context.Context, in AdjustInvoicesInput) (AdjustInvoicesResult, error) {
 	defer beating(ctx)()
-	notes, err := a.Billing.AdjustInvoices(ctx, in.Period, in.Client, in.Issue, in.Now)
-	return AdjustInvoicesResult{Notes: notes}, invoiceError(err)
+	notes, err := a.Billing.AdjustInvoices(ctx, in.Period, in.Client, in.Issue, in.Now, in.MadeBy)
+	res := AdjustInvoicesResult{Invoices: len(notes)}
+	for _, n := range notes {
+		if n.NoteID != "" {
+			res.Made++
+		}
+	}
+	if in.MadeBy == "" {
+		res.Notes = notes
+	}
+	return res, invoiceError(err)
+}
+
+// NotesToRenderInput pages through the notes an adjust made, by ID.
+type NotesToRenderInput struct {
+	Period        period.Month
+	Client        string
+	MadeBy, After string
+	Limit         int
+}
+
+// NotesToRender lists a page of the notes an adjust made, and of the
+// month's issued notes still without documents (billing.Service.NotesToRender).
+func (a *Activities) NotesToRender(ctx context.Context, in NotesToRenderInput) ([]string, error) {
+	return a.Billing.NotesToRender(ctx, in.Period, in.Client, in.MadeBy, in.After, in.Limit)
 }

@@ -43,12 +43,16 @@ type RerateDayInput struct {
 	From, To time.Time
 	Client   string
 	Match    rerate.Match
+	// RunID records the day's cost differences with the run, in the day's
+	// transaction; the result then carries counts only. "" (a run started
+	// before they were recorded) returns them in the result.
+	RunID string
 }
 
 // RerateDay rerates one day atomically with the current master data.
 func (a *Activities) RerateDay(ctx context.Context, in RerateDayInput) (rerate.Summary, error) {
 	defer beating(ctx)() // one day is one transaction
-	return a.Billing.RerateDay(ctx, cdr.Selection{From: in.From, To: in.To, Client: in.Client, Match: string(in.Match)})
+	return a.Billing.RerateDay(ctx, cdr.Selection{From: in.From, To: in.To, Client: in.Client, Match: string(in.Match), RunID: in.RunID})
 }
 
 // EndRerateInput closes a run.

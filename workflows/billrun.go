@@ -106,9 +106,13 @@ type BillRunStatus struct {
 	Invoices InvoiceRunProgress
 	Waves    []Wave
 	NextWave time.Time
-	// Notes are the draft notes made for issued invoices whose calls the
-	// run's rerates changed.
-	Notes []activities.Adjusted
+	// NotesMade counts the draft notes the last rerate's adjust made (or
+	// made again) for issued invoices whose calls the run's rerates changed;
+	// NotesBy names every note of the run in PostgreSQL (billing's
+	// NotesMadeBy). Runs started before notes were named list them in Notes.
+	NotesMade int
+	NotesBy   string
+	Notes     []activities.Adjusted
 	// Accounted is every call of the period by currency and reason
 	// (billing-rules §7), after the last wave: what was invoiced, and what
 	// was left unbilled and why (report reconcile has it by client).
@@ -252,6 +256,7 @@ func BillRun(ctx workflow.Context, in BillRunInput) (BillRunStatus, error) {
 // finance to resolve the run: a rerate (then it checks again) or accept.
 func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRunStatus, setPhase func(Phase), res *resolutions) error {
 	var a *activities.Activities
+	partial := false // a rerate failed part way since the last notes were made
 	for {
 		setPhase(PhaseChecking)
 		// Decoded afresh: into st.Digest, a category the last check found
@@ -277,25 +282,57 @@ func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRun
 		setPhase(PhaseRerating)
 		st.RerateFailure = ""
 		rin := RerateInput{From: st.From, To: st.To, Match: rerate.MismatchedOrStale}
-		rctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: RerateWorkflowID(rin, workflow.Now(ctx)),
-			ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL})
+		rid := RerateWorkflowID(rin, workflow.Now(ctx))
+		rctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: rid, ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL})
 		var rr RerateResult
 		if err := workflow.ExecuteChildWorkflow(rctx, Rerate, rin).Get(ctx, &rr); err != nil {
-			// Another rerate holds the period, say: the run waits again.
-			st.RerateFailure = err.Error()
+			// The run waits again, saying what happened: another rerate held
+			// the period (nothing ran), or this one failed part way, the
+			// days it finished rewritten and their differences kept.
+			if isApplicationError(err, activities.ErrRerateRunning) {
+				st.RerateFailure = "it did not run: " + Reason(err)
+			} else {
+				partial = true
+				st.RerateFailure = fmt.Sprintf("rerate %s failed part way: %s; the days it finished are rerated and their differences kept "+
+					"(billctl rerate show %s); resolve with --rerate again to finish it", rid, Reason(err), rid)
+			}
 			continue
 		}
 		st.Reratings = append(st.Reratings, rr)
-		if err := adjustIssued(ctx, rr, st); err != nil {
+		months := rr.Months
+		if partial { // a rerate cut short changed calls the months' notes must catch
+			months = period.Strings(period.Between(st.From, st.To))
+		}
+		if err := adjustIssued(ctx, rr, months, st); err != nil {
 			return err
 		}
+		partial = false
 	}
 }
 
 // adjustIssued makes, as drafts, the notes of the issued invoices whose
-// calls a rerate of the run changed (billing-rules §7), a month and client
-// at a time, and lists them in the run's status.
-func adjustIssued(ctx workflow.Context, res RerateResult, st *BillRunStatus) error {
+// calls a rerate of the run changed (billing-rules §7): of every client of
+// each month in months, a month at a time, named by the run in PostgreSQL
+// and counted in its status. (Runs started before notes were named adjust a
+// client at a time and list the notes in the status.)
+func adjustIssued(ctx workflow.Context, res RerateResult, months []string, st *BillRunStatus) error {
+	if workflow.GetVersion(ctx, "notes-by-month", workflow.DefaultVersion, 1) == 1 {
+		self := workflow.GetInfo(ctx).WorkflowExecution
+		st.NotesBy, st.NotesMade = self.ID+"@"+self.RunID[:8], 0
+		for _, m := range months {
+			in := AdjustInput{Period: period.Month(m), MadeBy: st.NotesBy}
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID:        AdjustWorkflowID(in) + "-" + self.RunID[:8] + "-" + strconv.Itoa(len(st.Reratings)),
+				ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+			})
+			var made AdjustResult
+			if err := workflow.ExecuteChildWorkflow(cctx, Adjust, in).Get(ctx, &made); err != nil {
+				return err
+			}
+			st.NotesMade += made.Made
+		}
+		return nil
+	}
 	var todo []AdjustInput
 	seen := map[AdjustInput]bool{}
 	for _, a := range res.Adjustments {

@@ -47,6 +47,8 @@ type billRunEnv struct {
 	adjustments []rerate.Adjustment
 	adjusted    []AdjustInput
 	records     []activities.RecordBillRunInput // the audit record as written, each time
+	// rerateErrs fail the rerates in turn; then they succeed.
+	rerateErrs []error
 }
 
 var accounted = []report.ReconcileRow{{Currency: "EUR", Reason: report.ReasonNotInvoiced, Calls: 3, Amount: decimal.RequireFromString("1.5")},
@@ -89,12 +91,19 @@ func newBillRunEnv(t *testing.T, checks ...[]readiness.Finding) *billRunEnv {
 	})
 	b.env.OnWorkflow(Rerate, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in RerateInput) (RerateResult, error) {
 		b.reratings = append(b.reratings, in)
-		return RerateResult{Days: 36, Summary: rerate.Summary{Examined: 5, Changed: 3, Adjustments: b.adjustments}}, nil
+		if len(b.rerateErrs) > 0 {
+			err := b.rerateErrs[0]
+			b.rerateErrs = b.rerateErrs[1:]
+			return RerateResult{}, err
+		}
+		var tally rerate.Tally
+		tally.Merge(rerate.Summary{Adjustments: b.adjustments})
+		return RerateResult{Days: 36, Summary: rerate.Summary{Examined: 5, Changed: 3, Months: tally.Summary().Months}}, nil
 	})
 	b.env.RegisterWorkflow(Adjust)
 	b.env.OnWorkflow(Adjust, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in AdjustInput) (AdjustResult, error) {
 		b.adjusted = append(b.adjusted, in)
-		return AdjustResult{Notes: []activities.Adjusted{{Client: in.Client, Invoice: "INV-9", NoteID: "note-" + in.Client, Kind: "credit_note"}}}, nil
+		return AdjustResult{MadeBy: in.MadeBy, Invoices: 2, Made: 2}, nil
 	})
 	b.env.OnWorkflow(InvoiceRun, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, error) {
 		if !in.Now.Equal(workflow.Now(ctx)) {
@@ -301,8 +310,8 @@ func TestABillRunInvoicesEachClientOnceItsPeriodHasEnded(t *testing.T) {
 
 // TestARerateThatTouchesIssuedInvoicesMakesTheirNotesAsDrafts: the rerate
 // asked for changes calls of two issued invoices of September (one client
-// twice over) and one of October: a draft note is asked for each month and
-// client once, and the run lists the notes.
+// twice over): the notes of September are asked for once, for every client,
+// as drafts named by the run, and the run counts them.
 func TestARerateThatTouchesIssuedInvoicesMakesTheirNotesAsDrafts(t *testing.T) {
 	b := newBillRunEnv(t, []readiness.Finding{mismatch}, nil)
 	b.adjustments = []rerate.Adjustment{
@@ -314,9 +323,32 @@ func TestARerateThatTouchesIssuedInvoicesMakesTheirNotesAsDrafts(t *testing.T) {
 	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
 	st := b.result(t)
 	require.Equal(t, PhaseDone, st.Phase)
-	require.Equal(t, []AdjustInput{{Period: "2026-09", Client: "acme"}, {Period: "2026-09", Client: "globex"}}, b.adjusted)
-	require.Len(t, st.Notes, 2)
-	require.Equal(t, "note-acme", st.Notes[0].NoteID)
+	require.Equal(t, []AdjustInput{{Period: "2026-09", MadeBy: st.NotesBy}}, b.adjusted)
+	require.NotEmpty(t, st.NotesBy)
+	require.Equal(t, 2, st.NotesMade)
+	require.Empty(t, st.Notes, "the notes are read back from PostgreSQL, not carried")
+}
+
+// TestARerateThatFailsPartWayLeavesTheRunWaitingAndItsNotesAreMadeNext: a
+// rerate that fails after it began is said so, with the command that shows
+// what it did, never "did not run"; the run waits, and once the next rerate
+// finishes, the notes of every month of the run's span are made, since the
+// failed one changed calls nobody counted.
+func TestARerateThatFailsPartWayLeavesTheRunWaitingAndItsNotesAreMadeNext(t *testing.T) {
+	b := newBillRunEnv(t, []readiness.Finding{mismatch}, []readiness.Finding{mismatch}, nil)
+	b.rerateErrs = []error{temporal.NewApplicationError("payload too large", "PanicError")}
+	var failure string
+	b.resolveWhenWaiting(t, ResolveRerate, ResolveRerate)
+	b.env.RegisterDelayedCallback(func() { failure = b.status(t).RerateFailure }, 2*time.Hour)
+	b.env.ExecuteWorkflow(BillRun, BillRunInput{Period: "2026-10"})
+	st := b.result(t)
+	require.Equal(t, PhaseDone, st.Phase)
+	require.Contains(t, failure, "failed part way")
+	require.Contains(t, failure, "billctl rerate show rerate-")
+	require.NotContains(t, failure, "did not run")
+	require.Len(t, b.reratings, 2)
+	require.Equal(t, []AdjustInput{{Period: "2026-09", MadeBy: st.NotesBy}, {Period: "2026-10", MadeBy: st.NotesBy},
+		{Period: "2026-11", MadeBy: st.NotesBy}}, b.adjusted, "the months of the span 30 Sep – 5 Nov")
 }
 
 // update sends the resolve update and records what came back.

@@ -121,14 +121,26 @@ type AdjustInput struct {
 	Period period.Month
 	Client string
 	Issue  bool
+	// MadeBy names the run on the notes (a bill run names its own); ""
+	// names them by this workflow's ID and run.
+	MadeBy string
 }
 
-// AdjustResult lists what each issued invoice of the period got, and the
-// notes' documents by note ID.
+// AdjustResult counts the issued invoices looked at and the notes made;
+// the notes, which grow with the clients, are read back by MadeBy
+// (billing's NotesMadeBy). Runs started before notes were named list them
+// in Notes, with their documents.
 type AdjustResult struct {
+	MadeBy    string
+	Invoices  int
+	Made      int
+	Rendered  int
 	Notes     []activities.Adjusted
 	Documents map[string]map[string]string
 }
+
+// notesPage is how many notes' documents one activity renders.
+const notesPage = 500
 
 // AdjustWorkflowID names the run that adjusts a month's invoices.
 func AdjustWorkflowID(in AdjustInput) string {
@@ -141,10 +153,46 @@ func AdjustWorkflowID(in AdjustInput) string {
 
 // Adjust makes the credit or debit note of every issued invoice of the
 // period that its recomputation now differs from (billing-rules §7), on the
-// run's date, then renders the notes.
+// run's date, then renders the notes a page at a time, with any issued note
+// of the month an earlier run left without documents.
 func Adjust(ctx workflow.Context, in AdjustInput) (AdjustResult, error) {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, KindAttr.ValueSet(KindInvoiceAdjust), PeriodAttr.ValueSet(string(in.Period)))
 	ctx = workflow.WithActivityOptions(ctx, invoiceBatchActivity)
+	var a *activities.Activities
+	if workflow.GetVersion(ctx, "notes-named", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return adjustListed(ctx, in)
+	}
+	if in.MadeBy == "" {
+		self := workflow.GetInfo(ctx).WorkflowExecution
+		in.MadeBy = self.ID + "@" + self.RunID[:8]
+	}
+	var made activities.AdjustInvoicesResult
+	if err := workflow.ExecuteActivity(ctx, a.AdjustInvoices, activities.AdjustInvoicesInput{Period: in.Period, Client: in.Client,
+		Issue: in.Issue, Now: workflow.Now(ctx), MadeBy: in.MadeBy}).Get(ctx, &made); err != nil {
+		return AdjustResult{}, err
+	}
+	res := AdjustResult{MadeBy: in.MadeBy, Invoices: made.Invoices, Made: made.Made}
+	for after := ""; ; {
+		var ids []string
+		if err := workflow.ExecuteActivity(ctx, a.NotesToRender, activities.NotesToRenderInput{Period: in.Period, Client: in.Client,
+			MadeBy: in.MadeBy, After: after, Limit: notesPage}).Get(ctx, &ids); err != nil {
+			return res, err
+		}
+		if len(ids) == 0 {
+			return res, nil
+		}
+		var docs activities.RenderInvoicesResult
+		if err := workflow.ExecuteActivity(ctx, a.RenderInvoices, activities.RenderInvoicesInput{IDs: ids, CountOnly: true}).Get(ctx, &docs); err != nil {
+			return res, err
+		}
+		res.Rendered += len(ids)
+		after = ids[len(ids)-1]
+	}
+}
+
+// adjustListed is Adjust as runs started before notes were named run it:
+// every note listed in the result, rendered at once.
+func adjustListed(ctx workflow.Context, in AdjustInput) (AdjustResult, error) {
 	var a *activities.Activities
 	var made activities.AdjustInvoicesResult
 	if err := workflow.ExecuteActivity(ctx, a.AdjustInvoices, activities.AdjustInvoicesInput{Period: in.Period, Client: in.Client,

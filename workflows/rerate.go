@@ -33,7 +33,11 @@ type RerateProgress struct {
 	Examined, Changed int64
 }
 
-// RerateResult is what the run changed.
+// RerateResult is what the run changed: its counts, and the months of the
+// issued invoices whose calls changed. The cost differences by client and
+// the adjustments due, which grow with the clients, are kept with the run in
+// PostgreSQL (billing's RerateChanges, billctl rerate show), where the days
+// that committed recorded them whatever became of the run.
 type RerateResult struct {
 	Days int
 	rerate.Summary
@@ -97,6 +101,12 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 
 	dayCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: activities.Beat,
 		RetryPolicy: retrying(10)})
+	// Runs started before the days' differences were kept in PostgreSQL
+	// carry them in their results to the end.
+	kept := ""
+	if workflow.GetVersion(ctx, "rerate-changes-kept", workflow.DefaultVersion, 1) == 1 {
+		kept = runID
+	}
 	var tally rerate.Tally
 	var failure error
 	sel := workflow.NewSelector(ctx)
@@ -108,7 +118,7 @@ func Rerate(ctx workflow.Context, in RerateInput) (RerateResult, error) {
 		if failure != nil {
 			break
 		}
-		fut := workflow.ExecuteActivity(summarized(dayCtx, "day "+day[0].UTC().Format(time.DateOnly)), a.RerateDay, activities.RerateDayInput{From: day[0], To: day[1], Client: in.Client, Match: in.Match})
+		fut := workflow.ExecuteActivity(summarized(dayCtx, "day "+day[0].UTC().Format(time.DateOnly)), a.RerateDay, activities.RerateDayInput{From: day[0], To: day[1], Client: in.Client, Match: in.Match, RunID: kept})
 		running++
 		sel.AddFuture(fut, func(f workflow.Future) {
 			running--

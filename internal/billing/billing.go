@@ -38,6 +38,11 @@ type Calls interface {
 type Runs interface {
 	BeginRerate(ctx context.Context, id string, from, to time.Time, client, match string) error
 	EndRerate(ctx context.Context, id string, result any, failed bool) error
+	// RerateRun is a run's state and recorded result (JSON, nil if none).
+	RerateRun(ctx context.Context, id string) (string, []byte, error)
+	// RerateChanges are the cost differences a run's days recorded:
+	// clients' first, then those inside issued invoices' periods.
+	RerateChanges(ctx context.Context, id string) ([]cdr.CostChange, error)
 	ReleaseRerate(ctx context.Context, id string) error
 	RecordBillRun(ctx context.Context, r report.BillRun) error
 	BillRuns(ctx context.Context, period, workflowID string) ([]report.BillRun, error)
@@ -53,6 +58,11 @@ type Invoices interface {
 	// of an invoice was issued since, one with Running() when a rerate of
 	// a note's period runs or started since.
 	IssueNotes(ctx context.Context, ids []string, at time.Time, templates map[string]string, snaps map[string]invoice.Snapshot, since time.Time) ([]string, error)
+	// NotesMadeBy pages through the notes a run named made made.
+	NotesMadeBy(ctx context.Context, made string, offset, limit int) ([]invoice.Stored, bool, error)
+	// NotesToRender pages, by ID, through the notes of a month a run made
+	// and the month's issued notes without documents.
+	NotesToRender(ctx context.Context, month period.Month, client, made, after string, limit int) ([]string, error)
 	// RerateOver names a rerate that runs over [from, to) ("" for none),
 	// and the database's clock.
 	RerateOver(ctx context.Context, from, to time.Time) (string, time.Time, error)

@@ -169,7 +169,7 @@ func TestAnInvoiceDayChangedAfterIssueBillsNoCallTwice(t *testing.T) {
 	if invs, _ := m.live("acme", "2026-10"); len(invs) != 1 {
 		t.Fatalf("%d live invoices of October", len(invs))
 	}
-	notes, err := m.svc.AdjustInvoices(ctx, "2026-10", "", true, adjustAt)
+	notes, err := m.svc.AdjustInvoices(ctx, "2026-10", "", true, adjustAt, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestConcurrentAdjustsMakeOneNote(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = m.svc.AdjustInvoices(ctx, "2026-10", []string{"acme", ""}[i%2], true, adjustAt) })
+		wg.Go(func() { _, errs[i] = m.svc.AdjustInvoices(ctx, "2026-10", []string{"acme", ""}[i%2], true, adjustAt, "") })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -228,7 +228,7 @@ func TestConcurrentAdjustsMakeOneNote(t *testing.T) {
 	if want := issued.Total.Add(notes[0].Total).StringFixed(2); m.owed("acme") != want {
 		t.Fatalf("acme owes %s, want %s", m.owed("acme"), want)
 	}
-	if again, err := m.svc.AdjustInvoices(ctx, "2026-10", "acme", true, adjustAt); err != nil || again[0].NoteID != "" {
+	if again, err := m.svc.AdjustInvoices(ctx, "2026-10", "acme", true, adjustAt, ""); err != nil || again[0].NoteID != "" {
 		t.Fatalf("a correction left: %+v %v", again, err)
 	}
 }
@@ -240,7 +240,7 @@ func TestVoidingAnInvoiceVoidsItsNotes(t *testing.T) {
 	m := october(t)
 	inv := m.issue("acme", "2026-10", issuedAt)
 	m.reprice("0.1600")
-	if _, err := m.svc.AdjustInvoices(ctx, "2026-10", "acme", true, adjustAt); err != nil {
+	if _, err := m.svc.AdjustInvoices(ctx, "2026-10", "acme", true, adjustAt, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.svc.VoidInvoice(ctx, inv.ID, adjustAt); err != nil {
@@ -278,7 +278,7 @@ func TestAnAdjustDuringARerateMakesNoNote(t *testing.T) {
 		To: time.Date(2026, 10, 11, 0, 0, 0, 0, time.UTC), Match: rerate.All}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := m.svc.AdjustInvoices(ctx, "2026-10", "acme", true, adjustAt)
+	_, err := m.svc.AdjustInvoices(ctx, "2026-10", "acme", true, adjustAt, "")
 	if !errors.Is(err, billing.ErrRerateRunning) || !strings.Contains(err.Error(), "running") {
 		t.Fatalf("adjust during a rerate: %v", err)
 	}
@@ -288,7 +288,7 @@ func TestAnAdjustDuringARerateMakesNoNote(t *testing.T) {
 	if err := m.svc.EndRerate(ctx, "running", &rerate.Summary{}); err != nil {
 		t.Fatal(err)
 	}
-	if notes, err := m.svc.AdjustInvoices(ctx, "2026-10", "acme", true, adjustAt); err != nil || notes[0].Number == "" {
+	if notes, err := m.svc.AdjustInvoices(ctx, "2026-10", "acme", true, adjustAt, ""); err != nil || notes[0].Number == "" {
 		t.Fatalf("after the rerate: %+v %v", notes, err)
 	}
 }

@@ -33,12 +33,15 @@ type Adjusted struct {
 // refused naming it (ErrRerateRunning), since it would bill a passing
 // state; a note another adjust issued first for the same invoice is taken
 // into account by computing again.
-func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client string, issue bool, now time.Time) ([]Adjusted, error) {
+//
+// made, when not "", names the run on the notes it makes (NotesMadeBy
+// reads them back).
+func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client string, issue bool, now time.Time, made string) ([]Adjusted, error) {
 	if now.IsZero() {
 		now = s.now()
 	}
 	for tries := 1; ; tries++ {
-		out, err := s.adjust(ctx, month, client, issue, now)
+		out, err := s.adjust(ctx, month, client, issue, now, made)
 		if errors.Is(err, invoice.ErrNoteOutdated) && tries < maxAdjustTries {
 			continue
 		}
@@ -54,7 +57,7 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 // of the same invoices outran.
 const maxAdjustTries = 5
 
-func (s *Service) adjust(ctx context.Context, month period.Month, client string, issue bool, now time.Time) ([]Adjusted, error) {
+func (s *Service) adjust(ctx context.Context, month period.Month, client string, issue bool, now time.Time, by string) ([]Adjusted, error) {
 	listed, err := s.Store.Invoices(ctx, month, client)
 	if err != nil {
 		return nil, err
@@ -89,7 +92,7 @@ func (s *Service) adjust(ctx context.Context, month period.Month, client string,
 			continue
 		}
 		note := c.Note
-		note.State = "draft"
+		note.State, note.MadeBy = "draft", by
 		out[i].Kind, out[i].Total = note.Kind, note.Total.StringFixed(2)
 		made, at = append(made, note), append(at, i)
 	}
@@ -223,3 +226,28 @@ type runningError struct{ id string }
 
 func (e *runningError) Error() string   { return "rerate " + e.id + " is running" }
 func (e *runningError) Running() string { return e.id }
+
+// NotesMadeBy lists what the run made named made: its notes, each with the
+// invoice it corrects, at most limit from offset on, and whether there are
+// more.
+func (s *Service) NotesMadeBy(ctx context.Context, made string, offset, limit int) ([]Adjusted, bool, error) {
+	if made == "" {
+		return nil, false, nil
+	}
+	notes, more, err := s.Store.NotesMadeBy(ctx, made, offset, limit)
+	out := make([]Adjusted, len(notes))
+	for i, n := range notes {
+		out[i] = Adjusted{Client: n.Client, NoteID: n.ID, Number: n.Number, Kind: n.Kind, Total: n.Total.StringFixed(2)}
+		if n.Corrects != nil {
+			out[i].Invoice = n.Corrects.Number
+		}
+	}
+	return out, more, err
+}
+
+// NotesToRender lists, in ID order after after and at most limit, the notes
+// of month (of client, unless "") that the run named made made, and the
+// month's issued notes still without documents.
+func (s *Service) NotesToRender(ctx context.Context, month period.Month, client, made, after string, limit int) ([]string, error) {
+	return s.Store.NotesToRender(ctx, month, client, made, after, limit)
+}

@@ -94,6 +94,9 @@ type Selection struct {
 	Match string
 	// Revision is the catalogue revision the rewritten calls are rated at.
 	Revision int64
+	// RunID, when set, is the rerate run the rewrite's changes (Rewriter's
+	// Changes) are recorded with, in the same transaction.
+	RunID string
 }
 
 // Rewriter rewrites the ratings of stored calls (rerate.Rerater).
@@ -103,6 +106,16 @@ type Rewriter interface {
 	Begin(issued []Issued)
 	// Rewrite may change the call's rating, and reports whether it did.
 	Rewrite(rec *Record, r *Rating) bool
+	// Changes are the cost differences of the pass so far.
+	Changes() []CostChange
+}
+
+// CostChange is a rewrite's cost difference of one client in one currency
+// or, with Invoice set, of its calls inside that issued invoice's period.
+type CostChange struct {
+	Client, Currency string
+	Invoice          *Issued
+	Amount           int64 // millionths, as Rating.Cost
 }
 
 // Issued is an issued invoice's reach, as a rewrite of calls sees it.

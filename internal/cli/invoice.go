@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/period"
 	"github.com/billrun/billrun/workflows"
@@ -65,12 +66,28 @@ func (a *app) invoiceAdjustCmd() *cobra.Command {
 			if err := run.Get(ctx, &res); err != nil {
 				return fmt.Errorf("adjust %s: %s", month, workflows.Reason(err))
 			}
-			if len(res.Notes) == 0 {
+			if res.MadeBy != "" { // the notes are in the database, not in the result
+				b, err := a.billing(ctx)
+				if err != nil {
+					return err
+				}
+				for offset, more := 0, true; more; offset += notesPage {
+					var page []billing.Adjusted
+					if page, more, err = b.NotesMadeBy(ctx, res.MadeBy, offset, notesPage); err != nil {
+						return err
+					}
+					res.Notes = append(res.Notes, page...)
+				}
+			}
+			if len(res.Notes) == 0 && res.Invoices == 0 {
 				whose := ""
 				if clientID != "" {
 					whose = " of client " + clientID
 				}
 				fmt.Fprintf(a.err, "nothing to adjust: %s has no issued invoice%s\n", month, whose)
+			}
+			if res.MadeBy != "" && len(res.Notes) == 0 && res.Invoices > 0 {
+				fmt.Fprintf(a.err, "nothing to adjust: the %s issued invoices of %s are up to date\n", itoa(int64(res.Invoices)), month)
 			}
 			t := table{header: []string{"client", "invoice", "note", "kind", "number", "total"}}
 			doc := []map[string]string{}
@@ -461,3 +478,6 @@ func (a *app) invoiceDownloadCmd() *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", ".", "directory")
 	return cmd
 }
+
+// notesPage is how many notes billctl reads back at a time.
+const notesPage = 1000

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -65,10 +66,10 @@ func (a *app) rerateCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("rerate %s: %s", run.GetID(), workflows.Reason(err))
 			}
-			return a.printRerate(run.GetID(), res)
+			return a.printRerate(ctx, run.GetID(), res)
 		},
 	}
-	cmd.AddCommand(a.rerateReleaseCmd())
+	cmd.AddCommand(a.rerateReleaseCmd(), a.rerateShowCmd())
 	p.flags(cmd)
 	cmd.Flags().StringVar(&clientID, "client", "", "only this client's calls")
 	cmd.Flags().StringVar(&match, "match", "all", "calls to revisit: all, matched, mismatched or stale (rated before their rating data last changed)")
@@ -77,7 +78,23 @@ func (a *app) rerateCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) printRerate(id string, r workflows.RerateResult) error {
+// printRerate prints a finished run's figures and, read back from
+// PostgreSQL, what it changed (a run from before they were kept there
+// carries them in its result).
+func (a *app) printRerate(ctx context.Context, id string, r workflows.RerateResult) error {
+	if len(r.Differences) == 0 && len(r.Adjustments) == 0 {
+		b, err := a.billing(ctx)
+		if err != nil {
+			return err
+		}
+		if r.Differences, r.Adjustments, err = b.RerateChanges(ctx, id); err != nil {
+			return err
+		}
+	}
+	return a.printRerateFigures(id, "", r.Summary)
+}
+
+func (a *app) printRerateFigures(id, state string, r rerate.Summary) error {
 	money := func(m rating.Money) string { return m.String() }
 	diffs := make([]map[string]string, 0, len(r.Differences))
 	for _, d := range r.Differences {
@@ -93,6 +110,11 @@ func (a *app) printRerate(id string, r workflows.RerateResult) error {
 		rows:   [][]string{{id, itoa(r.Examined), itoa(r.Changed), itoa(r.NewlyMatched), itoa(r.NewlyMismatched), itoa(r.StillMismatched)}},
 		json: map[string]any{"run": id, "examined": r.Examined, "changed": r.Changed, "newly_matched": r.NewlyMatched,
 			"newly_mismatched": r.NewlyMismatched, "still_mismatched": r.StillMismatched, "differences": diffs, "adjustments_due": adjs},
+	}
+	if state != "" {
+		t.header = append(t.header, "state")
+		t.rows[0] = append(t.rows[0], state)
+		t.json.(map[string]any)["state"] = state
 	}
 	if err := a.print(t); err != nil || a.format == "json" {
 		return err
@@ -116,6 +138,29 @@ func (a *app) printRerate(id string, r workflows.RerateResult) error {
 		return a.print(j)
 	}
 	return nil
+}
+
+// rerateShowCmd prints a rerate run as PostgreSQL keeps it: a finished
+// run's figures, and what the days it finished changed, whatever became of
+// its workflow.
+func (a *app) rerateShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show RUN_ID",
+		Short: "A rerate run's state, figures, cost differences by client and adjustments due, read from the database (a failed run's finished days included)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := a.billing(cmd.Context())
+			if err != nil {
+				return err
+			}
+			r, err := b.RerateRun(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			r.Summary.Differences, r.Summary.Adjustments = r.Differences, r.Adjustments
+			return a.printRerateFigures(r.ID, r.State, r.Summary)
+		},
+	}
 }
 
 // rerateReleaseCmd frees the period of a rerate run that ended without

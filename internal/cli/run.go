@@ -382,7 +382,20 @@ func (a *app) followBillRun(ctx context.Context, c client.Client, id string, res
 	}
 }
 
+// runNotesShown is how many of a bill run's notes billctl run status lists.
+const runNotesShown = 50
+
 func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
+	notes, more := st.Notes, false
+	if st.NotesBy != "" && a.cfg.DatabaseURL != "" { // named in PostgreSQL, not carried in the status
+		b, err := a.billing(context.Background())
+		if err != nil {
+			return err
+		}
+		if notes, more, err = b.NotesMadeBy(context.Background(), st.NotesBy, 0, runNotesShown); err != nil {
+			return err
+		}
+	}
 	var reratedCalls, changed int64
 	for _, r := range st.Reratings {
 		reratedCalls += r.Examined
@@ -414,7 +427,7 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 			"reratings": len(st.Reratings), "rerated_calls": reratedCalls, "rerated_changed": changed, "rerate_failure": st.RerateFailure,
 			"accepted": st.Accepted, "clients": st.Invoices.Clients, "invoiced": st.Invoices.Invoiced,
 			"skipped": st.Invoices.Skipped, "conflicts": st.Invoices.ConflictCount, "not_ended": st.Invoices.Open,
-			"waves": waves, "next_wave": nextWave, "notes": st.Notes, "accounted": reasonTable(st.Accounted, false).json},
+			"waves": waves, "next_wave": nextWave, "notes": notes, "notes_by": st.NotesBy, "accounted": reasonTable(st.Accounted, false).json},
 	}
 	if err := a.print(t); err != nil || a.format != "table" {
 		return err
@@ -424,10 +437,13 @@ func (a *app) printBillRun(id string, st workflows.BillRunStatus) error {
 			plural(int(st.Ingest.Duplicates), "duplicate call"))
 	}
 	if st.RerateFailure != "" {
-		fmt.Fprintf(a.out, "\nthe last rerate did not run: %s\n", oneLine(st.RerateFailure))
+		fmt.Fprintf(a.out, "\nthe last rerate: %s\n", oneLine(st.RerateFailure))
 	}
-	for _, n := range st.Notes {
+	for _, n := range notes {
 		fmt.Fprintf(a.out, "\ndraft %s %s for invoice %s of client %s (%s)\n", strings.ReplaceAll(n.Kind, "_", " "), n.NoteID, n.Invoice, n.Client, n.Total)
+	}
+	if more {
+		fmt.Fprintf(a.out, "\n… and more notes: billctl invoice list --period %s --kind credit_note (or debit_note)\n", st.Period)
 	}
 	if len(st.Accounted) > 0 {
 		// What finance signs off: every call, invoiced or why not.

@@ -349,6 +349,12 @@ func (s *Server) showRun(w http.ResponseWriter, r *http.Request, status int, ref
 		s.fail(w, r, err)
 		return
 	}
+	if by := d.Run.St.NotesBy; by != "" { // the run's notes are named in PostgreSQL, not carried in its status
+		if d.Run.St.Notes, _, err = s.Billing.NotesMadeBy(ctx, by, 0, pageSize); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	if from, to := d.Run.St.From, d.Run.St.To; !from.IsZero() && (d.Run.St.Mismatched || d.Category != "") {
 		// The run's last check counted them; runs from before it kept
 		// counts are counted again.

@@ -43,6 +43,9 @@ type Stored struct {
 	// NotesBefore is, on a note, how many issued notes its invoice had when
 	// the note was computed: it is issued only while that still holds.
 	NotesBefore int
+	// MadeBy names, on a note, the run that made it (an adjust's), "" when
+	// none was named; it is written with the draft, never read back.
+	MadeBy string
 }
 
 // FileName is the name its downloaded documents take, before the

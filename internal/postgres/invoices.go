@@ -293,17 +293,17 @@ func (s *Store) SaveDrafts(ctx context.Context, invs []invoice.Stored) ([]invoic
 			kind, rounding := cmp.Or(inv.Kind, invoice.KindInvoice), cmp.Or(inv.Rounding, invoice.RoundThenSum)
 			batch.Queue(`INSERT INTO invoices (id, client, period_start, period_end, state, issuer, template, currency, subtotal, total,
 					issue_date, due_date, taxes, client_name, address, email, period, timezone, documents, kind, corrects, rounding, preview, reseller,
-				basis_notes)
-				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}', $18, $19, $20, $21, $22, $23)
+				basis_notes, made_by)
+				VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '{}', $18, $19, $20, $21, $22, $23, $24)
 				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, issuer = excluded.issuer, rounding = excluded.rounding, reseller = excluded.reseller,
 					template = excluded.template, currency = excluded.currency, subtotal = excluded.subtotal,
 					total = excluded.total, issue_date = excluded.issue_date, due_date = excluded.due_date, taxes = excluded.taxes,
 					client_name = excluded.client_name, address = excluded.address, email = excluded.email, documents = '{}', document_sums = '{}',
 					snapshot_calls = NULL, snapshot_detail = NULL, period_start = excluded.period_start, period_end = excluded.period_end,
-					timezone = excluded.timezone, basis_notes = excluded.basis_notes`,
+					timezone = excluded.timezone, basis_notes = excluded.basis_notes, made_by = excluded.made_by`,
 				id, inv.Client, inv.PeriodStart, inv.PeriodEnd, issuerOf(inv.Reseller, kind), inv.Template, inv.Currency, inv.Subtotal, inv.Total,
 				inv.IssueDate, inv.DueDate, taxes, inv.ClientName, inv.Address, inv.Email, inv.Period, inv.PeriodStart.Location().String(),
-				kind, corrects[i], rounding, inv.Preview, nullIfEmpty(inv.Reseller), basis)
+				kind, corrects[i], rounding, inv.Preview, nullIfEmpty(inv.Reseller), basis, nullIfEmpty(inv.MadeBy))
 			for j, l := range inv.Lines {
 				var calls, billed *int64
 				var qty *int
@@ -733,6 +733,7 @@ type InvoiceFilter struct {
 	Month                         period.Month
 	Client, State, Kind, Reseller string
 	Corrects                      string // the notes of this invoice ID
+	MadeBy                        string // the notes this run made
 }
 
 // InvoicePage lists invoices without their lines, offset rows in, at most
@@ -741,8 +742,9 @@ type InvoiceFilter struct {
 func (s *Store) InvoicePage(ctx context.Context, f InvoiceFilter, offset, limit int) (page []invoice.Stored, more bool, err error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices
 		WHERE ($1 = '' OR period = $1) AND ($2 = '' OR client = $2) AND ($3 = '' OR state = $3) AND ($4 = '' OR kind = $4)
-		AND ($5 = '' OR reseller = $5) AND ($6 = '' OR corrects::text = $6)
-		ORDER BY period_start, client, created_at OFFSET $7 LIMIT $8`, f.Month, f.Client, f.State, f.Kind, f.Reseller, f.Corrects, offset, limit+1)
+		AND ($5 = '' OR reseller = $5) AND ($6 = '' OR corrects::text = $6) AND ($9 = '' OR made_by = $9)
+		ORDER BY period_start, client, created_at OFFSET $7 LIMIT $8`, f.Month, f.Client, f.State, f.Kind, f.Reseller, f.Corrects, offset, limit+1,
+		f.MadeBy)
 	page, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (invoice.Stored, error) { return scanInvoice(r) })
 	if len(page) > limit {
 		return page[:limit], true, err
@@ -751,10 +753,11 @@ func (s *Store) InvoicePage(ctx context.Context, f InvoiceFilter, offset, limit 
 }
 
 // checkNotes locks the invoices that the draft notes among ids correct,
-// then ids (lockInvoices), and checks that each draft note is still the correction due: no note of
-// its invoice was issued since it was computed (nor was it voided, by an
-// adjust that found nothing due), and no rerate over its period runs or
-// started since since.
+// then ids (lockInvoices), and checks that each draft note is still the
+// correction due: its invoice is still issued, no note of it was issued
+// since the note was computed (nor was the note voided, by an adjust that
+// found nothing due), and no rerate over its period runs or started since
+// since.
 func checkNotes(ctx context.Context, tx pgx.Tx, ids []string, since time.Time) error {
 	if err := lockInvoices(ctx, tx, `id IN (SELECT corrects FROM invoices WHERE id = ANY($1::uuid[]) AND state = 'draft')`, ids); err != nil {
 		return err
@@ -811,4 +814,20 @@ func lockInvoices(ctx context.Context, tx pgx.Tx, where string, arg any) error {
 	rows, _ := tx.Query(ctx, `SELECT id FROM invoices WHERE `+where+` ORDER BY id FOR UPDATE`, arg)
 	rows.Close()
 	return rows.Err()
+}
+
+// NotesToRender lists, in ID order after after and at most limit, the notes
+// of month (and client, unless "") that made made, and the issued notes
+// of the month that have no documents yet (a run cut short between issue
+// and render leaves them so: any later adjust of the month writes them).
+func (s *Store) NotesToRender(ctx context.Context, month period.Month, client, made, after string, limit int) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id::text FROM invoices WHERE period = $1 AND ($2 = '' OR client = $2) AND corrects IS NOT NULL
+			AND (made_by = $3 OR state = 'issued' AND documents = '{}') AND ($4 = '' OR id > $4::uuid)
+		ORDER BY id LIMIT $5`, string(month), client, made, after, limit)
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// NotesMadeBy pages through the notes that the run named made made.
+func (s *Store) NotesMadeBy(ctx context.Context, made string, offset, limit int) ([]invoice.Stored, bool, error) {
+	return s.InvoicePage(ctx, InvoiceFilter{MadeBy: made}, offset, limit)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 
 	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/copytext"
@@ -86,8 +87,43 @@ func (s *Store) RewriteCalls(ctx context.Context, sel cdr.Selection, w cdr.Rewri
 			}
 		}
 		back := &storedSource{rows: rows}
-		return s.copyCDRs(ctx, tx, &copyWriter{store: s, src: back, perRow: back, revision: sel.Revision})
+		if err := s.copyCDRs(ctx, tx, &copyWriter{store: s, src: back, perRow: back, revision: sel.Revision}); err != nil {
+			return err
+		}
+		return recordChanges(ctx, tx, sel.RunID, w.Changes())
 	})
+}
+
+// recordChanges adds a day's cost differences to those of run, in the
+// day's transaction: the run's figures are whole whatever becomes of its
+// workflow. A day rerated again changes nothing more, and adds nothing.
+func recordChanges(ctx context.Context, tx pgx.Tx, run string, changes []cdr.CostChange) error {
+	if run == "" || len(changes) == 0 {
+		return nil
+	}
+	// One row a key (a tally's changes are), so one statement each.
+	var dc, dcur []string
+	var damt []decimal.Decimal
+	var ids, nums, ac, acur, aper []string
+	var aamt []decimal.Decimal
+	for _, c := range changes {
+		amount := decimal.New(c.Amount, -6) // millionths
+		if i := c.Invoice; i != nil {
+			ids, nums, ac, acur, aper, aamt = append(ids, i.ID), append(nums, i.Number), append(ac, i.Client), append(acur, i.Currency),
+				append(aper, i.Period), append(aamt, amount)
+		} else {
+			dc, dcur, damt = append(dc, c.Client), append(dcur, c.Currency), append(damt, amount)
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO rerate_differences (run_id, client, currency, amount)
+		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::numeric[])
+		ON CONFLICT (run_id, client, currency) DO UPDATE SET amount = rerate_differences.amount + excluded.amount`, run, dc, dcur, damt); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO rerate_adjustments (run_id, invoice_id, number, client, currency, period, amount)
+		SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[])
+		ON CONFLICT (run_id, invoice_id) DO UPDATE SET amount = rerate_adjustments.amount + excluded.amount`, run, ids, nums, ac, acur, aper, aamt)
+	return err
 }
 
 // issuedInvoices returns the issued invoices whose period meets [from, to).

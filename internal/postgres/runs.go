@@ -9,7 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopspring/decimal"
 
+	"github.com/billrun/billrun/internal/cdr"
 	"github.com/billrun/billrun/internal/report"
 )
 
@@ -108,4 +110,40 @@ func (s *Store) BillRuns(ctx context.Context, period, workflowID string) ([]repo
 		}
 		return r, err
 	})
+}
+
+// RerateChanges reads what run changed (recordChanges): the cost
+// differences by client and currency, in that order, then the adjustments
+// due inside issued invoices' periods, by invoice number.
+func (s *Store) RerateChanges(ctx context.Context, run string) ([]cdr.CostChange, error) {
+	var out []cdr.CostChange
+	var c cdr.CostChange
+	var amount decimal.Decimal
+	rows, _ := s.pool.Query(ctx, `SELECT client, currency, amount FROM rerate_differences WHERE run_id = $1 AND amount <> 0 ORDER BY client, currency`, run)
+	if _, err := pgx.ForEachRow(rows, []any{&c.Client, &c.Currency, &amount}, func() error {
+		c.Amount = amount.Shift(6).IntPart()
+		out = append(out, c)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var i cdr.Issued
+	rows, _ = s.pool.Query(ctx, `SELECT invoice_id::text, number, client, currency, period, amount FROM rerate_adjustments
+		WHERE run_id = $1 AND amount <> 0 ORDER BY number`, run)
+	_, err := pgx.ForEachRow(rows, []any{&i.ID, &i.Number, &i.Client, &i.Currency, &i.Period, &amount}, func() error {
+		inv := i
+		out = append(out, cdr.CostChange{Client: i.Client, Currency: i.Currency, Invoice: &inv, Amount: amount.Shift(6).IntPart()})
+		return nil
+	})
+	return out, err
+}
+
+// RerateRun reads a rerate run's record: its state and the result its
+// workflow recorded (JSON; nil while it runs or when it failed).
+func (s *Store) RerateRun(ctx context.Context, id string) (state string, result []byte, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT state, result FROM rerate_runs WHERE id = $1`, id).Scan(&state, &result)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, fmt.Errorf("no rerate run %q", id)
+	}
+	return state, result, err
 }

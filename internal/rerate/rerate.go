@@ -5,6 +5,8 @@
 package rerate
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -49,6 +51,7 @@ type Tally struct {
 	diffs           map[ClientCurrency]rating.Money
 	adjust          map[string]rating.Money // invoice ID → difference
 	invoices        map[string]Invoice
+	months          map[string]bool // of the invoices adjusted, merged from counts
 }
 
 // ClientCurrency keys cost differences.
@@ -122,6 +125,12 @@ func (t *Tally) Merge(o Summary) {
 		t.adjust[a.Invoice.ID] += a.Amount
 		t.invoices[a.Invoice.ID] = a.Invoice
 	}
+	for _, m := range o.Months {
+		if t.months == nil {
+			t.months = map[string]bool{}
+		}
+		t.months[m] = true
+	}
 }
 
 // Difference is the cost difference of one client in one currency.
@@ -146,6 +155,31 @@ type Summary struct {
 	StillMismatched int64
 	Differences     []Difference // by client, currency
 	Adjustments     []Adjustment // by invoice number
+	// Months are the months of the issued invoices whose calls changed,
+	// in order: those that may need notes.
+	Months []string
+}
+
+// Counts is s without its lists of differences and adjustments, which grow
+// with the clients: what a run's workflow carries, the lists being kept with
+// the run in the database.
+func (s Summary) Counts() Summary {
+	s.Differences, s.Adjustments = nil, nil
+	return s
+}
+
+// Changes are the tally's cost differences, as a store records them.
+func (t *Tally) Changes() []cdr.CostChange {
+	s := t.Summary()
+	out := make([]cdr.CostChange, 0, len(s.Differences)+len(s.Adjustments))
+	for _, d := range s.Differences {
+		out = append(out, cdr.CostChange{Client: d.Client, Currency: d.Currency, Amount: int64(d.Amount)})
+	}
+	for _, a := range s.Adjustments {
+		inv := a.Invoice
+		out = append(out, cdr.CostChange{Client: inv.Client, Currency: inv.Currency, Invoice: &inv, Amount: int64(a.Amount)})
+	}
+	return out
 }
 
 // Summary returns the figures, sorted.
@@ -167,5 +201,13 @@ func (t *Tally) Summary() Summary {
 		}
 	}
 	sort.Slice(s.Adjustments, func(i, j int) bool { return s.Adjustments[i].Invoice.Number < s.Adjustments[j].Invoice.Number })
+	months := maps.Clone(t.months)
+	for _, a := range s.Adjustments {
+		if months == nil {
+			months = map[string]bool{}
+		}
+		months[a.Invoice.Period] = true
+	}
+	s.Months = slices.Sorted(maps.Keys(months))
 	return s
 }

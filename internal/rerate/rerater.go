@@ -41,3 +41,7 @@ func (r *Rerater) Rewrite(rec *cdr.Record, stored *cdr.Rating) bool {
 
 // Summary is what the slice changed.
 func (r *Rerater) Summary() Summary { return r.tally.Summary() }
+
+// Changes are the slice's cost differences, by client and currency, and
+// inside issued invoices' periods.
+func (r *Rerater) Changes() []cdr.CostChange { return r.tally.Changes() }
