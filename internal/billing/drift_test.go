@@ -211,7 +211,9 @@ func TestConcurrentAdjustsMakeOneNote(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = m.svc.AdjustInvoices(ctx, "2026-10", []string{"acme", ""}[i%2], true, adjustAt, "") })
+		wg.Go(func() {
+			_, errs[i] = m.svc.AdjustInvoices(ctx, "2026-10", []string{"acme", ""}[i%2], true, adjustAt, "")
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
