@@ -82,11 +82,52 @@ func (a *Activities) CreateInvoice(ctx context.Context, in CreateInvoiceInput) (
 type CreateInvoicesInput struct {
 	Clients []string
 	InvoiceOptions
+	// Summed asks for the result as Batch (what an invoice run needs)
+	// rather than a result per client, which is five times larger.
+	Summed bool
 }
 
-// CreateInvoicesResult has a result per client, in the order asked.
+// CreateInvoicesResult has a result per client, in the order asked, or,
+// when the input asked for it summed, the batch's sums.
 type CreateInvoicesResult struct {
 	Invoices []CreateInvoiceResult
+	Batch    *InvoiceBatch
+}
+
+// InvoiceBatch sums a batch's results: the invoices made (their IDs, to
+// render), and how many clients were left out and why.
+type InvoiceBatch struct {
+	IDs                                 []string
+	Skipped, Earlier, Open, Conflicting int
+	NextEnd                             time.Time // the first end of the periods still open
+	Conflicts                           []string  // the first MaxConflicts, of Conflicting
+}
+
+// MaxConflicts is how many conflicts a batch's sums name.
+const MaxConflicts = 100
+
+// sum sums a batch's results.
+func sum(rs []CreateInvoiceResult) *InvoiceBatch {
+	b := &InvoiceBatch{}
+	for _, r := range rs {
+		switch {
+		case r.Conflict != "":
+			if b.Conflicting++; len(b.Conflicts) < MaxConflicts {
+				b.Conflicts = append(b.Conflicts, r.Conflict)
+			}
+		case r.Earlier:
+			b.Earlier++
+		case r.Open != "":
+			if b.Open++; b.NextEnd.IsZero() || r.Ends.Before(b.NextEnd) {
+				b.NextEnd = r.Ends
+			}
+		case r.Skipped != "":
+			b.Skipped++
+		default:
+			b.IDs = append(b.IDs, r.ID)
+		}
+	}
+	return b
 }
 
 // CreateInvoices creates the invoices of clients, reading their calls in
@@ -106,6 +147,9 @@ func (a *Activities) CreateInvoices(ctx context.Context, in CreateInvoicesInput)
 	}
 	if errors.Is(err, billing.ErrCallsChanged) {
 		err = invoiceError(err)
+	}
+	if in.Summed {
+		return CreateInvoicesResult{Batch: sum(r)}, err
 	}
 	return CreateInvoicesResult{Invoices: r}, err
 }

@@ -185,12 +185,22 @@ func (p *InvoiceRunProgress) add(q InvoiceRunProgress) {
 func invoiceBatchOnce(ctx workflow.Context, in InvoiceRunInput, clients []string, p *InvoiceRunProgress) error {
 	var a *activities.Activities
 	var created activities.CreateInvoicesResult
+	// Runs started before batches were summed read a result per client.
+	summed := workflow.GetVersion(ctx, "invoice-batches-summed", workflow.DefaultVersion, 1) == 1
 	if err := workflow.ExecuteActivity(summarized(ctx, clientSpan(clients)), a.CreateInvoices, activities.CreateInvoicesInput{Clients: clients,
 		InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
-			Now: in.Now, Rounding: in.Rounding, EndedAfter: in.EndedAfter, LateFiles: in.LateFiles}}).Get(ctx, &created); err != nil {
+			Now: in.Now, Rounding: in.Rounding, EndedAfter: in.EndedAfter, LateFiles: in.LateFiles}, Summed: summed}).Get(ctx, &created); err != nil {
 		return err
 	}
 	var ids []string
+	if b := created.Batch; b != nil {
+		ids = b.IDs
+		p.Skipped, p.Earlier, p.Open, p.ConflictCount = p.Skipped+b.Skipped, p.Earlier+b.Earlier, p.Open+b.Open, p.ConflictCount+b.Conflicting
+		p.Conflicts = append(p.Conflicts, b.Conflicts[:min(len(b.Conflicts), maxConflictsKept-len(p.Conflicts))]...)
+		if !b.NextEnd.IsZero() && (p.NextEnd.IsZero() || b.NextEnd.Before(p.NextEnd)) {
+			p.NextEnd = b.NextEnd
+		}
+	}
 	for _, r := range created.Invoices {
 		switch {
 		case r.Conflict != "":
