@@ -106,8 +106,9 @@ type InvoiceBatch struct {
 // MaxConflicts is how many conflicts a batch's sums name.
 const MaxConflicts = 100
 
-// sum sums a batch's results.
-func sum(rs []CreateInvoiceResult) *InvoiceBatch {
+// SumCreated sums a batch's results, in the order of the batch (pure: a
+// workflow sums a result per client with it).
+func SumCreated(rs []CreateInvoiceResult) *InvoiceBatch {
 	b := &InvoiceBatch{}
 	for _, r := range rs {
 		switch {
@@ -149,7 +150,7 @@ func (a *Activities) CreateInvoices(ctx context.Context, in CreateInvoicesInput)
 		err = invoiceError(err)
 	}
 	if in.Summed {
-		return CreateInvoicesResult{Batch: sum(r)}, err
+		return CreateInvoicesResult{Batch: SumCreated(r)}, err
 	}
 	return CreateInvoicesResult{Invoices: r}, err
 }

@@ -192,32 +192,15 @@ func invoiceBatchOnce(ctx workflow.Context, in InvoiceRunInput, clients []string
 			Now: in.Now, Rounding: in.Rounding, EndedAfter: in.EndedAfter, LateFiles: in.LateFiles}, Summed: summed}).Get(ctx, &created); err != nil {
 		return err
 	}
-	var ids []string
-	if b := created.Batch; b != nil {
-		ids = b.IDs
-		p.Skipped, p.Earlier, p.Open, p.ConflictCount = p.Skipped+b.Skipped, p.Earlier+b.Earlier, p.Open+b.Open, p.ConflictCount+b.Conflicting
-		p.Conflicts = append(p.Conflicts, b.Conflicts[:min(len(b.Conflicts), maxConflictsKept-len(p.Conflicts))]...)
-		if !b.NextEnd.IsZero() && (p.NextEnd.IsZero() || b.NextEnd.Before(p.NextEnd)) {
-			p.NextEnd = b.NextEnd
-		}
+	b := created.Batch
+	if b == nil { // a run from before batches were summed: sums of the same
+		b = activities.SumCreated(created.Invoices)
 	}
-	for _, r := range created.Invoices {
-		switch {
-		case r.Conflict != "":
-			if p.ConflictCount++; len(p.Conflicts) < maxConflictsKept {
-				p.Conflicts = append(p.Conflicts, r.Conflict)
-			}
-		case r.Earlier:
-			p.Earlier++
-		case r.Open != "":
-			if p.Open++; p.NextEnd.IsZero() || r.Ends.Before(p.NextEnd) {
-				p.NextEnd = r.Ends
-			}
-		case r.Skipped != "":
-			p.Skipped++
-		default:
-			ids = append(ids, r.ID)
-		}
+	ids := b.IDs
+	p.Skipped, p.Earlier, p.Open, p.ConflictCount = p.Skipped+b.Skipped, p.Earlier+b.Earlier, p.Open+b.Open, p.ConflictCount+b.Conflicting
+	p.Conflicts = append(p.Conflicts, b.Conflicts[:min(len(b.Conflicts), maxConflictsKept-len(p.Conflicts))]...)
+	if !b.NextEnd.IsZero() && (p.NextEnd.IsZero() || b.NextEnd.Before(p.NextEnd)) {
+		p.NextEnd = b.NextEnd
 	}
 	if len(ids) > 0 {
 		if err := workflow.ExecuteActivity(summarized(ctx, fmt.Sprintf("documents of %d invoices", len(ids))), a.RenderInvoices, activities.RenderInvoicesInput{IDs: ids, CountOnly: true}).Get(ctx, nil); err != nil {
