@@ -318,7 +318,7 @@ func checkUntilResolved(ctx, actx workflow.Context, in BillRunInput, st *BillRun
 func adjustIssued(ctx workflow.Context, res RerateResult, months []string, st *BillRunStatus) error {
 	if workflow.GetVersion(ctx, "notes-by-month", workflow.DefaultVersion, 1) == 1 {
 		self := workflow.GetInfo(ctx).WorkflowExecution
-		st.NotesBy, st.NotesMade = self.ID+"@"+self.RunID[:8], 0
+		st.NotesBy, st.NotesMade = self.ID+"@"+self.RunID, 0
 		for _, m := range months {
 			in := AdjustInput{Period: period.Month(m), MadeBy: st.NotesBy}
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{

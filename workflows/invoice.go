@@ -164,7 +164,7 @@ func Adjust(ctx workflow.Context, in AdjustInput) (AdjustResult, error) {
 	}
 	if in.MadeBy == "" {
 		self := workflow.GetInfo(ctx).WorkflowExecution
-		in.MadeBy = self.ID + "@" + self.RunID[:8]
+		in.MadeBy = self.ID + "@" + self.RunID
 	}
 	var made activities.AdjustInvoicesResult
 	if err := workflow.ExecuteActivity(ctx, a.AdjustInvoices, activities.AdjustInvoicesInput{Period: in.Period, Client: in.Client,

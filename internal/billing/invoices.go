@@ -763,7 +763,7 @@ func (s *Service) changedCalls(ctx context.Context, note invoice.Stored, now *io
 	var readers []io.Reader
 	for _, uri := range billed {
 		if uri == "" {
-			return nil, fmt.Errorf("invoice %s has no CSV of calls to compare with", corrected.Number)
+			return nil, fmt.Errorf("invoice %s %w", corrected.Number, errNoCSV)
 		}
 		r, _, err := s.Objects.Open(ctx, strings.TrimPrefix(uri, s.Objects.URI("")))
 		if err != nil {
@@ -778,6 +778,10 @@ func (s *Service) changedCalls(ctx context.Context, note invoice.Stored, now *io
 	}
 	return io.NewSectionReader(bytes.NewReader(out.Bytes()), 0, int64(out.Len())), nil
 }
+
+// errNoCSV is wrapped by the error for a note whose invoice (or an earlier
+// note) has no CSV of calls yet: issued, not yet rendered.
+var errNoCSV = errors.New("has no CSV of calls to compare with")
 
 // OpenDocument opens a document of this bucket by its s3:// URI, as an
 // invoice records it.

@@ -1,9 +1,12 @@
 package billing
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/billrun/billrun/internal/invoice"
@@ -42,7 +45,7 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 	}
 	for tries := 1; ; tries++ {
 		out, err := s.adjust(ctx, month, client, issue, now, made)
-		if errors.Is(err, invoice.ErrNoteOutdated) && tries < maxAdjustTries {
+		if (errors.Is(err, invoice.ErrNoteOutdated) || errors.Is(err, ErrCallsChanged)) && tries < maxAdjustTries {
 			continue
 		}
 		var running interface{ Running() string }
@@ -107,6 +110,11 @@ func (s *Service) adjust(ctx context.Context, month period.Month, client string,
 		}
 		if snaps, err = s.freeze(ctx, made, nil); err != nil {
 			return nil, err
+		}
+		for _, note := range made {
+			if err := s.checkNote(ctx, note, snaps[note.ID]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	ids := make([]string, len(saved))
@@ -250,4 +258,36 @@ func (s *Service) NotesMadeBy(ctx context.Context, made string, offset, limit in
 // month's issued notes still without documents.
 func (s *Service) NotesToRender(ctx context.Context, month period.Month, client, made, after string, limit int) ([]string, error) {
 	return s.Store.NotesToRender(ctx, month, client, made, after, limit)
+}
+
+// checkNote checks, before a note is issued, that the calls its CSV will
+// list (the calls in its snapshot against those its invoice and earlier
+// notes billed) add up to its usage lines, as an invoice's calls are
+// checked against its lines: a note computed while its calls changed
+// (ErrCallsChanged) is computed again rather than issued.
+func (s *Service) checkNote(ctx context.Context, note invoice.Stored, snap invoice.Snapshot) error {
+	zr, err := gzip.NewReader(bytes.NewReader(snap.Calls))
+	if err != nil {
+		return fmt.Errorf("note of invoice %s: its calls: %w", note.Corrects.Number, err)
+	}
+	now, err := io.ReadAll(zr)
+	if err != nil {
+		return fmt.Errorf("note of invoice %s: its calls: %w", note.Corrects.Number, err)
+	}
+	changed, err := s.changedCalls(ctx, note, io.NewSectionReader(bytes.NewReader(now), 0, int64(len(now))))
+	if errors.Is(err, errNoCSV) { // its documents are not written yet: their render says so
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sums, err := invoice.ChangedSums(changed)
+	if err != nil {
+		return err
+	}
+	if lines, calls, differ := invoice.NoteDiffers(note, sums); differ {
+		return fmt.Errorf("note of invoice %s: %w (its lines add up to %s, its changed calls to %s)", note.Corrects.Number, ErrCallsChanged,
+			lines.StringFixed(6), calls.StringFixed(6))
+	}
+	return nil
 }

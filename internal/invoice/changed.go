@@ -100,3 +100,53 @@ func WriteChangedCalls(out io.Writer, currency string, now io.Reader, billed ...
 	w.Flush()
 	return w.Error()
 }
+
+// ChangedSums sums a note's CSV of changed calls (ChangedCallsHeader) by
+// the line (description) each call is billed on: the differences the
+// note's usage lines must add up to.
+func ChangedSums(in io.Reader) (map[string]decimal.Decimal, error) {
+	r := csv.NewReader(in)
+	if _, err := r.Read(); err != nil {
+		if err == io.EOF {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := map[string]decimal.Decimal{}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		d, err := decimal.NewFromString(rec[9])
+		if err != nil {
+			return nil, fmt.Errorf("difference %q: %w", rec[9], err)
+		}
+		out[rec[5]] = out[rec[5]].Add(d)
+	}
+}
+
+// NoteDiffers reports whether note's usage lines and its changed calls
+// (their differences summed by ChangedSums) disagree in total, with both
+// totals: a note whose CSV contradicts it was computed from calls changing
+// under it. (By line they may differ rightly: a call that moved to another
+// destination is one row of the CSV and two lines of the note.) A note with
+// a line whose exact amount is unknown (Rounded) is not checked.
+func NoteDiffers(note Stored, sums map[string]decimal.Decimal) (lines, calls decimal.Decimal, differ bool) {
+	for _, l := range note.Lines {
+		if l.Kind != KindUsage {
+			continue
+		}
+		if l.Rounded {
+			return lines, calls, false
+		}
+		lines = lines.Add(l.Exact)
+	}
+	for _, v := range sums {
+		calls = calls.Add(v)
+	}
+	return lines, calls, !lines.Equal(calls)
+}

@@ -33,7 +33,8 @@ func Adjust(issued Stored, notes []Stored, now Invoice) (note Stored, ok bool) {
 	type sum struct {
 		calls, seconds int64
 		quantity       int
-		amount         decimal.Decimal
+		amount, exact  decimal.Decimal
+		rounded        bool // a line of before exact amounts took part: exact unknown
 		code           string
 	}
 	have := map[lineKey]*sum{}
@@ -50,6 +51,8 @@ func Adjust(issued Stored, notes []Stored, now Invoice) (note Stored, ok bool) {
 		s.seconds += sign * l.BilledSeconds
 		s.quantity += int(sign) * l.Quantity
 		s.amount = s.amount.Add(l.Amount.Mul(decimal.NewFromInt(sign)))
+		s.exact = s.exact.Add(l.Exact.Mul(decimal.NewFromInt(sign)))
+		s.rounded = s.rounded || l.Rounded
 		if l.Code != "" {
 			s.code = l.Code
 		}
@@ -73,7 +76,7 @@ func Adjust(issued Stored, notes []Stored, now Invoice) (note Stored, ok bool) {
 			continue
 		}
 		note.Lines = append(note.Lines, Line{Kind: k.kind, Description: k.description, Code: s.code, Calls: s.calls,
-			BilledSeconds: s.seconds, Quantity: s.quantity, Amount: s.amount})
+			BilledSeconds: s.seconds, Quantity: s.quantity, Amount: s.amount, Exact: s.exact, Rounded: s.rounded})
 	}
 	taxes := map[taxKey]*TaxLine{}
 	var taxOrder []taxKey

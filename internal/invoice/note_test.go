@@ -3,6 +3,7 @@ package invoice
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +139,38 @@ func TestALowerRecomputationIsACreditNoteLineByLine(t *testing.T) {
 	}
 	if d := note.Document(); d.Kind != "credit_note" || d.Corrects == nil || d.Corrects.Number != "INV-2026-000001" || d.Total != "-1.19" {
 		t.Fatalf("%+v", d)
+	}
+}
+
+func TestANotesCSVMustAddUpToItsLines(t *testing.T) {
+	d := decimal.RequireFromString
+	csv := strings.Join(ChangedCallsHeader, ",") + "\n" +
+		"2026-10-02 10:00:00,a,1,49151,4915,Germany Mobile,60,0.080000,0.160000,0.080000,EUR\n" +
+		"2026-10-03 10:00:00,b,1,44207,4420,UK London,60,0.010000,0.000000,-0.010000,EUR\n"
+	sums, err := ChangedSums(strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := func(lines ...Line) Stored { return Stored{Kind: KindDebitNote, Lines: lines} }
+	tests := []struct {
+		name   string
+		note   Stored
+		differ bool
+	}{
+		{"lines that add up to the calls", note(Line{Kind: KindUsage, Description: "Germany Mobile", Exact: d("0.08")},
+			Line{Kind: KindUsage, Description: "UK London", Exact: d("-0.01")}), false},
+		{"a call moved between lines adds up in total", note(Line{Kind: KindUsage, Description: "Germany Mobile", Exact: d("0.09")},
+			Line{Kind: KindUsage, Description: "UK London", Exact: d("-0.02")}), false},
+		{"a note computed from calls that changed since", note(Line{Kind: KindUsage, Description: "Germany Mobile", Exact: d("0.47")}), true},
+		{"fees are no calls: left out", note(Line{Kind: KindUsage, Description: "Germany Mobile", Exact: d("0.07")},
+			Line{Kind: KindSubscription, Description: "pbx-seat", Exact: d("5")}), false},
+		{"a line of before exact amounts is not checked", note(Line{Kind: KindUsage, Description: "Germany Mobile", Exact: d("0.47"), Rounded: true}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if lines, calls, differ := NoteDiffers(tt.note, sums); differ != tt.differ {
+				t.Fatalf("lines %s, calls %s: differ %v, want %v", lines, calls, differ, tt.differ)
+			}
+		})
 	}
 }

@@ -126,16 +126,10 @@ func randomRerates(t *testing.T, rng *rand.Rand, rounding invoice.Rounding, gros
 			}
 		}
 		rerateOctober(t, wf, time.Now().Add(time.Duration(round)*time.Second))
-		for _, n := range adjust().Notes {
-			if n.NoteID != "" {
-				notes++
-			}
-		}
-		for _, n := range adjust().Notes {
-			if n.NoteID != "" {
-				t.Fatalf("round %d (%s): invoice %s and its notes do not add up to its recomputation: a %s of %s", round,
-					strings.Join(did, "; "), n.Invoice, n.Kind, n.Total)
-			}
+		notes += len(notesOf(t, acts, adjust()))
+		for _, n := range notesOf(t, acts, adjust()) {
+			t.Fatalf("round %d (%s): invoice %s and its notes do not add up to its recomputation: a %s of %s", round,
+				strings.Join(did, "; "), n.Invoice, n.Kind, n.Total)
 		}
 	}
 	if notes == 0 {

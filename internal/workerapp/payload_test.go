@@ -111,7 +111,12 @@ func monthOf(t *testing.T, n int) map[string]int {
 	}
 	ing, err := start(t, c, queue, acts, workflows.IngestInput{})
 	wait("ingest", ing, err, nil)
-	inv, err := workflows.StartInvoiceRun(ctx, wf, workflows.InvoiceRunInput{Period: "2026-10", Issue: true})
+	// Workflow IDs of the test's own: other packages' tests start the
+	// month's runs under their real IDs in the same namespace.
+	own := func(name string) client.StartWorkflowOptions {
+		return client.StartWorkflowOptions{ID: "payload-" + name + "-" + queue, TaskQueue: queue}
+	}
+	inv, err := c.ExecuteWorkflow(ctx, own("invoice-run"), workflows.InvoiceRun, workflows.InvoiceRunInput{Period: "2026-10", Issue: true})
 	wait("invoice run", inv, err, nil)
 
 	rs, err := catalog.ReadRates("r.csv", strings.NewReader("code,rate,effective_from,end,increment,setup_fee\n4915,0.3000,2026-01-01,,1/1,\n"))
@@ -122,7 +127,7 @@ func monthOf(t *testing.T, n int) map[string]int {
 		t.Fatal(err)
 	}
 	rerateOctober(t, wf, time.Now())
-	adj, err := workflows.StartAdjust(ctx, wf, workflows.AdjustInput{Period: "2026-10", Issue: true})
+	adj, err := c.ExecuteWorkflow(ctx, own("adjust"), workflows.Adjust, workflows.AdjustInput{Period: "2026-10", Issue: true})
 	var made workflows.AdjustResult
 	wait("adjust", adj, err, &made)
 	if made.Made == 0 {
@@ -130,7 +135,7 @@ func monthOf(t *testing.T, n int) map[string]int {
 	}
 	// The month's bill run again, under an ID of the test's own: every
 	// invoice is there already.
-	br, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "payload-bill-run-" + queue, TaskQueue: queue}, workflows.BillRun,
+	br, err := c.ExecuteWorkflow(ctx, own("bill-run"), workflows.BillRun,
 		workflows.BillRunInput{Period: "2026-10", Issue: true})
 	if err != nil {
 		t.Fatal(err)
