@@ -466,3 +466,53 @@ func TestEveryCommandPrintsOneJSONDocument(t *testing.T) {
 		})
 	}
 }
+
+// TestAWaitingRunFromBeforeThePhaseAttributeIsListedAsWaiting: a bill run
+// started before the phase was a search attribute has none; run list
+// --phase waiting still lists it, from its queried status, and leaves out a
+// run without the attribute that is in another phase.
+func TestAWaitingRunFromBeforeThePhaseAttributeIsListedAsWaiting(t *testing.T) {
+	c, queue := temporaltest.New(t)
+	t.Setenv("TEMPORAL_TASK_QUEUE", queue)
+	month := period.Month(fmt.Sprintf("17%02d-%02d", rand.IntN(100), 1+rand.IntN(12)))
+	// As the old code ran: the kind and period set at start, no phase, the
+	// status answered by query while it waits.
+	old := func(ctx workflow.Context, phase workflows.Phase) error {
+		st := workflows.BillRunStatus{Period: month, Phase: phase}
+		if err := workflow.SetQueryHandler(ctx, workflows.BillRunStatusQuery, func() (workflows.BillRunStatus, error) { return st, nil }); err != nil {
+			return err
+		}
+		return workflow.Await(ctx, func() bool { return false })
+	}
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(old, workflow.RegisterOptions{Name: "BillRun"})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	ctx := context.Background()
+	ids := map[workflows.Phase]string{}
+	for _, phase := range []workflows.Phase{workflows.PhaseWaiting, workflows.PhaseIngesting} {
+		id := workflows.BillRunWorkflowID(month) + "-" + string(phase) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue, TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.KindAttr.ValueSet(workflows.KindBillRun), workflows.PeriodAttr.ValueSet(string(month)))}, "BillRun", phase)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[phase] = id
+		t.Cleanup(func() { _ = c.TerminateWorkflow(ctx, id, "", "the test is over") })
+	}
+	// Visibility is eventually consistent: ask until both runs are indexed.
+	var out, errOut string
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(300 * time.Millisecond) {
+		var code int
+		code, out, errOut = run(t, "", "--format", "json", "run", "list", "--period", string(month), "--phase", "waiting")
+		if code == 0 && strings.Contains(out, ids[workflows.PhaseWaiting]) {
+			break
+		}
+	}
+	var doc []map[string]string
+	if json.Unmarshal([]byte(out), &doc) != nil || len(doc) != 1 || doc[0]["run"] != ids[workflows.PhaseWaiting] || doc[0]["phase"] != "waiting" {
+		t.Fatalf("stdout %s\nstderr %s", out, errOut)
+	}
+}
