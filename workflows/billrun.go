@@ -322,7 +322,8 @@ func adjustIssued(ctx workflow.Context, res RerateResult, months []string, st *B
 		for _, m := range months {
 			in := AdjustInput{Period: period.Month(m), MadeBy: st.NotesBy}
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-				WorkflowID:        AdjustWorkflowID(in) + "-" + self.RunID[:8] + "-" + strconv.Itoa(len(st.Reratings)),
+				// The whole run ID: time-ordered IDs share their first characters.
+				WorkflowID:        AdjustWorkflowID(in) + "-" + self.RunID + "-" + strconv.Itoa(len(st.Reratings)),
 				ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 			})
 			var made AdjustResult

@@ -110,10 +110,8 @@ func (s *Service) ReleaseRerate(ctx context.Context, runID string) error {
 // done or failed), the counts its workflow recorded at the end (zero while
 // it runs or when it failed), and what its finished days changed.
 type RerateRecord struct {
-	ID, State   string
-	Summary     rerate.Summary
-	Differences []rerate.Difference
-	Adjustments []rerate.Adjustment
+	ID, State string
+	Summary   rerate.Summary // its lists read from what the days recorded
 }
 
 // RerateRun reads run's record.
@@ -128,6 +126,6 @@ func (s *Service) RerateRun(ctx context.Context, run string) (RerateRecord, erro
 			return r, fmt.Errorf("rerate run %s: its result: %w", run, err)
 		}
 	}
-	r.Differences, r.Adjustments, err = s.RerateChanges(ctx, run)
+	r.Summary.Differences, r.Summary.Adjustments, err = s.RerateChanges(ctx, run)
 	return r, err
 }

@@ -71,7 +71,7 @@ func TestARerateKeepsWhatItChangedInTheDatabaseDayByDay(t *testing.T) {
 	}
 	want()
 	rec, err := m.svc.RerateRun(ctx, run)
-	if err != nil || rec.State != "running" || len(rec.Differences) != 1 {
+	if err != nil || rec.State != "running" || len(rec.Summary.Differences) != 1 {
 		t.Fatalf("the run cut short, as recorded: %+v %v", rec, err)
 	}
 }

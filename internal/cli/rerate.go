@@ -157,7 +157,6 @@ func (a *app) rerateShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r.Summary.Differences, r.Summary.Adjustments = r.Differences, r.Adjustments
 			return a.printRerateFigures(r.ID, r.State, r.Summary)
 		},
 	}

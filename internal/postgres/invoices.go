@@ -174,14 +174,6 @@ func (s *Store) InvoiceBases(ctx context.Context, clients []string, month period
 // are off for every connection: see Open.)
 const hashJoins = `SET LOCAL enable_nestloop = off`
 
-func periodStarts(invs []invoice.Stored) []time.Time {
-	out := make([]time.Time, len(invs))
-	for i, inv := range invs {
-		out[i] = inv.PeriodStart
-	}
-	return out
-}
-
 // billableOf is the FROM and WHERE clauses, with their arguments, that select the
 // billable calls (alias c) of invoices (alias p, p.n one past the index in
 // invs, p.zone the client's time zone): each
@@ -759,18 +751,23 @@ func (s *Store) InvoicePage(ctx context.Context, f InvoiceFilter, offset, limit 
 // found nothing due), and no rerate over its period runs or started since
 // since.
 func checkNotes(ctx context.Context, tx pgx.Tx, ids []string, since time.Time) error {
+	// A batch of invoices (no note among them) has nothing to check: Issue
+	// locks them itself.
+	var notes bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM invoices WHERE id = ANY($1::uuid[]) AND corrects IS NOT NULL)`, ids).Scan(&notes); err != nil || !notes {
+		return err
+	}
 	if err := lockInvoices(ctx, tx, `id IN (SELECT corrects FROM invoices WHERE id = ANY($1::uuid[]) AND state = 'draft')`, ids); err != nil {
 		return err
 	}
 	if err := lockInvoices(ctx, tx, `id = ANY($1::uuid[])`, ids); err != nil {
 		return err
 	}
-	var note, corrects, number string
-	var outdated bool
-	err := tx.QueryRow(ctx, `SELECT n.id::text, n.corrects::text, coalesce(i.number, ''), true FROM invoices n JOIN invoices i ON i.id = n.corrects
+	var note, number string
+	err := tx.QueryRow(ctx, `SELECT n.id::text, coalesce(i.number, '') FROM invoices n JOIN invoices i ON i.id = n.corrects
 		WHERE n.id = ANY($1::uuid[]) AND (n.state = 'void' OR n.state = 'draft' AND (i.state <> 'issued' OR n.basis_notes IS NOT NULL
 			AND n.basis_notes <> (SELECT count(*) FROM invoices o WHERE o.corrects = n.corrects AND o.state = 'issued')))
-		ORDER BY n.id LIMIT 1`, ids).Scan(&note, &corrects, &number, &outdated)
+		ORDER BY n.id LIMIT 1`, ids).Scan(&note, &number)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 	case err != nil:

@@ -63,3 +63,12 @@ func (p periods) of(client string, invoiceDay int, tz string) (invoice.Span, err
 	}
 	return span, nil
 }
+
+// oneOrAll is the clients readPeriods reads for a client filter: that
+// client, or (nil) every client when it is "".
+func oneOrAll(client string) []string {
+	if client == "" {
+		return nil
+	}
+	return []string{client}
+}

@@ -24,11 +24,7 @@ func (s *Store) ReadinessFacts(ctx context.Context, month period.Month, scope re
 		return f, err
 	}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var only []string
-		if client != "" {
-			only = []string{client}
-		}
-		fixed, err := readPeriods(ctx, tx, month, only)
+		fixed, err := readPeriods(ctx, tx, month, oneOrAll(client))
 		if err != nil {
 			return err
 		}

@@ -77,11 +77,7 @@ func (s *Store) ReconcileGroups(ctx context.Context, month period.Month, client 
 		if _, err := tx.Exec(ctx, `SELECT set_config('jit', 'off', true)`); err != nil {
 			return err
 		}
-		var only []string
-		if client != "" {
-			only = []string{client}
-		}
-		periods, err := readPeriods(ctx, tx, month, only)
+		periods, err := readPeriods(ctx, tx, month, oneOrAll(client))
 		if err != nil {
 			return err
 		}
