@@ -104,31 +104,14 @@ type InvoiceBatch struct {
 }
 
 // MaxConflicts is how many conflicts a batch's sums name.
-const MaxConflicts = 100
+const MaxConflicts = billing.MaxConflicts
 
 // SumCreated sums a batch's results, in the order of the batch (pure: a
 // workflow sums a result per client with it).
 func SumCreated(rs []CreateInvoiceResult) *InvoiceBatch {
-	b := &InvoiceBatch{}
-	for _, r := range rs {
-		switch {
-		case r.Conflict != "":
-			if b.Conflicting++; len(b.Conflicts) < MaxConflicts {
-				b.Conflicts = append(b.Conflicts, r.Conflict)
-			}
-		case r.Earlier:
-			b.Earlier++
-		case r.Open != "":
-			if b.Open++; b.NextEnd.IsZero() || r.Ends.Before(b.NextEnd) {
-				b.NextEnd = r.Ends
-			}
-		case r.Skipped != "":
-			b.Skipped++
-		default:
-			b.IDs = append(b.IDs, r.ID)
-		}
-	}
-	return b
+	b := billing.SumCreated(rs)
+	return &InvoiceBatch{IDs: b.IDs, Skipped: b.Skipped, Earlier: b.Earlier, Open: b.Open, Conflicting: b.Conflicting,
+		NextEnd: b.NextEnd, Conflicts: b.Conflicts}
 }
 
 // CreateInvoices creates the invoices of clients, reading their calls in
@@ -167,6 +150,86 @@ type ClientsToInvoiceInput struct {
 func (a *Activities) ClientsToInvoice(ctx context.Context, in ClientsToInvoiceInput) ([]string, error) {
 	defer beating(ctx)()
 	return a.Billing.ClientsToInvoice(ctx, in.After, in.Limit, in.Reseller)
+}
+
+// ClientRange names a batch of clients by its bounds: those after After up
+// to and including Last, in ID order; Count when listed.
+type ClientRange struct {
+	After, Last string
+	Count       int
+}
+
+// ClientRangesInput asks for the next page of the clients that bill runs
+// invoice, cut into ranges of Size clients, or, when Size is 0, into Parts
+// ranges of at least MinSize.
+type ClientRangesInput struct {
+	After                string // the last client of the page before
+	Limit                int
+	Reseller             string // only this reseller's clients; "" all
+	Size, Parts, MinSize int
+}
+
+// ClientRangesResult is a page of clients as ranges; Full says the page
+// had Limit clients: there may be more after its last.
+type ClientRangesResult struct {
+	Ranges []ClientRange
+	Full   bool
+}
+
+// ClientRanges lists the next page of clients to invoice as ranges.
+func (a *Activities) ClientRanges(ctx context.Context, in ClientRangesInput) (ClientRangesResult, error) {
+	defer beating(ctx)()
+	rs, full, err := a.Billing.ClientRanges(ctx, in.After, in.Limit, in.Reseller, func(n int) int {
+		if in.Size > 0 {
+			return in.Size
+		}
+		return max(in.MinSize, (n+max(in.Parts, 1)-1)/max(in.Parts, 1))
+	})
+	res := ClientRangesResult{Full: full}
+	for _, r := range rs {
+		res.Ranges = append(res.Ranges, ClientRange{After: r.After, Last: r.Last, Count: r.Count})
+	}
+	return res, err
+}
+
+// InvoiceRangeInput asks for the invoices of a range of clients of one
+// month (those of Reseller when it is not ""), documents included.
+type InvoiceRangeInput struct {
+	Range    ClientRange
+	Reseller string
+	InvoiceOptions
+}
+
+// InvoiceRangeResult sums a range's invoices: how many clients it had,
+// how many got an invoice with its documents, and how many were left out
+// and why.
+type InvoiceRangeResult struct {
+	Clients, Invoiced                   int
+	Skipped, Earlier, Open, Conflicting int
+	NextEnd                             time.Time // the first end of the periods still open
+	Conflicts                           []string  // the first MaxConflicts, of Conflicting
+}
+
+// InvoiceRange creates the invoices of a range of clients, then renders
+// their documents (billing.Service.InvoiceRange). A client whose period is
+// issued is reported (Conflict), not an error of the batch.
+func (a *Activities) InvoiceRange(ctx context.Context, in InvoiceRangeInput) (InvoiceRangeResult, error) {
+	defer beating(ctx)()
+	b, err := a.Billing.InvoiceRange(ctx, billing.ClientRange{After: in.Range.After, Last: in.Range.Last, Count: in.Range.Count},
+		in.Reseller, in.InvoiceOptions, heartbeat(ctx))
+	if err != nil {
+		return InvoiceRangeResult{}, invoiceError(err)
+	}
+	count(ctx, "billrun_invoices_issued", int64(b.Invoiced)*boolInt(in.Issue))
+	return InvoiceRangeResult{Clients: b.Clients, Invoiced: b.Invoiced, Skipped: b.Skipped, Earlier: b.Earlier, Open: b.Open,
+		Conflicting: b.Conflicting, NextEnd: b.NextEnd, Conflicts: b.Conflicts}, nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // ChangeInvoiceInput issues or voids an invoice.
@@ -289,4 +352,27 @@ type NotesToRenderInput struct {
 // month's issued notes still without documents (billing.Service.NotesToRender).
 func (a *Activities) NotesToRender(ctx context.Context, in NotesToRenderInput) ([]string, error) {
 	return a.Billing.NotesToRender(ctx, in.Period, in.Client, in.MadeBy, in.After, in.Limit)
+}
+
+// RenderNotesResult counts the notes of a page rendered; Last is the page's
+// last note, where the next page starts ("" when there was none).
+type RenderNotesResult struct {
+	Rendered int
+	Last     string
+}
+
+// RenderNotes renders the documents of a page of the notes an adjust made,
+// and of the month's issued notes still without them, listed as
+// NotesToRender lists them: the page's IDs never travel through the
+// workflow.
+func (a *Activities) RenderNotes(ctx context.Context, in NotesToRenderInput) (RenderNotesResult, error) {
+	defer beating(ctx)()
+	ids, err := a.Billing.NotesToRender(ctx, in.Period, in.Client, in.MadeBy, in.After, in.Limit)
+	if err != nil || len(ids) == 0 {
+		return RenderNotesResult{}, err
+	}
+	if _, err := a.Billing.RenderInvoices(ctx, ids, heartbeat(ctx)); err != nil {
+		return RenderNotesResult{}, invoiceError(err)
+	}
+	return RenderNotesResult{Rendered: len(ids), Last: ids[len(ids)-1]}, nil
 }

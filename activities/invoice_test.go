@@ -695,3 +695,98 @@ func issueOne(store *postgres.Store, id string) (string, error) {
 	}
 	return n[0], nil
 }
+
+func TestClientRangesCoverThePageInOrderCutBySizeOrIntoParts(t *testing.T) {
+	f := invoiced(t)
+	all, err := f.store.ClientsToInvoice(ctx, "", "", 0, "")
+	if err != nil || len(all) < 2 {
+		t.Fatalf("%v %v", all, err)
+	}
+	half := (len(all) + 1) / 2
+	tests := []struct {
+		name string
+		in   activities.ClientRangesInput
+		want []int // each range's count
+		full bool
+	}{
+		{"ranges of size clients", activities.ClientRangesInput{Limit: 100, Size: 1}, counts(len(all), 1), false},
+		{"a page cut into parts", activities.ClientRangesInput{Limit: 100, Parts: 2, MinSize: 1}, counts(len(all), half), false},
+		{"parts no smaller than the least size", activities.ClientRangesInput{Limit: 100, Parts: 2, MinSize: 100}, []int{len(all)}, false},
+		{"a full page says there may be more", activities.ClientRangesInput{Limit: 1, Parts: 2, MinSize: 1}, []int{1}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := f.env.ExecuteActivity(f.acts.ClientRanges, tt.in)
+			var res activities.ClientRangesResult
+			if err == nil {
+				err = v.Get(&res)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			after, at := "", 0
+			for _, r := range res.Ranges {
+				got = append(got, r.Count)
+				if r.After != after || r.Last != all[at+r.Count-1] {
+					t.Errorf("range %+v: want after %q up to %s", r, after, all[at+r.Count-1])
+				}
+				after, at = r.Last, at+r.Count
+			}
+			if !slices.Equal(got, tt.want) || res.Full != tt.full {
+				t.Errorf("counts %v full %v, want %v %v", got, res.Full, tt.want, tt.full)
+			}
+		})
+	}
+}
+
+// counts cuts n into ranges of size.
+func counts(n, size int) []int {
+	var out []int
+	for ; n > 0; n -= size {
+		out = append(out, min(n, size))
+	}
+	return out
+}
+
+func TestARangeOfClientsIsInvoicedWithItsDocumentsAndNoOneElse(t *testing.T) {
+	f := invoiced(t)
+	all, err := f.store.ClientsToInvoice(ctx, "", "", 0, "")
+	if err != nil || len(all) < 2 {
+		t.Fatalf("%v %v", all, err)
+	}
+	r := activities.ClientRange{After: all[0], Last: all[1], Count: 1}
+	run := func() activities.InvoiceRangeResult {
+		t.Helper()
+		v, err := f.env.ExecuteActivity(f.acts.InvoiceRange, activities.InvoiceRangeInput{Range: r,
+			InvoiceOptions: activities.InvoiceOptions{Period: "2026-10", Issue: true, AllowEmpty: true, Now: invoicedAt}})
+		var res activities.InvoiceRangeResult
+		if err == nil {
+			err = v.Get(&res)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if got := run(); got.Clients != 1 || got.Invoiced != 1 {
+		t.Fatalf("%+v, want 1 client invoiced", got)
+	}
+	for i, c := range all {
+		invs, err := f.store.Invoices(ctx, "2026-10", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inRange := i == 1
+		switch {
+		case inRange && (len(invs) != 1 || invs[0].State != "issued" || len(invs[0].Documents) != 3):
+			t.Errorf("%s is in the range: %+v", c, invs)
+		case !inRange && len(invs) != 0:
+			t.Errorf("%s is not in the range, but has %d invoices", c, len(invs))
+		}
+	}
+	// Run again (a retried batch): the same invoices, counted again.
+	if got := run(); got.Clients != 1 || got.Invoiced != 1 {
+		t.Errorf("again: %+v", got)
+	}
+}

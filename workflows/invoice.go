@@ -172,6 +172,20 @@ func Adjust(ctx workflow.Context, in AdjustInput) (AdjustResult, error) {
 		return AdjustResult{}, err
 	}
 	res := AdjustResult{MadeBy: in.MadeBy, Invoices: made.Invoices, Made: made.Made}
+	if workflow.GetVersion(ctx, "notes-rendered-by-page", workflow.DefaultVersion, 1) == 1 {
+		for after := ""; ; {
+			var page activities.RenderNotesResult
+			if err := workflow.ExecuteActivity(ctx, a.RenderNotes, activities.NotesToRenderInput{Period: in.Period, Client: in.Client,
+				MadeBy: in.MadeBy, After: after, Limit: notesPage}).Get(ctx, &page); err != nil {
+				return res, err
+			}
+			if page.Rendered == 0 {
+				return res, nil
+			}
+			res.Rendered += page.Rendered
+			after = page.Last
+		}
+	}
 	for after := ""; ; {
 		var ids []string
 		if err := workflow.ExecuteActivity(ctx, a.NotesToRender, activities.NotesToRenderInput{Period: in.Period, Client: in.Client,

@@ -106,34 +106,33 @@ func InvoiceRun(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, e
 		size = DefaultInvoiceBatch
 	}
 	ctx = workflow.WithActivityOptions(ctx, invoiceBatchActivity)
-	var a *activities.Activities
-	var clients []string
 	page := invoiceRunPage
 	if workflow.GetVersion(ctx, "invoice-run-pages-of-4000", workflow.DefaultVersion, 1) == 1 {
 		page = invoiceRunLargePage
 	}
-	if err := workflow.ExecuteActivity(ctx, a.ClientsToInvoice, activities.ClientsToInvoiceInput{After: in.After, Limit: page, Reseller: in.Reseller}).
-		Get(ctx, &clients); err != nil {
-		return p, err
+	if workflow.GetVersion(ctx, "invoice-batches-by-range", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return invoiceListed(ctx, in, page, size, &p)
 	}
-	if in.BatchSize <= 0 && workflow.GetVersion(ctx, "invoice-batches-per-page", workflow.DefaultVersion, 1) == 1 {
-		// A batch reads the month's calls twice (lines, then documents)
-		// whatever its size: a page goes in as few batches as run at once,
-		// none smaller than the default (a month of 1,000 clients and
-		// 1,000,000 calls: 10 batches took 28.6 s, 2 take 20.5-22.3 s).
-		size = max(DefaultInvoiceBatch, (len(clients)+invoiceBatchesAtOnce-1)/invoiceBatchesAtOnce)
+	var a *activities.Activities
+	var ranges activities.ClientRangesResult
+	// A batch reads the month's calls whatever its size: a page goes in as
+	// few batches as run at once, none smaller than the default (a month
+	// of 1,000 clients and 1,000,000 calls: 10 batches took 28.6 s, 2 take
+	// 20.5-22.3 s).
+	if err := workflow.ExecuteActivity(ctx, a.ClientRanges, activities.ClientRangesInput{After: in.After, Limit: page, Reseller: in.Reseller,
+		Size: in.BatchSize, Parts: invoiceBatchesAtOnce, MinSize: DefaultInvoiceBatch}).Get(ctx, &ranges); err != nil {
+		return p, err
 	}
 	running := 0
 	var failed error
-	for start := 0; start < len(clients); start += size {
-		batch := clients[start:min(start+size, len(clients))]
+	for _, r := range ranges.Ranges {
 		if err := workflow.Await(ctx, func() bool { return running < invoiceBatchesAtOnce }); err != nil {
 			return p, err
 		}
 		running++
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { running-- }()
-			if err := invoiceBatch(ctx, in, batch, &p); err != nil && failed == nil {
+			if err := invoiceRange(ctx, in, r, &p); err != nil && failed == nil {
 				failed = err
 			}
 		})
@@ -144,11 +143,84 @@ func InvoiceRun(ctx workflow.Context, in InvoiceRunInput) (InvoiceRunProgress, e
 	if failed != nil {
 		return p, failed
 	}
-	if len(clients) == page {
-		in.After, in.Progress = clients[len(clients)-1], p
+	if ranges.Full {
+		in.After, in.Progress = ranges.Ranges[len(ranges.Ranges)-1].Last, p
 		return p, workflow.NewContinueAsNewError(ctx, InvoiceRun, in)
 	}
 	return p, nil
+}
+
+// invoiceRange invoices a range of clients, documents included, in one
+// step; when their calls changed under it (a rerate), it does it again.
+func invoiceRange(ctx workflow.Context, in InvoiceRunInput, r activities.ClientRange, p *InvoiceRunProgress) error {
+	var a *activities.Activities
+	for attempt := 1; ; attempt++ {
+		var b activities.InvoiceRangeResult
+		err := workflow.ExecuteActivity(summarized(ctx, rangeSpan(r)), a.InvoiceRange, activities.InvoiceRangeInput{Range: r, Reseller: in.Reseller,
+			InvoiceOptions: activities.InvoiceOptions{Period: in.Period, Template: in.Template, Issue: in.Issue, AllowEmpty: in.AllowEmpty,
+				Now: in.Now, Rounding: in.Rounding, EndedAfter: in.EndedAfter, LateFiles: in.LateFiles}}).Get(ctx, &b)
+		if isApplicationError(err, activities.ErrCallsChanged) && attempt < maxRecomputes {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		p.add(InvoiceRunProgress{Clients: b.Clients, Invoiced: b.Invoiced, Skipped: b.Skipped, Earlier: b.Earlier,
+			Conflicts: b.Conflicts, ConflictCount: b.Conflicting, Open: b.Open, NextEnd: b.NextEnd})
+		return nil
+	}
+}
+
+// rangeSpan names a range of clients: "12 clients after acme to globex".
+func rangeSpan(r activities.ClientRange) string {
+	switch {
+	case r.Count == 1:
+		return "client " + r.Last
+	case r.After == "":
+		return fmt.Sprintf("%d clients up to %s", r.Count, r.Last)
+	}
+	return fmt.Sprintf("%d clients after %s up to %s", r.Count, r.After, r.Last)
+}
+
+// invoiceListed is InvoiceRun's page as runs started before batches were
+// named by their bounds run it: the page's client IDs, and each batch's
+// invoice IDs, through the history.
+func invoiceListed(ctx workflow.Context, in InvoiceRunInput, page, size int, p *InvoiceRunProgress) (InvoiceRunProgress, error) {
+	var a *activities.Activities
+	var clients []string
+	if err := workflow.ExecuteActivity(ctx, a.ClientsToInvoice, activities.ClientsToInvoiceInput{After: in.After, Limit: page, Reseller: in.Reseller}).
+		Get(ctx, &clients); err != nil {
+		return *p, err
+	}
+	if in.BatchSize <= 0 && workflow.GetVersion(ctx, "invoice-batches-per-page", workflow.DefaultVersion, 1) == 1 {
+		size = max(DefaultInvoiceBatch, (len(clients)+invoiceBatchesAtOnce-1)/invoiceBatchesAtOnce)
+	}
+	running := 0
+	var failed error
+	for start := 0; start < len(clients); start += size {
+		batch := clients[start:min(start+size, len(clients))]
+		if err := workflow.Await(ctx, func() bool { return running < invoiceBatchesAtOnce }); err != nil {
+			return *p, err
+		}
+		running++
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer func() { running-- }()
+			if err := invoiceBatch(ctx, in, batch, p); err != nil && failed == nil {
+				failed = err
+			}
+		})
+	}
+	if err := workflow.Await(ctx, func() bool { return running == 0 }); err != nil {
+		return *p, err
+	}
+	if failed != nil {
+		return *p, failed
+	}
+	if len(clients) == page {
+		in.After, in.Progress = clients[len(clients)-1], *p
+		return *p, workflow.NewContinueAsNewError(ctx, InvoiceRun, in)
+	}
+	return *p, nil
 }
 
 // invoiceBatch creates the invoices of clients, then renders them; when

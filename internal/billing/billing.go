@@ -76,7 +76,7 @@ type Invoices interface {
 	Invoices(ctx context.Context, month period.Month, client string) ([]invoice.Stored, error)
 	InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func(i int, c invoice.Call) error) error
 	InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*invoice.Detail, error)
-	ClientsToInvoice(ctx context.Context, after string, limit int, reseller string) ([]string, error)
+	ClientsToInvoice(ctx context.Context, after, through string, limit int, reseller string) ([]string, error)
 }
 
 // Reports read what the checks and reports show.

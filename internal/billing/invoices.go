@@ -316,7 +316,97 @@ func (s *Service) Invoices(ctx context.Context, month period.Month, client strin
 // ClientsToInvoice lists, in ID order after after, up to limit active
 // clients that bill runs invoice (autoinvoice), of reseller when it is not "".
 func (s *Service) ClientsToInvoice(ctx context.Context, after string, limit int, reseller string) ([]string, error) {
-	return s.Store.ClientsToInvoice(ctx, after, limit, reseller)
+	return s.Store.ClientsToInvoice(ctx, after, "", limit, reseller)
+}
+
+// ClientRange is a batch of the clients bill runs invoice, named by its
+// bounds so that what travels between steps does not grow with it: those
+// after After up to and including Last, in ID order; Count when listed.
+type ClientRange struct {
+	After, Last string
+	Count       int
+}
+
+// ClientRanges lists the next page of up to limit clients that bill runs
+// invoice after after, of reseller when it is not "", and cuts it into
+// ranges of size clients (the last one shorter). full says that the page
+// had limit clients: there may be more.
+func (s *Service) ClientRanges(ctx context.Context, after string, limit int, reseller string, size func(page int) int) (rs []ClientRange, full bool, err error) {
+	clients, err := s.Store.ClientsToInvoice(ctx, after, "", limit, reseller)
+	if err != nil || len(clients) == 0 {
+		return nil, false, err
+	}
+	n := max(1, size(len(clients)))
+	for start := 0; start < len(clients); start += n {
+		end := min(start+n, len(clients))
+		rs = append(rs, ClientRange{After: after, Last: clients[end-1], Count: end - start})
+		after = clients[end-1]
+	}
+	return rs, len(clients) == limit, nil
+}
+
+// InvoiceRange invokes CreateInvoices for the clients of r (those of
+// reseller when it is not ""), as they are listed now, then renders the
+// documents of the invoices it made: a batch that names its clients by
+// their bounds and returns its sums, whatever its size. Invoice IDs stay
+// out of the sums.
+func (s *Service) InvoiceRange(ctx context.Context, r ClientRange, reseller string, o InvoiceOptions, beat Heartbeat) (Batch, error) {
+	clients, err := s.Store.ClientsToInvoice(ctx, r.After, r.Last, 0, reseller)
+	if err != nil || len(clients) == 0 {
+		return Batch{}, err
+	}
+	made, err := s.CreateInvoices(ctx, clients, o, beat)
+	if err != nil {
+		return Batch{}, err
+	}
+	b := SumCreated(made)
+	b.Clients = len(clients)
+	if len(b.IDs) > 0 {
+		if _, err := s.RenderInvoices(ctx, b.IDs, beat); err != nil {
+			return Batch{}, err
+		}
+	}
+	b.Invoiced, b.IDs = len(b.IDs), nil
+	return b, nil
+}
+
+// Batch sums a batch of CreateInvoices results: the invoices made (their
+// IDs, to render, or once rendered their count), and how many clients were
+// left out and why.
+type Batch struct {
+	IDs                                 []string
+	Clients, Invoiced                   int
+	Skipped, Earlier, Open, Conflicting int
+	NextEnd                             time.Time // the first end of the periods still open
+	Conflicts                           []string  // the first MaxConflicts, of Conflicting
+}
+
+// MaxConflicts is how many conflicts a batch's sums name.
+const MaxConflicts = 100
+
+// SumCreated sums a batch's results, in the order of the batch (pure: a
+// workflow sums a result per client with it).
+func SumCreated(rs []Created) Batch {
+	var b Batch
+	for _, r := range rs {
+		switch {
+		case r.Conflict != "":
+			if b.Conflicting++; len(b.Conflicts) < MaxConflicts {
+				b.Conflicts = append(b.Conflicts, r.Conflict)
+			}
+		case r.Earlier:
+			b.Earlier++
+		case r.Open != "":
+			if b.Open++; b.NextEnd.IsZero() || r.Ends.Before(b.NextEnd) {
+				b.NextEnd = r.Ends
+			}
+		case r.Skipped != "":
+			b.Skipped++
+		default:
+			b.IDs = append(b.IDs, r.ID)
+		}
+	}
+	return b
 }
 
 // renderAtOnce is how many invoices' documents are rendered and uploaded at

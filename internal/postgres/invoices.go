@@ -657,11 +657,16 @@ func (s *Store) InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*i
 	return exts, err
 }
 
-// ClientsToInvoice lists, in ID order after after, up to limit active
-// clients invoiced by bill runs (autoinvoice), of reseller when it is not "".
-func (s *Store) ClientsToInvoice(ctx context.Context, after string, limit int, reseller string) ([]string, error) {
+// ClientsToInvoice lists, in ID order after after and up to through (""
+// for no bound), up to limit (0 for no limit) active clients invoiced by
+// bill runs (autoinvoice), of reseller when it is not "".
+func (s *Store) ClientsToInvoice(ctx context.Context, after, through string, limit int, reseller string) ([]string, error) {
+	var lim *int
+	if limit > 0 {
+		lim = &limit
+	}
 	rows, _ := s.pool.Query(ctx, `SELECT id FROM clients WHERE autoinvoice AND status = 'active' AND id > $1
-		AND ($3 = '' OR reseller = $3) ORDER BY id LIMIT $2`, after, limit, reseller)
+		AND ($4 = '' OR id <= $4) AND ($3 = '' OR reseller = $3) ORDER BY id LIMIT $2`, after, lim, reseller, through)
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
