@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := . .local/env.sh &&
 BILLCTL := bin/billctl
 
-.PHONY: all build up down migrate demo test chaos unit bench bench-memory fuzz clean
+.PHONY: all build up down migrate demo test chaos scale unit bench bench-memory fuzz clean
 
 all: build
 
@@ -47,6 +47,15 @@ test: up
 # Temporal and S3 binaries it starts.
 chaos: up
 	go test -tags chaos -count=1 -v -timeout 40m ./internal/chaos/
+
+# A carrier's month through billctl at SCALE_CLIENTS clients of SCALE_CALLS
+# calls (docs/scaling.md): billed, repriced, adjusted; a second month's bill
+# run resolved by a rerate. Too long for `make test`.
+SCALE_CLIENTS ?= 20000
+SCALE_CALLS ?= 10
+scale: up
+	BILLRUN_SCALE_CLIENTS=$(SCALE_CLIENTS) BILLRUN_SCALE_CALLS=$(SCALE_CALLS) \
+		go test -tags chaos,scale -count=1 -v -timeout 3h -run TestACarrierMonth ./internal/chaos/
 
 # Every parser, the COPY text codec and the object keys under random input:
 # FUZZTIME each (make test runs them briefly; their seeds are in the tests).
