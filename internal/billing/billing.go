@@ -77,6 +77,7 @@ type Invoices interface {
 	InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func(i int, c invoice.Call) error) error
 	InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*invoice.Detail, error)
 	ClientsToInvoice(ctx context.Context, after, through string, limit int, reseller string) ([]string, error)
+	ClientsOf(ctx context.Context, reseller string) ([]string, error)
 }
 
 // Reports read what the checks and reports show.

@@ -319,6 +319,11 @@ func (s *Service) ClientsToInvoice(ctx context.Context, after string, limit int,
 	return s.Store.ClientsToInvoice(ctx, after, "", limit, reseller)
 }
 
+// ClientsOf are the IDs of a reseller's clients, in order.
+func (s *Service) ClientsOf(ctx context.Context, reseller string) ([]string, error) {
+	return s.Store.ClientsOf(ctx, reseller)
+}
+
 // ClientRange is a batch of the clients bill runs invoice, named by its
 // bounds so that what travels between steps does not grow with it: those
 // after After up to and including Last, in ID order; Count when listed.

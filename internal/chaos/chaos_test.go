@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/billrun/billrun/internal/postgres/pgcluster"
 	"github.com/shopspring/decimal"
 )
 
@@ -66,7 +68,7 @@ type run struct {
 	env       []string
 	db        string
 	dir       string
-	pg        *pgServer
+	pg        *pgcluster.Cluster
 	s3        *s3Server
 	workers   *workers
 	faults    bool
@@ -86,14 +88,14 @@ type span struct {
 	recovered  time.Duration // an outage: from its end to the first progress after it
 }
 
-func newRun(t *testing.T, name, billctl, worker string, pg *pgServer, s3 *s3Server, m *month, faults bool) *run {
+func newRun(t *testing.T, name, billctl, worker string, pg *pgcluster.Cluster, s3 *s3Server, m *month, faults bool) *run {
 	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	r := &run{t: t, name: name, m: m, billctl: billctl, dir: dir, pg: pg, s3: s3, faults: faults,
 		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))}
-	r.db = pg.createDB(t, "billrun_"+name)
+	r.db = pg.CreateDB(t, "billrun_"+name)
 	temporal := startTemporal(t, dir)
 	env := append(os.Environ(), "TEMPORAL_ADDRESS="+temporal, "TEMPORAL_NAMESPACE=default", "TEMPORAL_TASK_QUEUE=billrun",
 		fmt.Sprintf("S3_ENDPOINT=http://127.0.0.1:%d", s3.port), "S3_BUCKET=billrun-"+name,
@@ -137,7 +139,7 @@ func (r *run) month() {
 	ingested := func() int64 { return r.count(`SELECT count(*) FROM cdr_files WHERE status = 'ingested'`) }
 	crash := r.after(func() bool { return ingested() >= 3 },
 		func() {
-			r.outage("postgres", 10*time.Second, r.pg.crash, func() error { return r.pg.start() }, ingested, int64(len(r.m.cdrFiles)+1))
+			r.outage("postgres", 10*time.Second, r.pg.Crash, r.pg.Start, ingested, int64(len(r.m.cdrFiles)+1))
 		})
 	r.phase("ingest", func() {
 		r.ctl(append([]string{"cdr", "upload"}, append(r.m.cdrFiles, r.m.again)...)...)

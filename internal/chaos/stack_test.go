@@ -4,16 +4,13 @@ package chaos_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/billrun/billrun/internal/postgres/pgcluster"
 )
 
 // The chaos run starts its own instances of every service, so that it may
@@ -109,104 +106,20 @@ func (p *process) kill() {
 	_ = p.cmd.Wait()
 }
 
-// pgServer is a PostgreSQL cluster of the run's own, on a free port.
-type pgServer struct {
-	bin, home string
-	port      int
-	asPG      []string // runuser, when we are root: the server refuses root
-}
-
-func startPostgres(t testing.TB) *pgServer {
+// startPostgres starts a PostgreSQL cluster of the run's own with
+// billrun's roles.
+func startPostgres(t testing.TB) *pgcluster.Cluster {
 	t.Helper()
-	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
-	if len(bins) == 0 {
-		t.Fatal("PostgreSQL's server binaries are missing (/usr/lib/postgresql/*/bin): `make up` installs them")
-	}
-	sort.Strings(bins)
-	p := &pgServer{bin: filepath.Dir(bins[len(bins)-1]), port: freePort(t)}
-	home, err := os.MkdirTemp("", "billrun-chaos-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.home = home
-	t.Cleanup(func() { os.RemoveAll(home) })
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatal("running as root needs the postgres user to run the server:", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(home, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-		p.asPG = []string{"runuser", "-u", "postgres", "--"}
-	}
-	if out, err := p.run("initdb", "-D", p.data(), "-U", "billrun", "--auth=trust", "-E", "UTF8", "--no-locale"); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
-	if err := p.start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = p.run("pg_ctl", "-D", p.data(), "-m", "immediate", "-w", "stop") })
+	c := pgcluster.Start(t)
 	roles, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "postgres", "roles.sql"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.exec(t, string(roles))
-	return p
-}
-
-// exec runs SQL on the cluster's postgres database.
-func (p *pgServer) exec(t testing.TB, sql string) {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), p.url("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), sql); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (p *pgServer) data() string { return filepath.Join(p.home, "data") }
-
-func (p *pgServer) run(name string, args ...string) ([]byte, error) {
-	argv := append(append(clone(p.asPG), filepath.Join(p.bin, name)), args...)
-	return exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	c.Exec(t, string(roles))
+	return c
 }
 
 func clone(s []string) []string { return append([]string(nil), s...) }
-
-func (p *pgServer) start() error {
-	out, err := p.run("pg_ctl", "-D", p.data(), "-l", filepath.Join(p.home, "postgres.log"), "-w", "-t", "60",
-		"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200", p.port, p.home), "start")
-	if err != nil {
-		return fmt.Errorf("start PostgreSQL: %v\n%s", err, out)
-	}
-	return nil
-}
-
-// crash stops the server as a power cut would: no checkpoint, every
-// connection dropped; the next start recovers from the WAL.
-func (p *pgServer) crash() error {
-	out, err := p.run("pg_ctl", "-D", p.data(), "-m", "immediate", "-w", "stop")
-	if err != nil {
-		return fmt.Errorf("stop PostgreSQL: %v\n%s", err, out)
-	}
-	return nil
-}
-
-func (p *pgServer) url(db string) string {
-	return fmt.Sprintf("postgres://billrun@127.0.0.1:%d/%s?sslmode=disable", p.port, db)
-}
-
-func (p *pgServer) createDB(t testing.TB, name string) string {
-	t.Helper()
-	p.exec(t, "CREATE DATABASE "+name)
-	return p.url(name)
-}
 
 // s3Server is an S3 gateway of the run's own, stopped and started again on
 // the same port and folder.

@@ -40,8 +40,10 @@ type app struct {
 	actor    string // --actor
 
 	store    *postgres.Store
+	replica  *postgres.Store // what reports read: the replica, or store
 	s3       *s3store.Store
 	svc      *billing.Service
+	reader   *billing.Service // billing over replica
 	temporal client.Client
 }
 
@@ -156,6 +158,9 @@ func (a *app) root() *cobra.Command {
 }
 
 func (a *app) close() {
+	if a.replica != nil && a.replica != a.store {
+		a.replica.Close()
+	}
 	if a.store != nil {
 		a.store.Close()
 	}
@@ -176,6 +181,28 @@ func (a *app) db(ctx context.Context) (*postgres.Store, error) {
 		a.store = s
 	}
 	return a.store, nil
+}
+
+// reports is billing over the replica that BILLRUN_REPLICA_DATABASE_URL
+// names, for commands that only read (report …); without one, or when it
+// does not answer, over the primary, with a warning on stderr.
+func (a *app) reports(ctx context.Context) (*billing.Service, error) {
+	if a.reader != nil {
+		return a.reader, nil
+	}
+	primary, err := a.billing(ctx)
+	if err != nil || a.cfg.ReplicaDatabaseURL == "" {
+		return primary, err
+	}
+	r, err := postgres.OpenReplica(ctx, a.cfg.ReplicaDatabaseURL, a.store)
+	if err != nil {
+		fmt.Fprintf(a.err, "billctl: warning: %v\n", err)
+	}
+	a.replica = r
+	b := *primary
+	b.Store, b.Engines = r, billing.NewEngines(r)
+	a.reader = &b
+	return a.reader, nil
 }
 
 // actorName is --actor, or the OS user.

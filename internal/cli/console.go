@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/console"
 	"github.com/billrun/billrun/internal/postgres"
 )
@@ -106,9 +107,17 @@ func (a *app) console(ctx context.Context, users *console.Users, secure bool) (*
 	if err != nil {
 		return nil, err
 	}
+	rd, err := a.reports(ctx)
+	if err != nil {
+		return nil, err
+	}
 	db := a.store
+	var replica *billing.Service
+	if a.replica != nil && a.replica != db {
+		replica = rd
+	}
 	return console.New(console.Deps{
-		Billing: svc, Store: db, Temporal: c, TaskQueue: a.cfg.TaskQueue, Namespace: a.cfg.TemporalNamespace, TemporalUI: a.uiBase(),
+		Billing: svc, Store: db, Replica: replica, ReplicaStore: a.replica, Temporal: c, TaskQueue: a.cfg.TaskQueue, Namespace: a.cfg.TemporalNamespace, TemporalUI: a.uiBase(),
 		Import: func(ctx context.Context, kind, name string, in io.Reader, o console.ImportOptions) (postgres.ImportResult, error) {
 			return ImportFile(ctx, db, kind, name, in, o)
 		},

@@ -56,11 +56,11 @@ func (a *app) resellerClients(ctx context.Context, reseller string) ([]string, e
 	if reseller == "" {
 		return nil, nil
 	}
-	db, err := a.db(ctx)
+	b, err := a.reports(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return db.ClientsOf(ctx, reseller)
+	return b.ClientsOf(ctx, reseller)
 }
 
 func (a *app) summaryCmd() *cobra.Command {
@@ -79,7 +79,7 @@ func (a *app) summaryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := a.billing(cmd.Context())
+			b, err := a.reports(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -128,7 +128,7 @@ func (a *app) reconcileCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--period: %w", err)
 			}
-			b, err := a.billing(cmd.Context())
+			b, err := a.reports(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -164,7 +164,7 @@ func (a *app) mismatchesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := a.billing(cmd.Context())
+			b, err := a.reports(cmd.Context())
 			if err != nil {
 				return err
 			}

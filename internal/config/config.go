@@ -15,6 +15,10 @@ import (
 // Config is the shared configuration.
 type Config struct {
 	DatabaseURL string
+	// ReplicaDatabaseURL is a streaming replica of it that billctl's
+	// reports and the console's pages read (BILLRUN_REPLICA_DATABASE_URL,
+	// optional): workflows and every write use DatabaseURL.
+	ReplicaDatabaseURL string
 	// TemporalAddress and TemporalNamespace override the connection the
 	// Temporal CLI's settings give (temporalclient.Resolve); "" keeps it.
 	TemporalAddress   string
@@ -55,6 +59,7 @@ type Config struct {
 func FromEnv() Config {
 	return Config{
 		DatabaseURL:        os.Getenv("DATABASE_URL"),
+		ReplicaDatabaseURL: os.Getenv("BILLRUN_REPLICA_DATABASE_URL"),
 		TemporalAddress:    os.Getenv("TEMPORAL_ADDRESS"),
 		TemporalNamespace:  os.Getenv("TEMPORAL_NAMESPACE"),
 		TemporalUI:         os.Getenv("BILLRUN_TEMPORAL_UI"),

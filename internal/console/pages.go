@@ -189,7 +189,7 @@ func (s *Server) ended(m period.Month) bool { return !s.Now().Before(m.Next().St
 // latestRuns reads each month's newest bill run record, with live status
 // for the runs still running.
 func (s *Server) latestRuns(ctx context.Context, month string) (map[period.Month]*runView, error) {
-	recs, err := s.Billing.BillRuns(ctx, month, "")
+	recs, err := s.bill(ctx).BillRuns(ctx, month, "")
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +336,7 @@ func (s *Server) showRun(w http.ResponseWriter, r *http.Request, status int, ref
 	ctx := r.Context()
 	id := r.PathValue("id")
 	d := runPageData{Run: runView{ID: id}, UILink: s.uiLink(id), Refusal: refusal, Category: r.URL.Query().Get("category"), Offset: intParam(r, "offset")}
-	recs, err := s.Billing.BillRuns(ctx, "", id)
+	recs, err := s.bill(ctx).BillRuns(ctx, "", id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -350,7 +350,7 @@ func (s *Server) showRun(w http.ResponseWriter, r *http.Request, status int, ref
 		return
 	}
 	if by := d.Run.St.NotesBy; by != "" { // the run's notes are named in PostgreSQL, not carried in its status
-		if d.Run.St.Notes, _, err = s.Billing.NotesMadeBy(ctx, by, 0, pageSize); err != nil {
+		if d.Run.St.Notes, _, err = s.bill(ctx).NotesMadeBy(ctx, by, 0, pageSize); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -360,7 +360,7 @@ func (s *Server) showRun(w http.ResponseWriter, r *http.Request, status int, ref
 		// counts are counted again.
 		counts := d.Run.St.Categories
 		if counts == nil {
-			rows, err := s.Billing.Mismatches(ctx, from, to)
+			rows, err := s.bill(ctx).Mismatches(ctx, from, to)
 			if err != nil {
 				s.fail(w, r, err)
 				return
@@ -377,7 +377,7 @@ func (s *Server) showRun(w http.ResponseWriter, r *http.Request, status int, ref
 			d.Category = d.Categories[0].Category
 		}
 		var err error
-		if d.Calls, d.More, err = s.Store.MismatchPage(ctx, from, to, d.Category, d.Offset, pageSize); err != nil {
+		if d.Calls, d.More, err = s.db(ctx).MismatchPage(ctx, from, to, d.Category, d.Offset, pageSize); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -418,7 +418,7 @@ func (s *Server) invoicesPage(w http.ResponseWriter, r *http.Request) {
 	d := invoicesPageData{Filter: postgres.InvoiceFilter{Month: period.Month(q.Get("month")), Client: q.Get("client"), State: q.Get("state"),
 		Kind: q.Get("kind"), Reseller: q.Get("reseller")}, Offset: intParam(r, "offset")}
 	var err error
-	if d.Invoices, d.More, err = s.Store.InvoicePage(r.Context(), d.Filter, d.Offset, pageSize); err != nil {
+	if d.Invoices, d.More, err = s.db(r.Context()).InvoicePage(r.Context(), d.Filter, d.Offset, pageSize); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -435,15 +435,15 @@ type invoicePageData struct {
 }
 
 func (s *Server) invoiceData(ctx context.Context, id string) (invoicePageData, error) {
-	inv, err := s.Billing.Invoice(ctx, id)
+	inv, err := s.bill(ctx).Invoice(ctx, id)
 	if err != nil {
 		return invoicePageData{}, err
 	}
 	d := invoicePageData{Inv: inv, Doc: inv.Document(), CanIssue: inv.State == "draft" && !inv.Preview, CanVoid: inv.State != "void"}
-	if d.Notes, _, err = s.Store.InvoicePage(ctx, postgres.InvoiceFilter{Corrects: inv.ID}, 0, pageSize); err != nil {
+	if d.Notes, _, err = s.db(ctx).InvoicePage(ctx, postgres.InvoiceFilter{Corrects: inv.ID}, 0, pageSize); err != nil {
 		return d, err
 	}
-	d.Audit, err = s.Store.AuditEvents(ctx, inv.ID, 20)
+	d.Audit, err = s.db(ctx).AuditEvents(ctx, inv.ID, 20)
 	return d, err
 }
 
@@ -493,7 +493,7 @@ func (s *Server) changeInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	inv, err := s.Billing.Invoice(ctx, r.PathValue("id"))
+	inv, err := s.bill(ctx).Invoice(ctx, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -523,7 +523,7 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	inv, err := s.Billing.Invoice(r.Context(), r.PathValue("id"))
+	inv, err := s.bill(r.Context()).Invoice(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -533,7 +533,7 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%s: its %s is not rendered yet", title(inv), kind))
 		return
 	}
-	body, err := s.Billing.OpenDocument(r.Context(), uri)
+	body, err := s.bill(r.Context()).OpenDocument(r.Context(), uri)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -630,7 +630,7 @@ func (s *Server) balancesPage(w http.ResponseWriter, r *http.Request) {
 		}
 		d.At = t
 	}
-	all, err := s.Billing.Balances(r.Context(), d.Client, d.At)
+	all, err := s.bill(r.Context()).Balances(r.Context(), d.Client, d.At)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -660,7 +660,7 @@ func (s *Server) balancesPage(w http.ResponseWriter, r *http.Request) {
 // --- Audit ---
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
-	evs, err := s.Store.AuditEvents(r.Context(), "", 200)
+	evs, err := s.db(r.Context()).AuditEvents(r.Context(), "", 200)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -679,7 +679,7 @@ type tableCache struct {
 }
 
 func (s *Server) rateTables(ctx context.Context, f postgres.RateTableFilter) ([]catalog.TableSummary, error) {
-	version, err := s.Store.CatalogVersion(ctx)
+	version, err := s.db(ctx).CatalogVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -694,7 +694,7 @@ func (s *Server) rateTables(ctx context.Context, f postgres.RateTableFilter) ([]
 	if ok {
 		return list, nil
 	}
-	if list, err = s.Store.RateTables(ctx, f, now); err != nil {
+	if list, err = s.db(ctx).RateTables(ctx, f, now); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()

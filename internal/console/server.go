@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -35,15 +36,20 @@ type Importer func(ctx context.Context, kind, name string, in io.Reader, o Impor
 
 // Deps are what the console reads and changes, wired by billctl.
 type Deps struct {
-	Billing     *billing.Service
-	Store       *postgres.Store
-	Temporal    client.Client
-	TaskQueue   string
-	Namespace   string
-	TemporalUI  string // the Web UI's base URL, "" when unknown
-	Import      Importer
-	ImportKinds []string
-	Users       *Users
+	Billing *billing.Service
+	Store   *postgres.Store
+	// Replica and ReplicaStore read a streaming replica for the pages a
+	// GET shows (nil: Billing and Store); after a change the session's
+	// next pages read the primary until the replica has replayed it.
+	Replica      *billing.Service
+	ReplicaStore *postgres.Store
+	Temporal     client.Client
+	TaskQueue    string
+	Namespace    string
+	TemporalUI   string // the Web UI's base URL, "" when unknown
+	Import       Importer
+	ImportKinds  []string
+	Users        *Users
 	// SecureCookies marks the session cookie Secure: the console is served
 	// over TLS, by itself or a proxy in front of it.
 	SecureCookies bool
@@ -73,6 +79,9 @@ var staticFiles embed.FS
 const (
 	sessUser = "user"
 	sessCSRF = "csrf"
+	// sessWrote is the primary's log position after the session's last
+	// change: its pages read the replica once it has replayed that far.
+	sessWrote = "wrote"
 )
 
 // New makes the console over deps.
@@ -202,8 +211,85 @@ func (s *Server) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		next(w, r)
+		next(w, s.reading(r))
 	}
+}
+
+// answering calls start once, as the answer's header is written.
+type answering struct {
+	http.ResponseWriter
+	start   func()
+	started bool
+}
+
+func (a *answering) WriteHeader(code int) {
+	if !a.started {
+		a.started = true
+		a.start()
+	}
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *answering) Write(b []byte) (int, error) {
+	if !a.started {
+		a.WriteHeader(http.StatusOK)
+	}
+	return a.ResponseWriter.Write(b)
+}
+
+func (a *answering) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+type readsKey struct{}
+
+// replicaTimeout is how long a page waits for the replica to answer before
+// it reads the primary.
+const replicaTimeout = time.Second
+
+// reads is where a page reads: the replica, or the primary.
+type reads struct {
+	billing *billing.Service
+	store   *postgres.Store
+}
+
+// reading is r set to read the replica, when there is one and it has
+// replayed the session's last change; otherwise r, which reads the
+// primary. A replica that does not answer is logged and passed over.
+func (s *Server) reading(r *http.Request) *http.Request {
+	if s.Replica == nil || s.ReplicaStore == nil {
+		return r
+	}
+	// Asked on every page, so that a replica gone away is passed over.
+	lsn := s.sessions.GetString(r.Context(), sessWrote)
+	ctx, cancel := context.WithTimeout(r.Context(), replicaTimeout)
+	defer cancel()
+	done, err := s.ReplicaStore.Replayed(ctx, cmp.Or(lsn, "0/0"))
+	if err != nil {
+		s.Log.Warn("the replica does not answer: reading the primary", "err", err)
+		return r
+	}
+	if !done {
+		return r
+	}
+	if lsn != "" {
+		s.sessions.Remove(r.Context(), sessWrote)
+	}
+	return r.WithContext(context.WithValue(r.Context(), readsKey{}, reads{s.Replica, s.ReplicaStore}))
+}
+
+// bill is billing where the request of ctx reads.
+func (s *Server) bill(ctx context.Context) *billing.Service {
+	if v, ok := ctx.Value(readsKey{}).(reads); ok {
+		return v.billing
+	}
+	return s.Billing
+}
+
+// db is the store where the request of ctx reads.
+func (s *Server) db(ctx context.Context) *postgres.Store {
+	if v, ok := ctx.Value(readsKey{}).(reads); ok {
+		return v.store
+	}
+	return s.Store
 }
 
 // finance lets finance users change things; a viewer's POST is refused
@@ -216,6 +302,16 @@ func (s *Server) finance(next http.HandlerFunc) http.HandlerFunc {
 		case "":
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 		case Finance:
+			if s.Replica != nil {
+				// The session's next pages see what this changed: its log
+				// position is kept as the answer starts, before the
+				// session is saved with it.
+				w = &answering{ResponseWriter: w, start: func() {
+					if lsn, err := s.Store.WALPosition(r.Context()); err == nil {
+						s.sessions.Put(r.Context(), sessWrote, lsn)
+					}
+				}}
+			}
 			guarded(w, r)
 		default:
 			http.Error(w, "your role may read, not change: ask for the finance role", http.StatusForbidden)
