@@ -185,11 +185,7 @@ func (a *Activities) ClientRanges(ctx context.Context, in ClientRangesInput) (Cl
 		}
 		return max(in.MinSize, (n+max(in.Parts, 1)-1)/max(in.Parts, 1))
 	})
-	res := ClientRangesResult{Full: full}
-	for _, r := range rs {
-		res.Ranges = append(res.Ranges, ClientRange{After: r.After, Last: r.Last, Count: r.Count})
-	}
-	return res, err
+	return rangesOf(rs, full), err
 }
 
 // InvoiceRangeInput asks for the invoices of a range of clients of one
@@ -310,6 +306,8 @@ type AdjustInvoicesInput struct {
 	// them, and NotesMadeBy reads them back. "" (a run started before notes
 	// were named) lists them in the result.
 	MadeBy string
+	// Range, when its Last is set, adjusts only its clients (Client is "").
+	Range ClientRange
 }
 
 // Adjusted is what adjusting an issued invoice made: its note, or nothing.
@@ -327,7 +325,13 @@ type AdjustInvoicesResult struct {
 // issued invoices up to date (billing.Service.AdjustInvoices).
 func (a *Activities) AdjustInvoices(ctx context.Context, in AdjustInvoicesInput) (AdjustInvoicesResult, error) {
 	defer beating(ctx)()
-	notes, err := a.Billing.AdjustInvoices(ctx, in.Period, in.Client, in.Issue, in.Now, in.MadeBy)
+	var notes []Adjusted
+	var err error
+	if in.Range.Last != "" {
+		notes, err = a.Billing.AdjustRange(ctx, in.Period, billing.ClientRange{After: in.Range.After, Last: in.Range.Last}, in.Issue, in.Now, in.MadeBy)
+	} else {
+		notes, err = a.Billing.AdjustInvoices(ctx, in.Period, in.Client, in.Issue, in.Now, in.MadeBy)
+	}
 	res := AdjustInvoicesResult{Invoices: len(notes)}
 	for _, n := range notes {
 		if n.NoteID != "" {
@@ -375,4 +379,29 @@ func (a *Activities) RenderNotes(ctx context.Context, in NotesToRenderInput) (Re
 		return RenderNotesResult{}, invoiceError(err)
 	}
 	return RenderNotesResult{Rendered: len(ids), Last: ids[len(ids)-1]}, nil
+}
+
+// AdjustRangesInput asks for the next page of a month's clients with an
+// issued invoice, cut into ranges of Size.
+type AdjustRangesInput struct {
+	Period      period.Month
+	After       string // the last client of the page before
+	Limit, Size int
+}
+
+// AdjustRanges lists the next page of the clients an adjust of the month
+// looks at, as ranges.
+func (a *Activities) AdjustRanges(ctx context.Context, in AdjustRangesInput) (ClientRangesResult, error) {
+	defer beating(ctx)()
+	rs, full, err := a.Billing.AdjustRanges(ctx, in.Period, in.After, in.Limit, in.Size)
+	return rangesOf(rs, full), err
+}
+
+// rangesOf is billing's ranges as the activities return them.
+func rangesOf(rs []billing.ClientRange, full bool) ClientRangesResult {
+	res := ClientRangesResult{Full: full}
+	for _, r := range rs {
+		res.Ranges = append(res.Ranges, ClientRange{After: r.After, Last: r.Last, Count: r.Count})
+	}
+	return res
 }

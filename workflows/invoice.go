@@ -167,7 +167,12 @@ func Adjust(ctx workflow.Context, in AdjustInput) (AdjustResult, error) {
 		in.MadeBy = self.ID + "@" + self.RunID
 	}
 	var made activities.AdjustInvoicesResult
-	if err := workflow.ExecuteActivity(ctx, a.AdjustInvoices, activities.AdjustInvoicesInput{Period: in.Period, Client: in.Client,
+	if in.Client == "" && workflow.GetVersion(ctx, "notes-by-range", workflow.DefaultVersion, 1) == 1 {
+		var err error
+		if made, err = adjustByRange(ctx, in); err != nil {
+			return AdjustResult{}, err
+		}
+	} else if err := workflow.ExecuteActivity(ctx, a.AdjustInvoices, activities.AdjustInvoicesInput{Period: in.Period, Client: in.Client,
 		Issue: in.Issue, Now: workflow.Now(ctx), MadeBy: in.MadeBy}).Get(ctx, &made); err != nil {
 		return AdjustResult{}, err
 	}
@@ -201,6 +206,56 @@ func Adjust(ctx workflow.Context, in AdjustInput) (AdjustResult, error) {
 		}
 		res.Rendered += len(ids)
 		after = ids[len(ids)-1]
+	}
+}
+
+// Adjusting every client of a month: pages of adjustPage clients with an
+// issued invoice, each in ranges of adjustRange adjusted adjustsAtOnce at a
+// time. A range's notes are one transaction; a month of 100,000 clients is
+// 200 ranges, no activity near its timeout.
+const (
+	adjustPage    = 4000
+	adjustRange   = 500
+	adjustsAtOnce = 2
+)
+
+// adjustByRange makes the notes of every client of the month a range of
+// clients at a time, two ranges at once, and sums what they made.
+func adjustByRange(ctx workflow.Context, in AdjustInput) (activities.AdjustInvoicesResult, error) {
+	var a *activities.Activities
+	var sum activities.AdjustInvoicesResult
+	now := workflow.Now(ctx)
+	for after := ""; ; {
+		var page activities.ClientRangesResult
+		if err := workflow.ExecuteActivity(ctx, a.AdjustRanges, activities.AdjustRangesInput{Period: in.Period, After: after,
+			Limit: adjustPage, Size: adjustRange}).Get(ctx, &page); err != nil {
+			return sum, err
+		}
+		running := 0
+		var failed error
+		for _, r := range page.Ranges {
+			if err := workflow.Await(ctx, func() bool { return running < adjustsAtOnce }); err != nil {
+				return sum, err
+			}
+			running++
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				defer func() { running-- }()
+				var made activities.AdjustInvoicesResult
+				err := workflow.ExecuteActivity(summarized(ctx, rangeSpan(r)), a.AdjustInvoices, activities.AdjustInvoicesInput{Period: in.Period,
+					Issue: in.Issue, Now: now, MadeBy: in.MadeBy, Range: r}).Get(ctx, &made)
+				if err != nil && failed == nil {
+					failed = err
+				}
+				sum.Invoices, sum.Made = sum.Invoices+made.Invoices, sum.Made+made.Made
+			})
+		}
+		if err := workflow.Await(ctx, func() bool { return running == 0 }); err != nil {
+			return sum, err
+		}
+		if failed != nil || !page.Full {
+			return sum, failed
+		}
+		after = page.Ranges[len(page.Ranges)-1].Last
 	}
 }
 

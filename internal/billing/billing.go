@@ -78,6 +78,13 @@ type Invoices interface {
 	InvoiceDetails(ctx context.Context, invs []invoice.Stored) ([]*invoice.Detail, error)
 	ClientsToInvoice(ctx context.Context, after, through string, limit int, reseller string) ([]string, error)
 	ClientsOf(ctx context.Context, reseller string) ([]string, error)
+	// InvoicesIn lists a month's invoices of a range of clients;
+	// IssuedClients pages through the clients with an issued invoice.
+	InvoicesIn(ctx context.Context, month period.Month, after, last string) ([]invoice.Stored, error)
+	IssuedClients(ctx context.Context, month period.Month, after string, limit int) ([]string, error)
+	// BilledCSVs lists where the calls CSVs of invoices and their issued
+	// notes are.
+	BilledCSVs(ctx context.Context, ids []string) ([]invoice.Billed, error)
 }
 
 // Reports read what the checks and reports show.

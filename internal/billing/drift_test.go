@@ -368,3 +368,45 @@ func TestLateFilesDelayTheInvoiceAfterThePeriodEnds(t *testing.T) {
 		t.Fatalf("after the wave that invoiced it: %+v %v", res, err)
 	}
 }
+
+// TestAnAdjustOfARangeCorrectsOnlyItsClients: acme's and globex's October
+// are issued, then acme's price changes. The ranges of the month's clients
+// with an issued invoice are one a client; the range after acme finds
+// nothing to correct, and acme's range makes acme's note.
+func TestAnAdjustOfARangeCorrectsOnlyItsClients(t *testing.T) {
+	m := october(t)
+	m.issue("acme", "2026-10", issuedAt)
+	m.issue("globex", "2026-10", issuedAt)
+	m.reprice("0.1600")
+	rs, full, err := m.svc.AdjustRanges(ctx, "2026-10", "", 10, 1)
+	if err != nil || full || len(rs) != 2 || rs[0] != (billing.ClientRange{Last: "acme", Count: 1}) ||
+		rs[1] != (billing.ClientRange{After: "acme", Last: "globex", Count: 1}) {
+		t.Fatalf("ranges %+v full %v: %v", rs, full, err)
+	}
+	tests := []struct {
+		name  string
+		r     billing.ClientRange
+		notes int
+	}{
+		{"the range after acme", rs[1], 0},
+		{"acme's range", rs[0], 1},
+	}
+	for _, tt := range tests {
+		made, err := m.svc.AdjustRange(ctx, "2026-10", tt.r, true, adjustAt, "range-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, a := range made {
+			if a.NoteID != "" {
+				n++
+				if a.Client != "acme" {
+					t.Errorf("%s: a note for %s", tt.name, a.Client)
+				}
+			}
+		}
+		if n != tt.notes {
+			t.Errorf("%s: %d notes, want %d", tt.name, n, tt.notes)
+		}
+	}
+}

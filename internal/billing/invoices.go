@@ -341,13 +341,7 @@ func (s *Service) ClientRanges(ctx context.Context, after string, limit int, res
 	if err != nil || len(clients) == 0 {
 		return nil, false, err
 	}
-	n := max(1, size(len(clients)))
-	for start := 0; start < len(clients); start += n {
-		end := min(start+n, len(clients))
-		rs = append(rs, ClientRange{After: after, Last: clients[end-1], Count: end - start})
-		after = clients[end-1]
-	}
-	return rs, len(clients) == limit, nil
+	return cut(clients, after, size(len(clients))), len(clients) == limit, nil
 }
 
 // InvoiceRange invokes CreateInvoices for the clients of r (those of
@@ -444,6 +438,10 @@ func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbe
 	if len(invs) == 0 {
 		return out, nil
 	}
+	billed, err := s.billedCSVs(ctx, invs)
+	if err != nil {
+		return nil, err
+	}
 	l, err := s.listed(ctx, invs, beat, nil)
 	if err != nil {
 		return nil, err
@@ -460,7 +458,7 @@ func (s *Service) RenderInvoices(ctx context.Context, ids []string, beat Heartbe
 				return fmt.Errorf("invoice %s: %w", invs[i].Number, err)
 			}
 			if invs[i].Corrects != nil { // a note lists the calls whose cost changed
-				if calls, err = s.changedCalls(gctx, invs[i], calls); err != nil {
+				if calls, err = s.changedCalls(gctx, invs[i], calls, billed[invs[i].Corrects.ID]); err != nil {
 					return fmt.Errorf("note %s: %w", invs[i].ID, err)
 				}
 			}
@@ -839,39 +837,55 @@ func (s *Service) Verify(ctx context.Context, invs []invoice.Stored) ([]Check, e
 
 // changedCalls is a note's CSV: the calls of now whose cost differs from
 // what the corrected invoice and its earlier issued notes billed, read from
-// their CSVs as written.
-func (s *Service) changedCalls(ctx context.Context, note invoice.Stored, now *io.SectionReader) (*io.SectionReader, error) {
-	corrected, err := s.Store.Invoice(ctx, note.Corrects.ID)
-	if err != nil {
-		return nil, err
-	}
-	billed := []string{corrected.Documents["csv"]}
-	listed, err := s.Store.Invoices(ctx, note.Period, note.Client)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range listed {
-		if n.Corrects != nil && n.Corrects.ID == corrected.ID && n.State == "issued" && n.ID != note.ID {
-			billed = append(billed, n.Documents["csv"])
-		}
-	}
+// their CSVs as written (billed, as billedCSVs finds them).
+func (s *Service) changedCalls(ctx context.Context, note invoice.Stored, now *io.SectionReader, billed []invoice.Billed) (*io.SectionReader, error) {
 	var readers []io.Reader
-	for _, uri := range billed {
-		if uri == "" {
-			return nil, fmt.Errorf("invoice %s %w", corrected.Number, errNoCSV)
+	for _, b := range billed {
+		if b.Document == note.ID {
+			continue
 		}
-		r, _, err := s.Objects.Open(ctx, strings.TrimPrefix(uri, s.Objects.URI("")))
+		if b.CSV == "" {
+			return nil, fmt.Errorf("invoice %s %w", b.Number, errNoCSV)
+		}
+		r, _, err := s.Objects.Open(ctx, strings.TrimPrefix(b.CSV, s.Objects.URI("")))
 		if err != nil {
 			return nil, err
 		}
 		defer r.Close()
 		readers = append(readers, r)
 	}
+	if len(readers) == 0 {
+		return nil, fmt.Errorf("note %s: %w: %s", note.ID, invoice.ErrNotFound, note.Corrects.ID)
+	}
 	var out bytes.Buffer
 	if err := invoice.WriteChangedCalls(&out, note.Currency, now, readers...); err != nil {
 		return nil, err
 	}
 	return io.NewSectionReader(bytes.NewReader(out.Bytes()), 0, int64(out.Len())), nil
+}
+
+// billedCSVs finds, for each note of invs, where the calls CSVs of the
+// invoice it corrects and of that invoice's issued notes are: one query
+// for a batch, not two a note.
+func (s *Service) billedCSVs(ctx context.Context, invs []invoice.Stored) (map[string][]invoice.Billed, error) {
+	var ids []string
+	for _, inv := range invs {
+		if inv.Corrects != nil {
+			ids = append(ids, inv.Corrects.ID)
+		}
+	}
+	out := map[string][]invoice.Billed{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	all, err := s.Store.BilledCSVs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range all {
+		out[b.Invoice] = append(out[b.Invoice], b)
+	}
+	return out, nil
 }
 
 // errNoCSV is wrapped by the error for a note whose invoice (or an earlier

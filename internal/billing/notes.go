@@ -9,6 +9,8 @@ import (
 	"io"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/billrun/billrun/internal/invoice"
 	"github.com/billrun/billrun/internal/period"
 )
@@ -40,11 +42,44 @@ type Adjusted struct {
 // made, when not "", names the run on the notes it makes (NotesMadeBy
 // reads them back).
 func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client string, issue bool, now time.Time, made string) ([]Adjusted, error) {
+	return s.adjustListed(ctx, month, func() ([]invoice.Stored, error) { return s.Store.Invoices(ctx, month, client) }, issue, now, made)
+}
+
+// AdjustRange is AdjustInvoices for the clients of r: a page of a month's
+// clients that adjusts of other pages run beside.
+func (s *Service) AdjustRange(ctx context.Context, month period.Month, r ClientRange, issue bool, now time.Time, made string) ([]Adjusted, error) {
+	return s.adjustListed(ctx, month, func() ([]invoice.Stored, error) { return s.Store.InvoicesIn(ctx, month, r.After, r.Last) }, issue, now, made)
+}
+
+// AdjustRanges lists the next page of up to limit clients with an issued
+// invoice of month after after, cut into ranges of size clients; full says
+// the page had limit clients: there may be more.
+func (s *Service) AdjustRanges(ctx context.Context, month period.Month, after string, limit, size int) ([]ClientRange, bool, error) {
+	clients, err := s.Store.IssuedClients(ctx, month, after, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	return cut(clients, after, size), len(clients) == limit, nil
+}
+
+// cut cuts clients, the next after after in ID order, into ranges of size.
+func cut(clients []string, after string, size int) []ClientRange {
+	var rs []ClientRange
+	size = max(1, size)
+	for start := 0; start < len(clients); start += size {
+		end := min(start+size, len(clients))
+		rs = append(rs, ClientRange{After: after, Last: clients[end-1], Count: end - start})
+		after = clients[end-1]
+	}
+	return rs
+}
+
+func (s *Service) adjustListed(ctx context.Context, month period.Month, list func() ([]invoice.Stored, error), issue bool, now time.Time, made string) ([]Adjusted, error) {
 	if now.IsZero() {
 		now = s.now()
 	}
 	for tries := 1; ; tries++ {
-		out, err := s.adjust(ctx, month, client, issue, now, made)
+		out, err := s.adjust(ctx, month, list, issue, now, made)
 		if (errors.Is(err, invoice.ErrNoteOutdated) || errors.Is(err, ErrCallsChanged)) && tries < maxAdjustTries {
 			continue
 		}
@@ -60,8 +95,8 @@ func (s *Service) AdjustInvoices(ctx context.Context, month period.Month, client
 // of the same invoices outran.
 const maxAdjustTries = 5
 
-func (s *Service) adjust(ctx context.Context, month period.Month, client string, issue bool, now time.Time, by string) ([]Adjusted, error) {
-	listed, err := s.Store.Invoices(ctx, month, client)
+func (s *Service) adjust(ctx context.Context, month period.Month, list func() ([]invoice.Stored, error), issue bool, now time.Time, by string) ([]Adjusted, error) {
+	listed, err := list()
 	if err != nil {
 		return nil, err
 	}
@@ -111,10 +146,17 @@ func (s *Service) adjust(ctx context.Context, month period.Month, client string,
 		if snaps, err = s.freeze(ctx, made, nil); err != nil {
 			return nil, err
 		}
+		billed, err := s.billedCSVs(ctx, made)
+		if err != nil {
+			return nil, err
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(renderAtOnce) // each reads the CSVs it compares with from S3
 		for _, note := range made {
-			if err := s.checkNote(ctx, note, snaps[note.ID]); err != nil {
-				return nil, err
-			}
+			g.Go(func() error { return s.checkNote(gctx, note, snaps[note.ID], billed[note.Corrects.ID]) })
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
 		}
 	}
 	ids := make([]string, len(saved))
@@ -265,7 +307,7 @@ func (s *Service) NotesToRender(ctx context.Context, month period.Month, client,
 // notes billed) add up to its usage lines, as an invoice's calls are
 // checked against its lines: a note computed while its calls changed
 // (ErrCallsChanged) is computed again rather than issued.
-func (s *Service) checkNote(ctx context.Context, note invoice.Stored, snap invoice.Snapshot) error {
+func (s *Service) checkNote(ctx context.Context, note invoice.Stored, snap invoice.Snapshot, billed []invoice.Billed) error {
 	zr, err := gzip.NewReader(bytes.NewReader(snap.Calls))
 	if err != nil {
 		return fmt.Errorf("note of invoice %s: its calls: %w", note.Corrects.Number, err)
@@ -274,7 +316,7 @@ func (s *Service) checkNote(ctx context.Context, note invoice.Stored, snap invoi
 	if err != nil {
 		return fmt.Errorf("note of invoice %s: its calls: %w", note.Corrects.Number, err)
 	}
-	changed, err := s.changedCalls(ctx, note, io.NewSectionReader(bytes.NewReader(now), 0, int64(len(now))))
+	changed, err := s.changedCalls(ctx, note, io.NewSectionReader(bytes.NewReader(now), 0, int64(len(now))), billed)
 	if errors.Is(err, errNoCSV) { // its documents are not written yet: their render says so
 		return nil
 	}

@@ -150,3 +150,10 @@ func NoteDiffers(note Stored, sums map[string]decimal.Decimal) (lines, calls dec
 	}
 	return lines, calls, !lines.Equal(calls)
 }
+
+// Billed is where the calls CSV of an issued document is: an invoice, or a
+// note (Document) of the invoice it corrects (Invoice), with the invoice's
+// number for messages.
+type Billed struct {
+	Invoice, Number, Document, CSV string
+}

@@ -587,6 +587,33 @@ func (s *Store) Invoices(ctx context.Context, month period.Month, client string)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (invoice.Stored, error) { return scanInvoice(r) })
 }
 
+// InvoicesIn lists month's invoices of the clients after after up to and
+// including last, as Invoices does.
+func (s *Store) InvoicesIn(ctx context.Context, month period.Month, after, last string) ([]invoice.Stored, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices
+		WHERE period = $1 AND client > $2 AND client <= $3
+		ORDER BY period_start, client, created_at`, month, after, last)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (invoice.Stored, error) { return scanInvoice(r) })
+}
+
+// BilledCSVs lists, for each invoice of ids, where its calls CSV is, then
+// those of its issued notes, in the order they were made.
+func (s *Store) BilledCSVs(ctx context.Context, ids []string) ([]invoice.Billed, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT coalesce(n.corrects, n.id)::text, coalesce(i.number, ''), n.id::text, coalesce(n.documents->>'csv', '')
+		FROM invoices n JOIN invoices i ON i.id = coalesce(n.corrects, n.id)
+		WHERE n.id = ANY($1::uuid[]) OR n.corrects = ANY($1::uuid[]) AND n.state = 'issued'
+		ORDER BY n.corrects IS NOT NULL, n.created_at, n.id`, ids)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[invoice.Billed])
+}
+
+// IssuedClients lists, in ID order after after and at most limit, the
+// clients with an issued invoice of month.
+func (s *Store) IssuedClients(ctx context.Context, month period.Month, after string, limit int) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT client FROM invoices
+		WHERE period = $1 AND client > $2 AND state = 'issued' AND corrects IS NULL ORDER BY client LIMIT $3`, month, after, limit)
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // InvoiceCalls streams the billable calls of invoices to fn, invoice by
 // invoice in the order of invs, each in time order; i is the invoice's index.
 func (s *Store) InvoiceCalls(ctx context.Context, invs []invoice.Stored, fn func(i int, c invoice.Call) error) error {
