@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -359,13 +360,16 @@ func (a *app) invoiceListCmd() *cobra.Command {
 			t := table{header: []string{"id", "number", "state", "client", "period", "total", "currency", "due_date", "kind"}}
 			docs := make([]invoice.Document, 0, len(invs))
 			for _, inv := range invs {
-				doc := inv.Document()
-				if kind != "" && doc.Kind != kind || listReseller != "" && inv.Reseller != listReseller {
+				k := cmp.Or(inv.Kind, invoice.KindInvoice)
+				if kind != "" && k != kind || listReseller != "" && inv.Reseller != listReseller {
+					continue
+				}
+				if a.format == "json" { // the whole document only where it is printed
+					docs = append(docs, inv.Document())
 					continue
 				}
 				t.rows = append(t.rows, []string{inv.ID, inv.Number, inv.State, inv.Client, string(inv.Period), inv.Total.StringFixed(2), inv.Currency,
-					inv.DueDate.Format(time.DateOnly), doc.Kind})
-				docs = append(docs, doc)
+					inv.DueDate.Format(time.DateOnly), k})
 			}
 			t.json = docs
 			return a.print(t)

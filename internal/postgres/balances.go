@@ -1,8 +1,6 @@
 package postgres
 
 import (
-	"time"
-
 	"context"
 	"fmt"
 
@@ -72,7 +70,7 @@ func (s *Store) Accounts(ctx context.Context, client string, limited bool) ([]le
 		if _, err := pgx.ForEachRow(rows, []any{&a.Client, &a.Name, &a.Currency, &limit, &a.Reseller, &tz}, func() error {
 			x := a
 			x.CreditLimit = limit
-			loc, err := time.LoadLocation(tz)
+			loc, err := loadZone(tz)
 			if err != nil {
 				return fmt.Errorf("client %s: time zone %q: %w", a.Client, tz, err)
 			}

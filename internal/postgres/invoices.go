@@ -426,7 +426,7 @@ func (s *Store) IssueNotes(ctx context.Context, ids []string, at time.Time, temp
 				numbers[i] = *d.num
 				continue
 			}
-			loc, err := time.LoadLocation(d.tz)
+			loc, err := loadZone(d.tz)
 			if err != nil {
 				return err
 			}
@@ -523,7 +523,7 @@ func scanInvoice(r pgx.Row) (invoice.Stored, error) {
 		s.Corrects = &invoice.Ref{ID: *correctsID, Number: *correctsNumber}
 	}
 	// Periods are shown and grouped in the client's zone.
-	if loc, err := time.LoadLocation(tz); err == nil {
+	if loc, err := loadZone(tz); err == nil {
 		s.PeriodStart, s.PeriodEnd = s.PeriodStart.In(loc), s.PeriodEnd.In(loc)
 	}
 	return s, json.Unmarshal(taxes, &s.Taxes)

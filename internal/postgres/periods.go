@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,7 +29,7 @@ func readPeriods(ctx context.Context, tx pgx.Tx, month period.Month, clients []s
 	var client, of, tz string
 	var span invoice.Span
 	_, err := pgx.ForEachRow(rows, []any{&client, &of, &span.Start, &span.End, &tz}, func() error {
-		loc, err := time.LoadLocation(tz)
+		loc, err := loadZone(tz)
 		if err != nil {
 			return fmt.Errorf("client %s: invoice of %s: time zone %q: %w", client, of, tz, err)
 		}
@@ -53,7 +52,7 @@ func readPeriods(ctx context.Context, tx pgx.Tx, month period.Month, clients []s
 // of is client's period of the month, from its invoice day and time zone
 // (an IANA name) as they are now.
 func (p periods) of(client string, invoiceDay int, tz string) (invoice.Span, error) {
-	loc, err := time.LoadLocation(tz)
+	loc, err := loadZone(tz)
 	if err != nil {
 		return invoice.Span{}, fmt.Errorf("client %s: time zone %q: %w", client, tz, err)
 	}

@@ -152,7 +152,7 @@ func (s *Store) PeriodSpan(ctx context.Context, month period.Month) (time.Time, 
 	var tz string
 	var day int
 	_, err := pgx.ForEachRow(rows, []any{&tz, &day}, func() error {
-		loc, err := time.LoadLocation(tz)
+		loc, err := loadZone(tz)
 		if err != nil {
 			return fmt.Errorf("time zone %q: %w", tz, err)
 		}
