@@ -63,12 +63,7 @@ func TestAFullPageOfRangesContinuesAsNewAfterItsLastClient(t *testing.T) {
 			return activities.InvoiceRangeResult{Clients: in.Range.Count, Skipped: in.Range.Count}, nil
 		})
 	env.ExecuteWorkflow(InvoiceRun, InvoiceRunInput{Period: "2026-10"})
-	err := env.GetWorkflowError()
-	require.True(t, workflow.IsContinueAsNewError(err), "err = %v", err)
-	var next InvoiceRunInput
-	var cont *workflow.ContinueAsNewError
-	require.ErrorAs(t, err, &cont)
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next))
+	next := continuedAs(t, env.GetWorkflowError())
 	require.Equal(t, "c3999", next.After)
 	require.Equal(t, 4000, next.Progress.Skipped)
 	require.False(t, next.Now.IsZero(), "the run's day is carried over")
@@ -140,12 +135,7 @@ func TestARunStartedBeforeRangesGoesInTwoBatchesAndContinuesAsNewAfterItsLastCli
 	var sizes []int
 	env.OnActivity(a.CreateInvoices, mock.Anything, mock.Anything).Return(skipEveryClient(&sizes))
 	env.ExecuteWorkflow(InvoiceRun, InvoiceRunInput{Period: "2026-10"})
-	err := env.GetWorkflowError()
-	require.True(t, workflow.IsContinueAsNewError(err), "err = %v", err)
-	var next InvoiceRunInput
-	var cont *workflow.ContinueAsNewError
-	require.ErrorAs(t, err, &cont)
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next))
+	next := continuedAs(t, env.GetWorkflowError())
 	require.Equal(t, page[len(page)-1], next.After)
 	// A batch reads the month's calls whatever its size: the page goes in
 	// as many batches as run at once.
@@ -182,4 +172,15 @@ func skipEveryClient(sizes *[]int) func(context.Context, activities.CreateInvoic
 		}
 		return res, nil
 	}
+}
+
+// continuedAs is the input an invoice run continued as new with.
+func continuedAs(t *testing.T, err error) InvoiceRunInput {
+	t.Helper()
+	require.True(t, workflow.IsContinueAsNewError(err), "err = %v", err)
+	var next InvoiceRunInput
+	var cont *workflow.ContinueAsNewError
+	require.ErrorAs(t, err, &cont)
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next))
+	return next
 }

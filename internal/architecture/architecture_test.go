@@ -73,7 +73,7 @@ var rules = map[string]rule{
 	"internal/architecture":                {},
 	"internal/chaos":                       {},
 	"internal/postgres/pgcluster":          {outside: []string{"github.com/jackc/"}},
-	"internal/postgres/pgtest":             {billrun: []string{"internal/catalog", "internal/postgres", "internal/rating", "internal/report", "internal/testenv"}, outside: []string{"github.com/jackc/", "github.com/shopspring/decimal"}},
+	"internal/postgres/pgtest":             {billrun: []string{"internal/catalog", "internal/postgres", "internal/postgres/pgcluster", "internal/rating", "internal/report", "internal/testenv"}, outside: []string{"github.com/jackc/", "github.com/shopspring/decimal"}},
 	"internal/rating/ratingtest":           {billrun: []string{"internal/rating"}, outside: pure},
 	"internal/s3store/s3test":              {billrun: []string{"internal/s3store", "internal/testenv"}},
 	"internal/temporalclient/temporaltest": {billrun: []string{"internal/temporalclient", "internal/testenv", "workflows"}, outside: []string{"go.temporal.io/", "google.golang.org/protobuf/types/known/durationpb"}},

@@ -13,8 +13,6 @@ import (
 
 	"github.com/billrun/billrun/internal/billing"
 	"github.com/billrun/billrun/internal/cdr"
-	"github.com/billrun/billrun/internal/postgres"
-	"github.com/billrun/billrun/internal/postgres/pgcluster"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/s3store/s3test"
 )
@@ -30,17 +28,8 @@ func TestReportsReadTheReplicaAndThePrimaryWhenItDoesNotAnswer(t *testing.T) {
 	}
 	bucket := s3test.New(t) // S3 first: without it, under CI=true, this fails before starting servers
 	ctx := context.Background()
-	primary := pgcluster.Start(t)
-	url := primary.CreateDB(t, "billrun")
-	store, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	pgtest.ImportDemo(t, store)
+	db := pgtest.NewReplicated(t)
+	store, url := db.Store, db.URL
 	svc := billing.New(store, bucket)
 	ingest := func(name, body string) {
 		t.Helper()
@@ -57,8 +46,7 @@ func TestReportsReadTheReplicaAndThePrimaryWhenItDoesNotAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ingest("october.csv", string(october))
-	standby := pgcluster.Standby(t, primary)
-	pgcluster.WaitReplayed(t, primary, standby, "billrun")
+	db.Replayed(t)
 
 	calls := func(replica string) (int64, string) {
 		t.Helper()
@@ -78,7 +66,7 @@ func TestReportsReadTheReplicaAndThePrimaryWhenItDoesNotAnswer(t *testing.T) {
 	if before == 0 {
 		t.Fatal("no rated calls in October")
 	}
-	standby.Exec(t, `SELECT pg_wal_replay_pause()`)
+	db.Pause(t)
 	var more strings.Builder
 	more.WriteString(strings.Join(cdr.CanonicalHeader, ",") + "\n")
 	for i := range 3 {
@@ -92,7 +80,7 @@ func TestReportsReadTheReplicaAndThePrimaryWhenItDoesNotAnswer(t *testing.T) {
 		warns         bool
 	}{
 		{"the primary without a replica", "", before + 3, false},
-		{"the replica, which has not replayed the new calls", standby.URL("billrun"), before, false},
+		{"the replica, which has not replayed the new calls", db.StandbyURL(), before, false},
 		{"the primary when the replica does not answer", fmt.Sprintf("postgres://billrun@127.0.0.1:%d/billrun", closedPort(t)), before + 3, true},
 		{"the primary when the replica is no replica", url, before + 3, true},
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/billrun/billrun/internal/cli"
 	"github.com/billrun/billrun/internal/console"
 	"github.com/billrun/billrun/internal/postgres"
-	"github.com/billrun/billrun/internal/postgres/pgcluster"
 	"github.com/billrun/billrun/internal/postgres/pgtest"
 	"github.com/billrun/billrun/internal/s3store/s3test"
 )
@@ -30,20 +29,9 @@ func TestPagesReadTheReplicaAndASessionSeesItsOwnChange(t *testing.T) {
 		t.Skip("starts two PostgreSQL servers")
 	}
 	bucket := s3test.New(t)
-	primary := pgcluster.Start(t)
-	dbURL := primary.CreateDB(t, "billrun")
-	store, err := postgres.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	pgtest.ImportDemo(t, store)
-	standby := pgcluster.Standby(t, primary)
-	pgcluster.WaitReplayed(t, primary, standby, "billrun")
-	replica, err := postgres.OpenReplica(ctx, standby.URL("billrun"), store)
+	db := pgtest.NewReplicated(t)
+	store := db.Store
+	replica, err := postgres.OpenReplica(ctx, db.StandbyURL(), store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +49,7 @@ func TestPagesReadTheReplicaAndASessionSeesItsOwnChange(t *testing.T) {
 	t.Cleanup(hs.Close)
 	fiona, victor := signedIn(t, hs.URL, "fiona", financePassword), signedIn(t, hs.URL, "victor", viewerPassword)
 
-	standby.Exec(t, `SELECT pg_wal_replay_pause()`)
+	db.Pause(t)
 	const table = "replica-test-eur"
 	if page := fiona.importFile(t, "ratetables", "ratetables.csv",
 		"name,currency,deck,parent,rates_include_taxes,notes\n"+table+",EUR,world,,false,\n"); !strings.Contains(page, table) {
@@ -81,8 +69,7 @@ func TestPagesReadTheReplicaAndASessionSeesItsOwnChange(t *testing.T) {
 			t.Errorf("%s: table listed %v, want %v", tt.name, got, tt.want)
 		}
 	}
-	standby.Exec(t, `SELECT pg_wal_replay_resume()`)
-	pgcluster.WaitReplayed(t, primary, standby, "billrun")
+	db.Resume(t)
 	if !seen(victor) || !seen(fiona) {
 		t.Errorf("once replayed, the table is not on every page")
 	}
