@@ -90,14 +90,16 @@ func (s *Store) RewriteCalls(ctx context.Context, sel cdr.Selection, w cdr.Rewri
 		if err := s.copyCDRs(ctx, tx, &copyWriter{store: s, src: back, perRow: back, revision: sel.Revision}); err != nil {
 			return err
 		}
-		return recordChanges(ctx, tx, sel.RunID, w.Changes())
+		return recordChanges(ctx, tx, sel.RunID, sel.From, w.Changes())
 	})
 }
 
-// recordChanges adds a day's cost differences to those of run, in the
-// day's transaction: the run's figures are whole whatever becomes of its
+// recordChanges keeps a day's cost differences as run's, in the day's
+// transaction: the run's figures are whole whatever becomes of its
 // workflow. A day rerated again changes nothing more, and adds nothing.
-func recordChanges(ctx context.Context, tx pgx.Tx, run string, changes []cdr.CostChange) error {
+// Each day has rows of its own (keyed by its start), so that days running
+// at once never wait on each other's rows.
+func recordChanges(ctx context.Context, tx pgx.Tx, run string, day time.Time, changes []cdr.CostChange) error {
 	if run == "" || len(changes) == 0 {
 		return nil
 	}
@@ -115,14 +117,15 @@ func recordChanges(ctx context.Context, tx pgx.Tx, run string, changes []cdr.Cos
 			dc, dcur, damt = append(dc, c.Client), append(dcur, c.Currency), append(damt, amount)
 		}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO rerate_differences (run_id, client, currency, amount)
-		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::numeric[])
-		ON CONFLICT (run_id, client, currency) DO UPDATE SET amount = rerate_differences.amount + excluded.amount`, run, dc, dcur, damt); err != nil {
+	d := day.Format(time.DateOnly)
+	if _, err := tx.Exec(ctx, `INSERT INTO rerate_differences (run_id, day, client, currency, amount)
+		SELECT $1, $5::date, * FROM unnest($2::text[], $3::text[], $4::numeric[])
+		ON CONFLICT (run_id, day, client, currency) DO UPDATE SET amount = rerate_differences.amount + excluded.amount`, run, dc, dcur, damt, d); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO rerate_adjustments (run_id, invoice_id, number, client, currency, period, amount)
-		SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[])
-		ON CONFLICT (run_id, invoice_id) DO UPDATE SET amount = rerate_adjustments.amount + excluded.amount`, run, ids, nums, ac, acur, aper, aamt)
+	_, err := tx.Exec(ctx, `INSERT INTO rerate_adjustments (run_id, day, invoice_id, number, client, currency, period, amount)
+		SELECT $1, $8::date, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[])
+		ON CONFLICT (run_id, day, invoice_id) DO UPDATE SET amount = rerate_adjustments.amount + excluded.amount`, run, ids, nums, ac, acur, aper, aamt, d)
 	return err
 }
 

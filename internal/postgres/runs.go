@@ -119,7 +119,8 @@ func (s *Store) RerateChanges(ctx context.Context, run string) ([]cdr.CostChange
 	var out []cdr.CostChange
 	var c cdr.CostChange
 	var amount decimal.Decimal
-	rows, _ := s.pool.Query(ctx, `SELECT client, currency, amount FROM rerate_differences WHERE run_id = $1 AND amount <> 0 ORDER BY client, currency`, run)
+	rows, _ := s.pool.Query(ctx, `SELECT client, currency, sum(amount) FROM rerate_differences WHERE run_id = $1
+		GROUP BY client, currency HAVING sum(amount) <> 0 ORDER BY client, currency`, run)
 	if _, err := pgx.ForEachRow(rows, []any{&c.Client, &c.Currency, &amount}, func() error {
 		c.Amount = amount.Shift(6).IntPart()
 		out = append(out, c)
@@ -128,8 +129,8 @@ func (s *Store) RerateChanges(ctx context.Context, run string) ([]cdr.CostChange
 		return nil, err
 	}
 	var i cdr.Issued
-	rows, _ = s.pool.Query(ctx, `SELECT invoice_id::text, number, client, currency, period, amount FROM rerate_adjustments
-		WHERE run_id = $1 AND amount <> 0 ORDER BY number`, run)
+	rows, _ = s.pool.Query(ctx, `SELECT invoice_id::text, number, client, currency, period, sum(amount) FROM rerate_adjustments
+		WHERE run_id = $1 GROUP BY invoice_id, number, client, currency, period HAVING sum(amount) <> 0 ORDER BY number`, run)
 	_, err := pgx.ForEachRow(rows, []any{&i.ID, &i.Number, &i.Client, &i.Currency, &i.Period, &amount}, func() error {
 		inv := i
 		out = append(out, cdr.CostChange{Client: i.Client, Currency: i.Currency, Invoice: &inv, Amount: amount.Shift(6).IntPart()})
