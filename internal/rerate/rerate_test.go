@@ -1,6 +1,7 @@
 package rerate
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ func TestTallyCountsEachKindOfChange(t *testing.T) {
 	}
 	unknown := &cdr.Rating{Status: "unknown_account"}
 	unknownDestination := &cdr.Rating{Status: "unknown_destination", Client: "beta"}
-	inv := []Invoice{{ID: "i1", Number: "INV-1", Client: "acme", Currency: "EUR", From: oct.AddDate(0, 0, -9), To: oct.AddDate(0, 0, 22)}}
+	inv := ReachOf([]Invoice{{ID: "i1", Number: "INV-1", Client: "acme", Currency: "EUR", From: oct.AddDate(0, 0, -9), To: oct.AddDate(0, 0, 22)}})
 	var tl Tally
 	tl.Add(oct, rated("acme", 100), rated("acme", 100), inv)                 // unchanged
 	tl.Add(oct, rated("acme", 100), rated("acme", 250), inv)                 // repriced inside an issued invoice
@@ -40,5 +41,26 @@ func TestTallyCountsEachKindOfChange(t *testing.T) {
 	merged.Merge(s)
 	if m := merged.Summary(); m.Examined != 14 || m.Differences[0].Amount != 200 || m.Adjustments[0].Amount != 300 {
 		t.Fatalf("merged %+v", m)
+	}
+}
+
+// BenchmarkTallyAddAmongIssuedInvoices is a changed call's tally among
+// n clients' issued invoices: the same whatever n.
+func BenchmarkTallyAddAmongIssuedInvoices(b *testing.B) {
+	for _, n := range []int{1_000, 20_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			invs := make([]Invoice, n)
+			for i := range invs {
+				invs[i] = Invoice{ID: fmt.Sprint("i", i), Client: fmt.Sprint("c", i), Currency: "EUR", From: oct.AddDate(0, 0, -9), To: oct.AddDate(0, 0, 22)}
+			}
+			reach := ReachOf(invs)
+			old := &cdr.Rating{Status: cdr.Rated, Client: "c7", RateID: 1, Code: "49", BilledSeconds: 60, Cost: 100, Currency: "EUR"}
+			now := *old
+			now.Cost = 120
+			var tl Tally
+			for b.Loop() {
+				tl.Add(oct, old, &now, reach)
+			}
+		})
 	}
 }

@@ -13,7 +13,7 @@ import (
 type Rerater struct {
 	engine   *rating.Engine
 	tally    Tally
-	invoices []cdr.Issued
+	invoices Reach
 	res      rating.Result
 	now      cdr.Rating
 }
@@ -25,7 +25,7 @@ func NewRerater(e *rating.Engine) *Rerater { return &Rerater{engine: e} }
 // store that retries its transaction calls it again.
 func (r *Rerater) Begin(issued []cdr.Issued) {
 	r.tally = Tally{}
-	r.invoices = issued
+	r.invoices = ReachOf(issued)
 }
 
 // Rewrite rates rec again and reports whether its stored rating changed, in
