@@ -1,9 +1,8 @@
 -- A rerate's days run at once, and each added its differences to the run's
 -- one row a client in its transaction: a day waited for the row locks of
--- every other day that touched the same clients, so the days of a month of
--- many clients took turns (a rerate of 20,000 clients 2.7 times as long as
--- one of 10,000). Each day now keeps rows of its own, summed when read.
--- Rows from before are the day of '-infinity'.
+-- every other day that touched the same clients until that day committed.
+-- Each day now keeps rows of its own, summed when read. Rows from before
+-- are the day of '-infinity'.
 ALTER TABLE rerate_differences ADD COLUMN day date NOT NULL DEFAULT '-infinity';
 ALTER TABLE rerate_differences DROP CONSTRAINT rerate_differences_pkey;
 ALTER TABLE rerate_differences ADD PRIMARY KEY (run_id, day, client, currency);
